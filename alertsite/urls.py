@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from alertsite.health import healthz
+from alertsite.views import home
+
+urlpatterns = [
+    re_path(r"^healthz/?$", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("alertsite.accounts.urls")),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
+    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("alertsite.api")),
+    path("", home, name="home"),
+]

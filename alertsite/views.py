@@ -1,0 +1,11 @@
+"""The console's landing page until the full console lands."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+
+@login_required
+def home(request):
+    return render(request, "home.html")

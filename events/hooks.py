@@ -1,0 +1,53 @@
+"""Extension points that let later apps react to the event log without `events` importing them.
+
+- Ingest listeners get the primary keys of newly stored events after the transaction
+  commits (the rules app registers its evaluation task here).
+- Retention guards name events that must outlive the retention period (the alerts app
+  protects events that an unresolved alert points at).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+IngestListener = Callable[[list[int]], None]
+# Returns a queryset of AuditEvent primary keys to keep (used as a subquery).
+RetentionGuard = Callable[[], "QuerySet | Iterable[int]"]
+
+_ingest_listeners: list[IngestListener] = []
+_retention_guards: list[RetentionGuard] = []
+
+
+def ingest_listener_register(listener: IngestListener) -> IngestListener:
+    """Register `listener(pks)` to hear about new events; usable as a decorator. Idempotent."""
+    if listener not in _ingest_listeners:
+        _ingest_listeners.append(listener)
+    return listener
+
+
+def ingest_listener_unregister(listener: IngestListener) -> None:
+    if listener in _ingest_listeners:
+        _ingest_listeners.remove(listener)
+
+
+def ingest_listeners() -> tuple[IngestListener, ...]:
+    return tuple(_ingest_listeners)
+
+
+def retention_guard_register(guard: RetentionGuard) -> RetentionGuard:
+    if guard not in _retention_guards:
+        _retention_guards.append(guard)
+    return guard
+
+
+def retention_guard_unregister(guard: RetentionGuard) -> None:
+    if guard in _retention_guards:
+        _retention_guards.remove(guard)
+
+
+def retention_guards() -> tuple[RetentionGuard, ...]:
+    return tuple(_retention_guards)

@@ -1,0 +1,73 @@
+"""The event-type catalog and the audit event log."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class EventCategory(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    USER = "user", "User"
+    DEVICE = "device", "Device"
+    APPLICATION = "application", "Application"
+    POLICY = "policy", "Policy"
+    GROUP = "group", "Group"
+    ASSOCIATION = "association", "Association"
+    AUTHENTICATION = "authentication", "Authentication"
+    PASSWORD_MANAGER = "password_manager", "Password manager"
+    SAAS_MANAGEMENT = "saas_management", "SaaS management"
+    SOFTWARE = "software", "Software"
+    ORGANIZATION = "organization", "Organization"
+    ALERTS = "alerts", "Alerts"
+    OTHER = "other", "Other"
+
+
+class EventType(models.Model):
+    """One kind of Directory Insights event, as offered in the rule editor's event picker."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    category = models.CharField(max_length=32, choices=EventCategory.choices, default=EventCategory.OTHER)
+    known = models.BooleanField(default=True, help_text="False for types first seen in ingested events.")
+    keys = models.JSONField(default=list, blank=True, help_text="Attribute keys offered for filters (dotted paths).")
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AuditEvent(models.Model):
+    """An event exactly as sent, plus the columns that queries need.
+
+    `payload` is never rewritten. `event_id` is the event's own `id`, or one derived from
+    the SHA-256 of its canonical JSON, and is the idempotency key of ingestion.
+    """
+
+    event_id = models.CharField(max_length=64, unique=True)
+    event_type = models.CharField(max_length=100)
+    service = models.CharField(max_length=64, blank=True, default="")
+    timestamp = models.DateTimeField()
+    initiator = models.CharField(max_length=255, blank=True, default="")
+    resource = models.CharField(max_length=255, blank=True, default="")
+    client_ip = models.CharField(max_length=64, blank=True, default="")
+    success = models.BooleanField(null=True)
+    received_at = models.DateTimeField()
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    causal_depth = models.PositiveSmallIntegerField(
+        default=0, help_text="0 for events from outside; audit events caused by alerts count up."
+    )
+    payload = models.JSONField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-timestamp", "-id"], name="event_newest_idx"),
+            models.Index(fields=["event_type", "-timestamp"], name="event_type_time_idx"),
+            models.Index(fields=["received_at"], condition=Q(evaluated_at__isnull=True), name="event_unevaluated_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

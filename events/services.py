@@ -1,0 +1,154 @@
+"""Writes to the event log: batch ingestion, the product's own audit events, retention."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from events import hooks
+from events.catalog import keys_for
+from events.models import AuditEvent, EventCategory, EventType
+from events.storage import events_insert_new
+from events.validation import EventRecord, Limits, event_validate
+
+logger = logging.getLogger(__name__)
+
+# Audit events caused by alert activity two steps away from an outside event are stored
+# but never evaluated, so rules watching alert events cannot feed themselves (design.md).
+MAX_EVALUATED_CAUSAL_DEPTH = 1
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+    ids: list[str]
+    new_pks: list[int] = field(default_factory=list)
+
+
+def event_batch_ingest(*, records: Sequence[EventRecord]) -> IngestResult:
+    """Store a validated batch in one transaction; hand the new events on after commit.
+
+    - Duplicates (an event_id already stored, or repeated in the batch) change nothing.
+    - Unknown event types join the catalog with known=False.
+    - Listeners hear only new events shallow enough to be evaluated; deeper ones are
+      stored as already evaluated.
+    """
+    ids = [record.event_id for record in records]
+    unique: dict[str, EventRecord] = {}
+    for record in records:
+        unique.setdefault(record.event_id, record)
+    now = timezone.now()
+    evaluable = [r for r in unique.values() if r.causal_depth <= MAX_EVALUATED_CAUSAL_DEPTH]
+    not_evaluable = [r for r in unique.values() if r.causal_depth > MAX_EVALUATED_CAUSAL_DEPTH]
+    with transaction.atomic():
+        new = events_insert_new(evaluable, received_at=now)
+        new_pks = sorted(new.values())
+        new.update(events_insert_new(not_evaluable, received_at=now, evaluated_at=now))
+        if new:
+            event_types_register(names={r.event_type for r in unique.values() if r.event_id in new})
+        if new_pks:
+            transaction.on_commit(lambda: events_ingested_notify(new_pks))
+    return IngestResult(accepted=len(new), duplicates=len(ids) - len(new), ids=ids, new_pks=sorted(new.values()))
+
+
+def events_ingested_notify(pks: list[int]) -> None:
+    """Tell every registered listener about newly committed events; one failing listener doesn't stop others."""
+    for listener in hooks.ingest_listeners():
+        try:
+            listener(pks)
+        except Exception:
+            # The periodic re-queue of unevaluated events picks these up later.
+            logger.exception("ingest listener failed", extra={"listener": repr(listener), "events": len(pks)})
+
+
+def event_types_register(*, names: set[str]) -> None:
+    """Add types first seen in ingested events to the catalog as unknown (one statement)."""
+    EventType.objects.bulk_create(
+        [
+            EventType(name=name, known=False, category=EventCategory.OTHER, keys=list(keys_for(name)))
+            for name in sorted(names)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def audit_event_record(
+    *,
+    event_type: str,
+    service: str,
+    initiated_by: dict[str, Any],
+    resource: dict[str, Any] | None = None,
+    changes: list[dict[str, Any]] | None = None,
+    causal_depth: int = 0,
+    success: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Record one of the product's own changes as a Directory-Insights-shaped event.
+
+    Runs in the caller's transaction, so the audit event exists exactly when the change does.
+    """
+    payload: dict[str, Any] = {
+        "event_type": event_type,
+        "service": service,
+        "timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
+        "@version": "1",
+        "initiated_by": initiated_by,
+        "success": success,
+    }
+    if resource is not None:
+        payload["resource"] = resource
+    if changes is not None:
+        payload["changes"] = changes
+    payload.update(extra or {})
+    record = event_validate(payload, index=0, limits=Limits.from_settings(), causal_depth=causal_depth)
+    if isinstance(record, list):
+        raise ValueError(f"invalid audit event: {[error.message for error in record]}")
+    event_batch_ingest(records=[record])
+    return AuditEvent.objects.get(event_id=record.event_id)
+
+
+def actor_reference(user: Any | None) -> dict[str, Any]:
+    """The `initiated_by` object for a user, or for the system when there is none."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return {"type": "system", "id": "alertsite"}
+    return {"type": "admin", "id": str(user.pk), "username": user.get_username(), "email": user.email or ""}
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeResult:
+    deleted: int
+    kept: int
+    cutoff: datetime
+
+
+def event_retention_purge(*, days: int | None = None, batch_size: int | None = None) -> PurgeResult:
+    """Delete events older than the retention period, in batches, sparing those a guard protects.
+
+    Each batch is its own short transaction, so a purge of millions of rows never holds
+    long locks and can be interrupted at any point without losing anything still wanted.
+    """
+    days = settings.ALERTSITE_EVENT_RETENTION_DAYS if days is None else days
+    batch_size = batch_size or settings.ALERTSITE_RETENTION_BATCH_SIZE
+    cutoff = timezone.now() - timedelta(days=days)
+    expired = AuditEvent.objects.filter(timestamp__lt=cutoff)
+    for guard in hooks.retention_guards():
+        expired = expired.exclude(pk__in=guard())
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            batch = list(expired.order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not batch:
+                break
+            count, _ = AuditEvent.objects.filter(pk__in=batch).delete()
+            deleted += count
+    kept = AuditEvent.objects.filter(timestamp__lt=cutoff).count() if hooks.retention_guards() else 0
+    logger.info("event retention purge", extra={"deleted": deleted, "kept": kept, "cutoff": cutoff.isoformat()})
+    return PurgeResult(deleted=deleted, kept=kept, cutoff=cutoff)

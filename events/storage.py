@@ -1,0 +1,112 @@
+"""Write a batch of validated events with one statement per batch, ignoring duplicates.
+
+PostgreSQL: `INSERT ... SELECT FROM unnest(arrays) ON CONFLICT (event_id) DO NOTHING
+RETURNING` — one round trip whatever the batch size, and the RETURNING rows say which
+events are new. SQLite (the embedded default): a multi-row VALUES insert with the same
+ON CONFLICT / RETURNING clauses, in chunks that respect its parameter limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import connection
+
+from events.models import AuditEvent
+from events.validation import EventRecord
+
+TABLE = AuditEvent._meta.db_table
+COLUMNS = (
+    "event_id",
+    "event_type",
+    "service",
+    "timestamp",
+    "initiator",
+    "resource",
+    "client_ip",
+    "success",
+    "causal_depth",
+    "payload",
+    "received_at",
+    "evaluated_at",
+)
+COLUMN_LIST = ", ".join(f'"{name}"' for name in COLUMNS)
+SQLITE_CHUNK = 500
+
+POSTGRES_INSERT = f"""
+INSERT INTO {TABLE} ({COLUMN_LIST})
+SELECT u.*, %s::timestamptz, %s::timestamptz FROM unnest(
+    %s::varchar[], %s::varchar[], %s::varchar[], %s::timestamptz[], %s::varchar[], %s::varchar[],
+    %s::varchar[], %s::boolean[], %s::smallint[], %s::jsonb[]
+) AS u
+ON CONFLICT (event_id) DO NOTHING
+RETURNING id, event_id
+"""
+
+
+def events_insert_new(
+    records: Sequence[EventRecord], *, received_at: datetime, evaluated_at: datetime | None = None
+) -> dict[str, int]:
+    """Insert the records whose event_id is not stored yet; return {event_id: pk} of the new ones."""
+    if not records:
+        return {}
+    if connection.vendor == "postgresql":
+        return _insert_postgres(records, received_at, evaluated_at)
+    return _insert_values(records, received_at, evaluated_at)
+
+
+def _insert_postgres(records: Sequence[EventRecord], received_at: datetime, evaluated_at: datetime | None):
+    params = [
+        received_at,
+        evaluated_at,
+        [r.event_id for r in records],
+        [r.event_type for r in records],
+        [r.service for r in records],
+        [r.timestamp for r in records],
+        [r.initiator for r in records],
+        [r.resource for r in records],
+        [r.client_ip for r in records],
+        [r.success for r in records],
+        [r.causal_depth for r in records],
+        [r.payload_json for r in records],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(POSTGRES_INSERT, params)
+        return {event_id: pk for pk, event_id in cursor.fetchall()}
+
+
+def _insert_values(records: Sequence[EventRecord], received_at: datetime, evaluated_at: datetime | None):
+    ops = connection.ops
+    received = ops.adapt_datetimefield_value(received_at)
+    evaluated = ops.adapt_datetimefield_value(evaluated_at)
+    row_sql = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+    inserted: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(records), SQLITE_CHUNK):
+            chunk = records[start : start + SQLITE_CHUNK]
+            params: list[object] = []
+            for r in chunk:
+                params.extend(
+                    (
+                        r.event_id,
+                        r.event_type,
+                        r.service,
+                        ops.adapt_datetimefield_value(r.timestamp),
+                        r.initiator,
+                        r.resource,
+                        r.client_ip,
+                        r.success,
+                        r.causal_depth,
+                        r.payload_json,
+                        received,
+                        evaluated,
+                    )
+                )
+            sql = (
+                f"INSERT INTO {TABLE} ({COLUMN_LIST}) VALUES {', '.join([row_sql] * len(chunk))} "
+                "ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id"
+            )
+            cursor.execute(sql, params)
+            inserted.update({event_id: pk for pk, event_id in cursor.fetchall()})
+    return inserted

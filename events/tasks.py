@@ -1,0 +1,13 @@
+"""Periodic jobs of the event log."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from events.services import event_retention_purge
+
+
+@shared_task(name="events.tasks.event_retention_purge_task")
+def event_retention_purge_task() -> dict[str, int]:
+    result = event_retention_purge()
+    return {"deleted": result.deleted, "kept": result.kept}

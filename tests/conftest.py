@@ -1,0 +1,66 @@
+"""Shared fixtures: API clients and users with a role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import count
+from typing import TYPE_CHECKING
+
+import pytest
+from rest_framework.test import APIClient
+
+from alertsite.accounts import services
+from alertsite.accounts.roles import Role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+PASSWORD = "correct-horse-battery-staple"
+_usernames = count(1)
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    """Return a factory: ``make_user(role="viewer", username=..., password=..., email=...)``."""
+
+    def make(
+        role: Role | str = Role.VIEWER, *, username: str | None = None, password: str = PASSWORD, email: str = ""
+    ) -> User:
+        username = username or f"{Role(role).value}{next(_usernames)}"
+        return services.user_create(username=username, password=password, email=email, role=role)
+
+    return make
+
+
+@pytest.fixture
+def admin_user(make_user: Callable[..., User]) -> User:
+    """A user with the admin role (replaces pytest-django's superuser fixture of the same name)."""
+    return make_user(Role.ADMIN, username="admin")
+
+
+@pytest.fixture
+def auth_client(make_user: Callable[..., User]) -> Callable[..., APIClient]:
+    """Return a factory: ``auth_client("responder")`` gives an APIClient sending that user's token.
+
+    Pass ``user=`` to authenticate an existing user; the client carries it as ``client.user``.
+    """
+
+    def make(role: Role | str = Role.VIEWER, *, user: User | None = None) -> APIClient:
+        user = user or make_user(role)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {services.token_issue(user=user)}")
+        client.user = user
+        return client
+
+    return make
+
+
+@pytest.fixture
+def ingest_client(auth_client: Callable[..., APIClient]) -> APIClient:
+    """A client with the `ingest` role: it may POST events and nothing else."""
+    return auth_client(Role.INGEST)
