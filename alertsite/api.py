@@ -7,4 +7,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("alertsite.accounts.api.urls")),
     path("", include("events.api.urls")),
+    path("", include("rules.api.urls")),
 ]

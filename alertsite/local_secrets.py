@@ -22,8 +22,11 @@ def local_secret(path: Path, name: str) -> str:
     if name not in values:
         values[name] = _new_secret(name)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(values, indent=2))
-        os.chmod(tmp, 0o600)
+        # Created 0600 from the start: the keys are never readable by other users.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(values, indent=2))
         tmp.replace(path)
     return values[name]
 

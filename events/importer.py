@@ -20,9 +20,10 @@ from events.services import event_batch_ingest
 from events.validation import EventError, EventRecord, LimitExceeded, Limits, event_validate
 
 CHUNK_BYTES = 1 << 20
-# A string token (possibly cut off by the chunk end), or a structural character.
-_INNER = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
-_TOP = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{},]')
+# A string token (group 1 is set only when its closing quote was seen: a chunk may cut
+# it anywhere, even right after an escaped quote), or a structural character.
+_INNER = re.compile(rb'"(?:[^"\\]|\\.)*(")?|[\[\]{}]')
+_TOP = re.compile(rb'"(?:[^"\\]|\\.)*(")?|[\[\]{},]')
 
 
 class ImportFormatError(Exception):
@@ -43,10 +44,15 @@ class RawEvent:
 def raw_events_split(stream: BinaryIO) -> Iterator[RawEvent]:
     """Yield each event's raw bytes and starting line, from a JSON array or NDJSON stream."""
     head = stream.read(CHUNK_BYTES)
-    stripped = head.lstrip()
-    if stripped.startswith(b"\xef\xbb\xbf"):
-        stripped = stripped[3:].lstrip()
-    if stripped.startswith(b"["):
+    while head and not head.strip():
+        # Only whitespace so far: read on until the first byte that tells the format.
+        more = stream.read(CHUNK_BYTES)
+        if not more:
+            break
+        head += more
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = b" " * 3 + head[3:]  # a UTF-8 byte order mark: blank it, keeping byte offsets
+    if head.lstrip().startswith(b"["):
         yield from _split_array(stream, head)
     else:
         yield from _split_lines(stream, head)
@@ -81,7 +87,7 @@ def _split_array(stream: BinaryIO, head: bytes) -> Iterator[RawEvent]:
         pattern = _TOP if depth == 1 else _INNER
         match = pattern.search(buffer, pos)
         token = match.group() if match else b""
-        incomplete = match is None or (token[:1] == b'"' and (len(token) < 2 or not token.endswith(b'"')))
+        incomplete = match is None or (token[:1] == b'"' and match.group(1) is None)
         if incomplete and not eof:
             # Keep the unfinished element, drop what is done, read on, rescan the cut token.
             resume = match.start() if match is not None else len(buffer)

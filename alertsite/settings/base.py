@@ -155,6 +155,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "events.tasks.event_retention_purge_task",
         "schedule": timedelta(hours=24),
     },
+    "evaluation-sweep": {
+        "task": "rules.tasks.evaluation_sweep_task",
+        "schedule": timedelta(seconds=env.int("ALERTSITE_EVALUATION_SWEEP_INTERVAL_SECONDS", default=60)),
+    },
 }
 
 # EMAIL ------------------------------------------------------------------------
@@ -175,7 +179,6 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "alertsite API",
@@ -213,3 +216,10 @@ ALERTSITE_INGEST_MAX_EVENTS = env.int("ALERTSITE_INGEST_MAX_EVENTS", default=100
 ALERTSITE_INGEST_MAX_BODY_BYTES = env.int("ALERTSITE_INGEST_MAX_BODY_BYTES", default=10 * 1024 * 1024)
 ALERTSITE_INGEST_MAX_EVENT_BYTES = env.int("ALERTSITE_INGEST_MAX_EVENT_BYTES", default=256 * 1024)
 ALERTSITE_INGEST_MAX_DEPTH = env.int("ALERTSITE_INGEST_MAX_DEPTH", default=32)
+# Events per evaluation task: one task per batch, never one per event.
+ALERTSITE_EVALUATION_BATCH_SIZE = env.int("ALERTSITE_EVALUATION_BATCH_SIZE", default=500)
+# Events still unevaluated this long after they were accepted are queued again.
+ALERTSITE_EVALUATION_SWEEP_AFTER_SECONDS = env.int("ALERTSITE_EVALUATION_SWEEP_AFTER_SECONDS", default=60)
+ALERTSITE_EVALUATION_SWEEP_INTERVAL_SECONDS = env.int("ALERTSITE_EVALUATION_SWEEP_INTERVAL_SECONDS", default=60)
+# How far back "Existing Conditions" looks when a rule is saved or enabled with it on.
+ALERTSITE_EXISTING_LOOKBACK_HOURS = env.int("ALERTSITE_EXISTING_LOOKBACK_HOURS", default=24)

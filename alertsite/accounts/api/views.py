@@ -86,6 +86,9 @@ class PasswordChangeView(APIView):
 
 class UserPagination(CursorPagination):
     ordering = "username"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
 
 
 @extend_schema_view(

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from alertsite.accounts.api.serializers import UserRefSerializer
+from rules.models import Rule
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    """A rule as api.md section 4 shows it (writes go through rules.services, not this serializer)."""
+
+    channels = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    created_by = UserRefSerializer(read_only=True)
+    updated_by = UserRefSerializer(read_only=True)
+    existing_conditions_progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Rule
+        fields = [
+            "id",
+            "name",
+            "description",
+            "enabled",
+            "priority",
+            "template",
+            "conditions",
+            "generate_alerts",
+            "send_notifications",
+            "channels",
+            "notify_on_acknowledge",
+            "notify_on_resolve",
+            "existing_conditions",
+            "group_by",
+            "group_window_minutes",
+            "threshold",
+            "created_at",
+            "updated_at",
+            "created_by",
+            "updated_by",
+            "last_triggered_at",
+            "alert_count",
+            "match_count",
+            "existing_conditions_progress",
+        ]
+        read_only_fields = fields
+
+    def get_existing_conditions_progress(self, rule: Rule) -> dict:
+        return {
+            "status": rule.backfill_status,
+            "total": rule.backfill_total,
+            "done": rule.backfill_done,
+            "matched": rule.backfill_matched,
+            "error": rule.backfill_error or None,
+        }
+
+
+class RuleWriteSerializer(serializers.Serializer):
+    """Documents the writable fields for the OpenAPI schema; validation is rules.validation's."""
+
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(required=False, allow_blank=True)
+    enabled = serializers.BooleanField(required=False)
+    priority = serializers.ChoiceField(choices=["low", "medium", "high"], required=False)
+    template = serializers.CharField(required=False)
+    conditions = serializers.ListField(child=serializers.DictField())
+    generate_alerts = serializers.BooleanField(required=False)
+    send_notifications = serializers.BooleanField(required=False)
+    channels = serializers.ListField(child=serializers.IntegerField(), required=False)
+    notify_on_acknowledge = serializers.BooleanField(required=False)
+    notify_on_resolve = serializers.BooleanField(required=False)
+    existing_conditions = serializers.BooleanField(required=False)
+    group_by = serializers.ListField(child=serializers.CharField(), required=False)
+    group_window_minutes = serializers.IntegerField(required=False)
+    threshold = serializers.DictField(required=False, allow_null=True)
+
+
+class RuleTestInputSerializer(serializers.Serializer):
+    event = serializers.DictField()
+
+
+class RulePreviewInputSerializer(RuleWriteSerializer):
+    name = serializers.CharField(max_length=100, required=False)
+    since = serializers.DateTimeField(required=False)
+    sample_size = serializers.IntegerField(required=False, min_value=0, max_value=100)
+
+
+class RuleTemplateSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    tab = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    rule = serializers.DictField()

@@ -1,0 +1,185 @@
+"""Rules API (api.md section 4): CRUD, enable/disable, test, preview, templates."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from events.api.serializers import AuditEventSerializer
+from rules.api.serializers import (
+    RulePreviewInputSerializer,
+    RuleSerializer,
+    RuleTemplateSerializer,
+    RuleTestInputSerializer,
+    RuleWriteSerializer,
+)
+from rules.conditions import condition_explain, conditions_parse
+from rules.filters import RuleFilter
+from rules.models import Rule
+from rules.preview import rule_preview
+from rules.services import rule_create, rule_delete, rule_set_enabled, rule_update
+from rules.templates_catalog import RULE_TEMPLATES
+from rules.validation import RuleValidationError, rule_validate
+
+PREVIEW_DEFAULT_DAYS = 7
+
+
+class RulePagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+    return dict(request.data)
+
+
+def _invalid(exc: RuleValidationError) -> ValidationError:
+    return ValidationError({path: [message] for path, message in exc.errors.items()})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List rules (filters: enabled, priority, event_type, channel, search, ordering)"),
+    retrieve=extend_schema(summary="One rule"),
+    create=extend_schema(summary="Create a rule (optionally from a template)", request=RuleWriteSerializer),
+    update=extend_schema(summary="Replace a rule", request=RuleWriteSerializer),
+    partial_update=extend_schema(summary="Change some fields of a rule", request=RuleWriteSerializer),
+    destroy=extend_schema(summary="Delete a rule"),
+)
+class RuleViewSet(viewsets.ModelViewSet):
+    serializer_class = RuleSerializer
+    filterset_class = RuleFilter
+    pagination_class = RulePagination
+
+    def get_queryset(self) -> QuerySet[Rule]:
+        return (
+            Rule.objects.select_related("created_by", "updated_by").prefetch_related("channels").order_by("name", "pk")
+        )
+
+    def create(self, request: Request) -> Response:
+        try:
+            rule = rule_create(data=_body(request), actor=request.user)
+        except RuleValidationError as exc:
+            raise _invalid(exc) from exc
+        return Response(RuleSerializer(self._reload(rule)).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, pk: str | None = None, partial: bool = False) -> Response:
+        rule = self.get_object()
+        try:
+            rule = rule_update(rule=rule, data=_body(request), actor=request.user, replace=not partial)
+        except RuleValidationError as exc:
+            raise _invalid(exc) from exc
+        return Response(RuleSerializer(self._reload(rule)).data)
+
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        return self.update(request, pk, partial=True)
+
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        rule_delete(rule=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: RuleSerializer}, summary="Enable a rule")
+    @action(detail=True, methods=["post"])
+    def enable(self, request: Request, pk: str | None = None) -> Response:
+        rule = rule_set_enabled(rule=self.get_object(), enabled=True, actor=request.user)
+        return Response(RuleSerializer(self._reload(rule)).data)
+
+    @extend_schema(request=None, responses={200: RuleSerializer}, summary="Disable a rule")
+    @action(detail=True, methods=["post"])
+    def disable(self, request: Request, pk: str | None = None) -> Response:
+        rule = rule_set_enabled(rule=self.get_object(), enabled=False, actor=request.user)
+        return Response(RuleSerializer(self._reload(rule)).data)
+
+    @extend_schema(
+        request=RuleTestInputSerializer,
+        responses={200: OpenApiResponse(description='{"matched": bool, "conditions": [...]}')},
+        summary="Explain whether an event matches this rule, condition by condition and filter by filter",
+    )
+    @action(detail=True, methods=["post"], url_path="test")
+    def test_event(self, request: Request, pk: str | None = None) -> Response:
+        rule = self.get_object()
+        payload = RuleTestInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        event = payload.validated_data["event"]
+        conditions = [condition_explain(condition, event) for condition in conditions_parse(rule.conditions)]
+        return Response(
+            {
+                "matched": rule.enabled and any(condition["matched"] for condition in conditions),
+                "enabled": rule.enabled,
+                "conditions": conditions,
+            }
+        )
+
+    @extend_schema(
+        request=RulePreviewInputSerializer,
+        responses={200: OpenApiResponse(description='{"matched", "alerts", "scanned", "truncated", "sample"}')},
+        summary="Backtest an unsaved rule against stored events since a date",
+    )
+    @action(detail=False, methods=["post"])
+    def preview(self, request: Request) -> Response:
+        body = _body(request)
+        since_raw = body.pop("since", None)
+        sample_size = body.pop("sample_size", 10)
+        since = timezone.now() - timedelta(days=PREVIEW_DEFAULT_DAYS)
+        if since_raw is not None:
+            parsed = RulePreviewInputSerializer().fields["since"]
+            since = parsed.run_validation(since_raw)
+        if not isinstance(sample_size, int) or isinstance(sample_size, bool) or not 0 <= sample_size <= 100:
+            raise ValidationError({"sample_size": ["Must be a whole number from 0 to 100."]})
+        try:
+            values = rule_validate(body, check_name=False)
+        except RuleValidationError as exc:
+            raise _invalid(exc) from exc
+        result = rule_preview(values=values, since=since, sample_size=sample_size)
+        return Response(
+            {
+                "since": since,
+                "scanned": result.scanned,
+                "matched": result.matched,
+                "alerts": result.alerts,
+                "truncated": result.truncated,
+                "sample": AuditEventSerializer(result.sample, many=True).data,
+            }
+        )
+
+    def _reload(self, rule: Rule) -> Rule:
+        return self.get_queryset().get(pk=rule.pk)
+
+
+class RuleTemplateListView(APIView):
+    """Rule Management: the template catalog, by tab, searchable by name."""
+
+    @extend_schema(responses={200: RuleTemplateSerializer(many=True)}, summary="Rule templates")
+    def get(self, request: Request) -> Response:
+        tab = request.query_params.get("tab")
+        search = (request.query_params.get("search") or "").strip().lower()
+        templates = [
+            template
+            for template in RULE_TEMPLATES
+            if (not tab or template.tab == tab) and (not search or search in template.name.lower())
+        ]
+        return Response(
+            [
+                {
+                    "slug": t.slug,
+                    "tab": t.tab,
+                    "name": t.name,
+                    "description": t.description,
+                    "rule": t.rule,
+                }
+                for t in templates
+            ]
+        )

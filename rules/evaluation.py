@@ -1,0 +1,137 @@
+"""Evaluate stored events against the rules and record each (rule, event) match exactly once.
+
+One call handles a batch: load the events, match them in memory, insert the new
+`RuleMatch` rows with ON CONFLICT DO NOTHING RETURNING, hand only the newly inserted ones
+to the alerts service, and mark the events evaluated — all in one transaction, so a
+re-delivered task or a re-queued event finds the matches already there and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from events.models import AuditEvent
+from rules.engine import RuleEngine
+from rules.models import Rule, RuleMatch
+from rules.selectors import engine_current
+
+logger = logging.getLogger(__name__)
+
+MATCH_TABLE = RuleMatch._meta.db_table
+MATCH_CHUNK = 300
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationResult:
+    events: int
+    matches: int
+    new_matches: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMatch:
+    rule_id: int
+    event_id: int
+    event_timestamp: datetime
+    group_key: str
+
+
+def events_evaluate(*, event_pks: Sequence[int], engine: RuleEngine | None = None) -> EvaluationResult:
+    """Evaluate the not-yet-evaluated events among `event_pks` against every enabled rule."""
+    engine = engine or engine_current()
+    with transaction.atomic():
+        rows = AuditEvent.objects.filter(pk__in=list(event_pks), evaluated_at__isnull=True)
+        if connection.features.has_select_for_update_skip_locked:
+            # Another worker already evaluating some of these keeps them; we take the rest.
+            rows = rows.select_for_update(skip_locked=True, of=("self",))
+        events = list(rows.only("pk", "timestamp", "payload").order_by("pk"))
+        if not events:
+            return EvaluationResult(events=0, matches=0, new_matches=0)
+        pending = []
+        for position, rule_id in engine.match_batch([event.payload for event in events]):
+            event = events[position]
+            pending.append(PendingMatch(rule_id, event.pk, event.timestamp, engine.group_key(rule_id, event.payload)))
+        new = matches_record(pending)
+        AuditEvent.objects.filter(pk__in=[event.pk for event in events]).update(evaluated_at=timezone.now())
+    return EvaluationResult(events=len(events), matches=len(pending), new_matches=len(new))
+
+
+def matches_record(pending: Sequence[PendingMatch]) -> list[RuleMatch]:
+    """Insert matches that don't exist yet and hand the new ones on. Call inside a transaction."""
+    if not pending:
+        return []
+    now = timezone.now()
+    new = matches_insert_new(pending, matched_at=now)
+    if new:
+        rules_mark_triggered(new, at=now)
+        from alerts.services import matches_handle
+
+        matches_handle(matches=new)
+    return new
+
+
+def matches_insert_new(pending: Sequence[PendingMatch], *, matched_at: datetime) -> list[RuleMatch]:
+    ops = connection.ops
+    at = ops.adapt_datetimefield_value(matched_at)
+    by_pair = {(m.rule_id, m.event_id): m for m in pending}
+    new: list[RuleMatch] = []
+    with connection.cursor() as cursor:
+        items = list(by_pair.values())
+        for start in range(0, len(items), MATCH_CHUNK):
+            chunk = items[start : start + MATCH_CHUNK]
+            params: list[object] = []
+            for m in chunk:
+                params.extend(
+                    (m.rule_id, m.event_id, ops.adapt_datetimefield_value(m.event_timestamp), m.group_key, at)
+                )
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {MATCH_TABLE} (rule_id, event_id, event_timestamp, group_key, matched_at) "
+                f"VALUES {values} ON CONFLICT (rule_id, event_id) DO NOTHING RETURNING id, rule_id, event_id",
+                params,
+            )
+            for pk, rule_id, event_id in cursor.fetchall():
+                source = by_pair[(rule_id, event_id)]
+                new.append(
+                    RuleMatch(
+                        pk=pk,
+                        rule_id=rule_id,
+                        event_id=event_id,
+                        event_timestamp=source.event_timestamp,
+                        group_key=source.group_key,
+                        matched_at=matched_at,
+                    )
+                )
+    new.sort(key=lambda match: match.pk)
+    return new
+
+
+def rules_mark_triggered(matches: Sequence[RuleMatch], *, at: datetime) -> None:
+    counts: dict[int, int] = {}
+    for match in matches:
+        counts[match.rule_id] = counts.get(match.rule_id, 0) + 1
+    for rule_id, count in sorted(counts.items()):
+        Rule.objects.filter(pk=rule_id).update(last_triggered_at=at, match_count=F("match_count") + count)
+
+
+def events_unevaluated(*, older_than: timedelta, limit: int) -> list[int]:
+    """Events accepted a while ago and still not evaluated (broker down after commit, worker died)."""
+    cutoff = timezone.now() - older_than
+    return list(
+        AuditEvent.objects.filter(evaluated_at__isnull=True, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def evaluation_batches(pks: Sequence[int]) -> list[list[int]]:
+    size = settings.ALERTSITE_EVALUATION_BATCH_SIZE
+    return [list(pks[start : start + size]) for start in range(0, len(pks), size)]

@@ -1,0 +1,109 @@
+"""Insights rules, their matches (the exactly-once gate) and the rules version counter."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class BackfillStatus(models.TextChoices):
+    IDLE = "idle", "Idle"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Rule(models.Model):
+    """An event-based alert rule: which events (conditions) and what to do (actions).
+
+    `conditions` keeps the contract's JSON shape; rules.conditions parses and validates
+    it, and rules.validation enforces every cross-field rule for the API, admin and console.
+    """
+
+    name = models.CharField(max_length=100)
+    description = models.TextField(max_length=1000, blank=True, default="")
+    enabled = models.BooleanField(default=True)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
+    template = models.CharField(max_length=64, blank=True, default="event_based")
+    conditions = models.JSONField(default=list)
+    # " type_a type_b " for the rules list's event-type filter, portable across databases.
+    selected_event_types = models.TextField(blank=True, default="", editable=False)
+    generate_alerts = models.BooleanField(default=True)
+    send_notifications = models.BooleanField(default=False)
+    channels = models.ManyToManyField("channels.Channel", blank=True, related_name="rules")
+    notify_on_acknowledge = models.BooleanField(default=False)
+    notify_on_resolve = models.BooleanField(default=False)
+    existing_conditions = models.BooleanField(default=False)
+    group_by = models.JSONField(default=list, blank=True)
+    group_window_minutes = models.PositiveIntegerField(default=0)
+    threshold = models.JSONField(null=True, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_triggered_at = models.DateTimeField(null=True, blank=True)
+    alert_count = models.PositiveIntegerField(default=0)
+    match_count = models.PositiveBigIntegerField(default=0)
+
+    backfill_status = models.CharField(max_length=10, choices=BackfillStatus.choices, default=BackfillStatus.IDLE)
+    backfill_total = models.PositiveIntegerField(default=0)
+    backfill_done = models.PositiveIntegerField(default=0)
+    backfill_matched = models.PositiveIntegerField(default=0)
+    backfill_error = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="rule_name_unique_ci")]
+        indexes = [models.Index(fields=["enabled", "priority"], name="rule_enabled_priority_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RuleMatch(models.Model):
+    """One (rule, event) match. Unique: re-delivered tasks and re-ingested events never match twice."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="matches")
+    event = models.ForeignKey("events.AuditEvent", on_delete=models.CASCADE, related_name="rule_matches")
+    event_timestamp = models.DateTimeField()
+    group_key = models.CharField(max_length=40, blank=True, default="")
+    matched_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "event"], name="rule_match_once")]
+        indexes = [
+            models.Index(fields=["rule", "group_key", "event_timestamp"], name="match_threshold_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}:{self.event_id}"
+
+
+class RulesVersion(models.Model):
+    """A single row rewritten in the same transaction as any rule change; engines rebuild when it moves.
+
+    A random stamp rather than a counter: a rolled-back change can never bring back a
+    value that some process already built its engine at.
+    """
+
+    stamp = models.CharField(max_length=32, default="")
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "rules version"
+
+    def __str__(self) -> str:
+        return f"rules version {self.stamp}"

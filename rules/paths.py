@@ -1,0 +1,56 @@
+"""Reading values out of an event by dotted key.
+
+A key is a dotted path (`initiated_by.email`). Arrays met on the way, or at the end, are
+flattened, so `changes.field` yields the `field` of every element and a filter matches
+when any value matches. A missing key yields no values at all; a present `null` yields
+`None`. This one rule serves field filters, expressions and the engine's value index.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Path = tuple[str, ...]
+
+
+def path_parse(key: str) -> Path:
+    return tuple(key.split("."))
+
+
+def values_at(event: Any, path: Path) -> list[Any]:
+    """Every value reachable at `path` (never a list: arrays are flattened). Empty when missing."""
+    nodes: list[Any] = [event]
+    for part in path:
+        found: list[Any] = []
+        for node in nodes:
+            if type(node) is dict and part in node:
+                value = node[part]
+                if type(value) is list:
+                    _flatten_into(value, found)
+                else:
+                    found.append(value)
+        if not found:
+            return found
+        nodes = found
+    return nodes
+
+
+def _flatten_into(items: list[Any], out: list[Any]) -> None:
+    for item in items:
+        if type(item) is list:
+            _flatten_into(item, out)
+        else:
+            out.append(item)
+
+
+def change_entries(event: Any, field: str) -> list[dict[str, Any]]:
+    """The `changes[]` entries of the event that name `field` (case-insensitive)."""
+    changes = event.get("changes") if type(event) is dict else None
+    if type(changes) is not list:
+        return []
+    wanted = field.lower()
+    return [
+        entry
+        for entry in changes
+        if type(entry) is dict and type(entry.get("field")) is str and entry["field"].lower() == wanted
+    ]

@@ -1,0 +1,54 @@
+"""Reads of rules: the engine for this process, kept current through the rules version stamp."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from rules.conditions import ConditionError, conditions_parse
+from rules.engine import RuleEngine, RuleSpec
+from rules.models import Rule, RulesVersion
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_engine: RuleEngine | None = None
+_engine_stamp: str | None = None
+
+
+def rules_stamp() -> str:
+    return RulesVersion.objects.filter(pk=1).values_list("stamp", flat=True).first() or ""
+
+
+def rule_spec(rule: Rule) -> RuleSpec | None:
+    """The engine's view of a rule; None (and a log line) when its stored conditions no longer parse."""
+    try:
+        conditions = conditions_parse(rule.conditions)
+    except ConditionError as exc:
+        logger.error("rule skipped: stored conditions invalid", extra={"rule_id": rule.pk, "errors": exc.errors})
+        return None
+    return RuleSpec(id=rule.pk, conditions=tuple(conditions), group_by=tuple(rule.group_by or ()))
+
+
+def engine_build(rules: list[Rule]) -> RuleEngine:
+    return RuleEngine(spec for spec in (rule_spec(rule) for rule in rules) if spec is not None)
+
+
+def engine_current() -> RuleEngine:
+    """The engine over all enabled rules, rebuilt only when the rules version stamp moved."""
+    global _engine, _engine_stamp
+    stamp = rules_stamp()
+    with _lock:
+        if _engine is None or _engine_stamp != stamp:
+            rules = list(Rule.objects.filter(enabled=True).only("pk", "conditions", "group_by"))
+            _engine = engine_build(rules)
+            _engine_stamp = stamp
+            logger.info("rule engine built", extra={"rules": _engine.rule_count, "stamp": stamp})
+        return _engine
+
+
+def engine_reset() -> None:
+    """Forget the cached engine (tests, or after bulk changes made outside the services)."""
+    global _engine, _engine_stamp
+    with _lock:
+        _engine, _engine_stamp = None, None

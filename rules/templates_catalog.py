@@ -1,0 +1,328 @@
+"""The Rule Management templates: pre-filled rule bodies grouped in tabs (spec 8, api.md section 4).
+
+Plain data, so the API (`GET /api/v1/rule-templates`), `POST /api/v1/rules` with a `template`
+and the console can share it without touching the DB.
+
+- Every `rule` is a complete body in the contract's shape; `template_rule` hands out a deep
+  copy, so callers may edit it freely.
+- `event_based` is the vendor's blank "Rule For Event Based Alerts": its conditions are empty on
+  purpose (the admin picks the events), so it is not a savable rule as it stands.
+- The other templates are ready-made rules for identity events; all of them use filters rather
+  than expressions, so the engine can index them and they read well in the filter editor.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+# Group names that usually hold admins; the admin edits the list to suit the directory.
+PRIVILEGED_GROUP_NAMES: tuple[str, ...] = ("Domain Admins", "Administrators", "IT Admins")
+# Countries logins are expected from; the admin edits the list to suit the organization.
+ALLOWED_COUNTRY_CODES: tuple[str, ...] = ("US", "CA")
+
+TEMPLATE_TABS: list[tuple[str, str]] = [("insights", "Insights"), ("devices", "Devices")]
+
+
+@dataclass(frozen=True)
+class RuleTemplate:
+    slug: str
+    tab: str
+    name: str
+    description: str
+    rule: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the shape `GET /api/v1/rule-templates` lists, with a copy of the rule body."""
+        return {
+            "slug": self.slug,
+            "tab": self.tab,
+            "name": self.name,
+            "description": self.description,
+            "rule": copy.deepcopy(self.rule),
+        }
+
+
+def _template(
+    slug: str,
+    tab: str,
+    name: str,
+    description: str,
+    *,
+    priority: str,
+    conditions: list[dict[str, Any]],
+    group_by: list[str] | None = None,
+    group_window_minutes: int = 0,
+    threshold: dict[str, int] | None = None,
+    rule_name: str | None = None,
+) -> RuleTemplate:
+    rule = {
+        "name": name if rule_name is None else rule_name,
+        "description": description if rule_name is None else "",
+        "enabled": True,
+        "priority": priority,
+        "template": slug,
+        "conditions": conditions,
+        "generate_alerts": True,
+        "send_notifications": False,
+        "channels": [],
+        "notify_on_acknowledge": False,
+        "notify_on_resolve": False,
+        "existing_conditions": False,
+        "group_by": group_by or [],
+        "group_window_minutes": group_window_minutes,
+        "threshold": threshold,
+    }
+    return RuleTemplate(slug=slug, tab=tab, name=name, description=description, rule=rule)
+
+
+def _event(event_type: str, *filters: dict[str, Any], match: str = "all", action: str | None = None) -> dict[str, Any]:
+    condition: dict[str, Any] = {"event_type": event_type}
+    if action is not None:
+        condition["action"] = action
+    condition["match"] = match
+    condition["filters"] = list(filters)
+    return condition
+
+
+def _filter(key: str, operator: str, value: Any = None) -> dict[str, Any]:
+    return {"key": key, "operator": operator} if value is None else {"key": key, "operator": operator, "value": value}
+
+
+RULE_TEMPLATES: tuple[RuleTemplate, ...] = (
+    # -- Insights -------------------------------------------------------------------------------
+    _template(
+        "event_based",
+        "insights",
+        "Rule For Event Based Alerts",
+        "Start from a blank rule and pick the Directory Insights events that should raise an alert.",
+        priority="medium",
+        conditions=[],
+        # The admin names the rule; the template's own name would clash on the second use.
+        rule_name="",
+    ),
+    _template(
+        "failed_admin_logins",
+        "insights",
+        "Failed admin logins",
+        "An admin console login failed. Repeated failures for one admin within an hour add to the same alert.",
+        priority="high",
+        conditions=[_event("admin_login_attempt", _filter("success", "eq", False))],
+        group_by=["initiated_by.email"],
+        group_window_minutes=60,
+    ),
+    _template(
+        "admin_totp_disabled",
+        "insights",
+        "Admin MFA disabled",
+        "The TOTP (MFA) requirement of an admin account was disabled, leaving it protected by a password only.",
+        priority="high",
+        conditions=[_event("admin_totp_disable")],
+    ),
+    _template(
+        "admin_lockout",
+        "insights",
+        "Admin account locked out",
+        "An admin account was locked after repeated failed logins: a possible attack on a privileged account.",
+        priority="high",
+        conditions=[_event("admin_lockout")],
+    ),
+    _template(
+        "user_lockout",
+        "insights",
+        "User lockout",
+        "A user account was locked out after repeated failed logins. Lockouts of one user within an hour "
+        "add to the same alert.",
+        priority="medium",
+        conditions=[_event("user_lockout")],
+        group_by=["resource.id"],
+        group_window_minutes=60,
+    ),
+    _template(
+        "admin_created_or_deleted",
+        "insights",
+        "Admin created or deleted",
+        "An admin account was created or deleted. New admins are a common persistence step for an attacker.",
+        priority="high",
+        conditions=[_event("admin_create"), _event("admin_delete")],
+    ),
+    _template(
+        "admin_privilege_granted",
+        "insights",
+        "Admin privilege changes",
+        "An admin was granted additional privileges, or an admin's role was changed.",
+        priority="high",
+        conditions=[
+            _event("admin_privilege_grant"),
+            # The audit log names the field `roleName`; `role` covers older payloads.
+            _event("admin_update", _filter("roleName", "changed"), _filter("role", "changed"), match="any"),
+        ],
+    ),
+    _template(
+        "user_granted_admin_sudo",
+        "insights",
+        "User granted admin (sudo) on devices",
+        "A user or user group was granted admin (sudo) privileges on a device, directly or through an "
+        "association whose sudo attribute was turned on.",
+        priority="high",
+        conditions=[
+            _event("user_admin_granted"),
+            _event(
+                "association_change",
+                _filter("association.op", "in", ["add", "update"]),
+                _filter("association.attributes.sudo.enabled", "eq", True),
+            ),
+            _event("user_group_admin_grant"),
+        ],
+    ),
+    _template(
+        "user_added_to_privileged_group",
+        "insights",
+        "User added to a privileged group",
+        "A user was added to a user group that grants admin access. Edit the group names to match your directory.",
+        priority="high",
+        conditions=[
+            # The vendor records a membership from whichever side was edited (user -> group or
+            # group -> user), so the group's name may be on either end of the connection.
+            _event(
+                "association_change",
+                _filter("association.connection.from.name", "in", list(PRIVILEGED_GROUP_NAMES)),
+                _filter("association.connection.to.name", "in", list(PRIVILEGED_GROUP_NAMES)),
+                match="any",
+                action="user_added_to_user_group",
+            )
+        ],
+    ),
+    _template(
+        "user_suspended",
+        "insights",
+        "User suspended",
+        "A user account was suspended, by an admin or by an identity provider through SCIM.",
+        priority="medium",
+        conditions=[
+            _event("user_update", _filter("suspended", "changed_to", True)),
+            _event("systemuser_update", _filter("suspended", "changed_to", True)),
+            _event("user_suspended"),
+        ],
+    ),
+    _template(
+        "user_totp_enrollment_deleted",
+        "insights",
+        "User MFA enrollment deleted",
+        "A user's TOTP (MFA) enrollment was deleted, so their next login may go without a second factor.",
+        priority="medium",
+        conditions=[_event("totp_delete_enrollment")],
+    ),
+    _template(
+        "brute_force_user_logins",
+        "insights",
+        "Brute-force user logins",
+        "Five failed User Portal logins by one user within 10 minutes: a password-guessing attempt.",
+        priority="high",
+        conditions=[_event("user_login_attempt", _filter("success", "eq", False))],
+        group_by=["initiated_by.email"],
+        threshold={"count": 5, "window_minutes": 10},
+    ),
+    _template(
+        "login_outside_allowed_countries",
+        "insights",
+        "Login from a country not in the list",
+        "A successful user or admin login came from a country outside the allowed list. Edit the country "
+        "codes to match where your people work.",
+        priority="high",
+        conditions=[
+            # `exists`: a login without geolocation (private addresses) is unknown, not "elsewhere";
+            # without it `not_in` would be true for a missing key.
+            _event(
+                "user_login_attempt",
+                _filter("success", "eq", True),
+                _filter("geoip.country_code", "exists"),
+                _filter("geoip.country_code", "not_in", list(ALLOWED_COUNTRY_CODES)),
+            ),
+            _event(
+                "admin_login_attempt",
+                _filter("success", "eq", True),
+                _filter("geoip.country_code", "exists"),
+                _filter("geoip.country_code", "not_in", list(ALLOWED_COUNTRY_CODES)),
+            ),
+        ],
+        group_by=["initiated_by.email"],
+        group_window_minutes=60,
+    ),
+    _template(
+        "login_without_mfa",
+        "insights",
+        "User login without MFA",
+        "A user logged in to the User Portal without a second factor. Logins of one user within a day add to "
+        "the same alert.",
+        priority="medium",
+        conditions=[_event("user_login_attempt", _filter("success", "eq", True), _filter("mfa", "eq", False))],
+        group_by=["initiated_by.email"],
+        group_window_minutes=24 * 60,
+    ),
+    _template(
+        "sso_failures",
+        "insights",
+        "SSO failures",
+        "A user failed to sign in to an SSO application. Failures of one user within an hour add to the same alert.",
+        priority="medium",
+        conditions=[_event("sso_auth", _filter("success", "eq", False))],
+        # SSO events often carry only a username; grouping by both keeps one alert per user either way.
+        group_by=["initiated_by.email", "initiated_by.username"],
+        group_window_minutes=60,
+    ),
+    _template(
+        "password_manager_items_exported",
+        "insights",
+        "Password Manager items exported",
+        "A user exported items from the Password Manager app or browser extension.",
+        priority="high",
+        conditions=[_event("passwordmanager_items_export")],
+    ),
+    _template(
+        "fde_key_decrypted",
+        "insights",
+        "Full disk encryption key decrypted",
+        "A device's full disk encryption recovery key was decrypted (revealed) in the console.",
+        priority="high",
+        conditions=[_event("system_fde_key_decrypt")],
+    ),
+    _template(
+        "conditional_access_policy_changed",
+        "insights",
+        "Conditional access policy changed",
+        "A conditional access policy was updated or deleted, which may weaken how logins are checked.",
+        priority="high",
+        conditions=[_event("authpolicy_update"), _event("authnpolicy_delete")],
+    ),
+    # -- Devices --------------------------------------------------------------------------------
+    _template(
+        "device_deleted",
+        "devices",
+        "Device deleted",
+        "A device was deleted from the directory, so its policies and user access no longer apply.",
+        priority="medium",
+        conditions=[_event("system_delete")],
+    ),
+    _template(
+        "remote_session_started",
+        "devices",
+        "Remote assist session started",
+        "An admin started a remote assist session on a device.",
+        priority="low",
+        conditions=[_event("remote_session_start")],
+    ),
+)
+
+TEMPLATES_BY_SLUG: dict[str, RuleTemplate] = {template.slug: template for template in RULE_TEMPLATES}
+
+
+def template_rule(slug: str) -> dict[str, Any]:
+    """Return a deep copy of a template's rule body. Raises KeyError for an unknown slug."""
+    return copy.deepcopy(TEMPLATES_BY_SLUG[slug].rule)
+
+
+def templates_in_tab(tab: str) -> list[RuleTemplate]:
+    """Return the templates of one tab, in catalog order."""
+    return [template for template in RULE_TEMPLATES if template.tab == tab]

@@ -1,0 +1,144 @@
+"""Event retention: the purge service, its guards, its Celery task and its daily schedule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+from django.utils import timezone
+
+from alertsite.celery import app as celery_app
+from events import hooks
+from events.models import AuditEvent
+from events.services import event_batch_ingest, event_retention_purge
+from events.tasks import event_retention_purge_task
+from events.validation import Limits, events_validate
+from tests.factories import make_event
+
+pytestmark = pytest.mark.django_db
+
+
+def days_ago(days: float) -> str:
+    return (timezone.now() - timedelta(days=days)).isoformat().replace("+00:00", "Z")
+
+
+def store(*events: dict) -> None:
+    records, errors = events_validate(list(events), limits=Limits.from_settings())
+    assert not errors, errors
+    event_batch_ingest(records=records)
+
+
+def remaining() -> list[str]:
+    return sorted(AuditEvent.objects.values_list("event_id", flat=True))
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_events_older_than_the_retention_period_are_deleted_and_newer_kept():
+    store(make_event(id="old", timestamp=days_ago(31)), make_event(id="new", timestamp=days_ago(29)))
+    result = event_retention_purge()
+    assert result.deleted == 1
+    assert remaining() == ["new"]
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_age_is_the_event_timestamp_not_the_arrival_time():
+    store(make_event(id="sent-late", timestamp=days_ago(45)))
+    assert AuditEvent.objects.get().received_at > timezone.now() - timedelta(minutes=1)
+    event_retention_purge()
+    assert remaining() == []
+
+
+def test_days_argument_overrides_the_setting():
+    store(make_event(id="week-old", timestamp=days_ago(8)), make_event(id="today", timestamp=days_ago(0.1)))
+    result = event_retention_purge(days=7)
+    assert remaining() == ["today"]
+    assert timezone.now() - timedelta(days=7, minutes=1) < result.cutoff < timezone.now() - timedelta(days=7)
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_purge_works_through_several_batches():
+    store(*[make_event(id=f"old{n}", timestamp=days_ago(40 + n)) for n in range(5)])
+    store(make_event(id="recent", timestamp=days_ago(1)))
+    result = event_retention_purge(batch_size=2)
+    assert result.deleted == 5
+    assert "recent" in remaining()
+    assert not any(event_id.startswith("old") for event_id in remaining())
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30, ALERTSITE_RETENTION_BATCH_SIZE=2)
+def test_batch_size_setting_is_used_by_default():
+    store(*[make_event(id=f"old{n}", timestamp=days_ago(40)) for n in range(5)])
+    assert event_retention_purge().deleted == 5
+    assert remaining() == []
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_purge_with_nothing_expired_deletes_nothing():
+    store(make_event(id="fresh", timestamp=days_ago(1)))
+    assert event_retention_purge().deleted == 0
+    assert remaining() == ["fresh"]
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_retention_guard_protects_its_events():
+    store(*[make_event(id=f"old{n}", timestamp=days_ago(60)) for n in range(4)])
+
+    def guard():
+        return AuditEvent.objects.filter(event_id__in=["old1", "old3"]).values("pk")
+
+    hooks.retention_guard_register(guard)
+    try:
+        result = event_retention_purge(batch_size=1)
+    finally:
+        hooks.retention_guard_unregister(guard)
+    assert remaining() == ["old1", "old3"]
+    assert (result.deleted, result.kept) == (2, 2)
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_retention_guard_may_return_a_plain_list_of_keys():
+    store(make_event(id="keep", timestamp=days_ago(60)), make_event(id="drop", timestamp=days_ago(60)))
+    keep_pk = AuditEvent.objects.get(event_id="keep").pk
+
+    def guard():
+        return [keep_pk]
+
+    hooks.retention_guard_register(guard)
+    try:
+        event_retention_purge()
+    finally:
+        hooks.retention_guard_unregister(guard)
+    assert remaining() == ["keep"]
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_unregistered_guard_no_longer_protects():
+    store(make_event(id="old", timestamp=days_ago(60)))
+
+    def guard():
+        return AuditEvent.objects.values("pk")
+
+    hooks.retention_guard_register(guard)
+    hooks.retention_guard_unregister(guard)
+    assert guard not in hooks.retention_guards()
+    event_retention_purge()
+    assert remaining() == []
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_purge_task_runs_in_process_and_reports_what_it_did():
+    store(make_event(id="old", timestamp=days_ago(31)), make_event(id="new", timestamp=days_ago(1)))
+    result = event_retention_purge_task.apply()
+    assert result.successful()
+    assert result.get() == {"deleted": 1, "kept": 0}
+    assert remaining() == ["new"]
+
+
+def test_beat_schedule_runs_the_purge_daily():
+    entry = settings.CELERY_BEAT_SCHEDULE["event-retention-purge"]
+    assert entry["task"] == "events.tasks.event_retention_purge_task"
+    assert entry["schedule"] == timedelta(hours=24)
+    assert entry["task"] in celery_app.tasks
+    assert celery_app.conf.beat_schedule["event-retention-purge"]["task"] == entry["task"]
