@@ -64,3 +64,46 @@ def auth_client(make_user: Callable[..., User]) -> Callable[..., APIClient]:
 def ingest_client(auth_client: Callable[..., APIClient]) -> APIClient:
     """A client with the `ingest` role: it may POST events and nothing else."""
     return auth_client(Role.INGEST)
+
+
+# -- real parts: skip where they are absent -------------------------------------------
+
+
+def _on_postgres() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+def _has_redis() -> bool:
+    from tests.workers import broker_url
+
+    return broker_url().startswith("redis://")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    needs_postgres = item.get_closest_marker("postgres") or item.get_closest_marker("worker")
+    needs_redis = item.get_closest_marker("redis") or item.get_closest_marker("worker")
+    if needs_postgres and not _on_postgres():
+        pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+    if needs_redis and not _has_redis():
+        pytest.skip("needs Redis (set CELERY_BROKER_URL=redis://...)")
+
+
+@pytest.fixture
+def broker_queue():
+    """Tasks go to the real broker (not in-process) during the test; the queue starts empty."""
+    import redis
+
+    from alertsite.celery import app
+    from tests.workers import broker_url
+
+    client = redis.Redis.from_url(broker_url())
+    client.flushdb()
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        yield client
+    finally:
+        app.conf.task_always_eager = previous
+        client.flushdb()

@@ -44,6 +44,9 @@ Values = Callable[[Event], Sequence[Any]]
 Predicate = Callable[[Any], bool]
 
 
+_MISSING = object()
+
+
 @dataclass(slots=True)
 class Compiled:
     """A compiled node: its static type, its candidates at run time and, for booleans, its test.
@@ -94,7 +97,10 @@ def _compile(node: Node) -> Compiled:
 def _any(values: Values, predicate: Predicate) -> Test:
     def run(event: Event) -> bool:
         try:
-            return any(map(predicate, values(event)))
+            for candidate in values(event):  # a plain loop beats any(map(...)) for the usual one candidate
+                if predicate(candidate):
+                    return True
+            return False
         except Exception:  # noqa: BLE001 - a failing test is no match, never an error
             return False
 
@@ -230,10 +236,27 @@ def _array(node: Node) -> Compiled:
 
 
 def _path(node: Node) -> Compiled:
-    segments: tuple[str, ...] = node.value
+    return Compiled(VALUE, path_values(node.value))
+
+
+def path_values(segments: tuple[str, ...]) -> Values:
+    """`values_at` for one path, with a fast walk for the usual case of no arrays on the way."""
     if not segments:
-        return Compiled(VALUE, lambda event: (event,))
-    return Compiled(VALUE, lambda event: values_at(event, segments))
+        return lambda event: (event,)
+
+    def walk(event: Event) -> Sequence[Any]:
+        node = event
+        for key in segments:
+            if type(node) is not dict:
+                return ()
+            node = node.get(key, _MISSING)
+            if node is _MISSING:
+                return ()
+            if type(node) is list:
+                return values_at(event, segments)  # arrays on the way: the general rule flattens them
+        return (node,)
+
+    return walk
 
 
 def _require_boolean(compiled: Compiled, node: Node, message: str) -> Test:
@@ -492,14 +515,22 @@ def _ieq(node: Node) -> Compiled:
     left = _value_arg(node.args[0], "ieq", SCALARS)
     right = _value_arg(node.args[1], "ieq", SCALARS)
     if right.const is not None and len(right.const) == 1:
-        test = _any(left.values, operators.get("eq").build(right.const[0]))
+        test = _any(left.values, _equals_ignoring_case(right.const[0]))
     elif left.const is not None and len(left.const) == 1:
-        test = _any(right.values, operators.get("eq").build(left.const[0]))
+        test = _any(right.values, _equals_ignoring_case(left.const[0]))
     else:
         test = _any_pair(left.values, right.values, lambda a, b: loose_equal(a, normalize(b)))
     if left.const is not None and right.const is not None:
         return _boolean_const(test(None))
     return _boolean(test)
+
+
+def _equals_ignoring_case(expected: Any) -> Predicate:
+    """The `eq` filter's predicate; for a string, the same test without the generic dispatch."""
+    if type(expected) is str:
+        folded = expected.lower()
+        return lambda candidate: type(candidate) is str and candidate.lower() == folded
+    return operators.get("eq").build(expected)
 
 
 def _in_cidr(node: Node) -> Compiled:

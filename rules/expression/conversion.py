@@ -296,9 +296,9 @@ def _compare_to_filter(node: Node) -> dict[str, Any]:
         return _filter(_key(left), "matches", _constant(right))
     if operator in ("in", "not in"):
         operator_key = "in" if operator == "in" else "not_in"
-        items = _constant(right)
-        if not isinstance(items, list):
+        if right.kind != "array":
             raise _NotAFilter("tests membership in a field, not in a list of values")
+        items = _constant(right)
         strings = [item for item in items if isinstance(item, str)]
         if left.kind == "path" and not strings:
             return _filter(_key(left), operator_key, items)

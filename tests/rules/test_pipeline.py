@@ -1,0 +1,170 @@
+"""From ingestion to rule matches: one task per batch, exactly once per (rule, event), nothing skipped."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import orjson
+import pytest
+from django.utils import timezone
+
+from events.models import AuditEvent
+from rules.evaluation import events_evaluate
+from rules.models import RuleMatch
+from rules.services import rule_create
+from rules.tasks import evaluation_sweep_task
+from tests.factories import make_event
+from tests.workers import CeleryWorker, wait_for
+
+FAILED_LOGINS = {
+    "name": "Failed logins",
+    "priority": "high",
+    "conditions": [
+        {"event_type": "user_login_attempt", "filters": [{"key": "success", "operator": "eq", "value": False}]}
+    ],
+}
+
+
+def ingest(client, events) -> None:
+    response = client.post("/api/v1/events", data=orjson.dumps(events), content_type="application/json")
+    assert response.status_code == 202, response.content
+
+
+def failed_logins(count: int, prefix: str = "e") -> list[dict]:
+    return [make_event(id=f"{prefix}{n}", success=False) for n in range(count)]
+
+
+@pytest.mark.django_db
+def test_matching_events_are_recorded_once_each(ingest_client, django_capture_on_commit_callbacks):
+    rule = rule_create(data=FAILED_LOGINS, actor=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(ingest_client, [*failed_logins(3), make_event(id="ok", success=True)])
+    assert RuleMatch.objects.filter(rule=rule).count() == 3
+    assert not AuditEvent.objects.filter(event_type="user_login_attempt", evaluated_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_one_evaluation_task_is_enqueued_per_batch(ingest_client, django_capture_on_commit_callbacks, monkeypatch):
+    from rules import tasks
+
+    batches: list[list[int]] = []
+    monkeypatch.setattr(tasks.evaluate_events_task, "delay", batches.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(ingest_client, failed_logins(1000))
+    assert [len(batch) for batch in batches] == [500, 500]
+
+
+@pytest.mark.django_db
+def test_redelivered_evaluation_task_does_not_match_twice(ingest_client, django_capture_on_commit_callbacks):
+    rule = rule_create(data=FAILED_LOGINS, actor=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(ingest_client, failed_logins(2))
+    pks = list(AuditEvent.objects.filter(event_type="user_login_attempt").values_list("pk", flat=True))
+    assert events_evaluate(event_pks=pks).events == 0  # already evaluated: nothing to do
+    AuditEvent.objects.filter(pk__in=pks).update(evaluated_at=None)  # as if the first run died after matching
+    result = events_evaluate(event_pks=pks)
+    assert (result.matches, result.new_matches) == (2, 0)
+    assert RuleMatch.objects.filter(rule=rule).count() == 2
+
+
+@pytest.mark.django_db
+def test_reingested_duplicate_is_not_evaluated_again(ingest_client, django_capture_on_commit_callbacks):
+    rule_create(data=FAILED_LOGINS, actor=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(ingest_client, failed_logins(1))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        ingest(ingest_client, failed_logins(1))
+    assert callbacks == []
+    assert RuleMatch.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_sweep_requeues_events_left_unevaluated(ingest_client, monkeypatch):
+    rule_create(data=FAILED_LOGINS, actor=None)
+    ingest(ingest_client, failed_logins(2))  # on_commit never runs here: as if the broker was down
+    assert RuleMatch.objects.count() == 0
+    AuditEvent.objects.update(received_at=timezone.now() - timedelta(minutes=5))
+    assert evaluation_sweep_task.apply().get() == 3  # the two logins and the rule's own audit event
+    assert RuleMatch.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_sweep_leaves_fresh_events_to_their_own_task(ingest_client):
+    ingest(ingest_client, failed_logins(2))
+    assert evaluation_sweep_task.apply().get() == 0
+
+
+@pytest.mark.django_db
+def test_disabled_rule_does_not_match(ingest_client, django_capture_on_commit_callbacks):
+    rule_create(data={**FAILED_LOGINS, "enabled": False}, actor=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(ingest_client, failed_logins(2))
+    assert RuleMatch.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_rule_counts_matches_and_remembers_when_it_last_triggered(ingest_client, django_capture_on_commit_callbacks):
+    rule = rule_create(data=FAILED_LOGINS, actor=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(ingest_client, failed_logins(3))
+    rule.refresh_from_db()
+    assert rule.match_count == 3
+    assert rule.last_triggered_at is not None
+
+
+@pytest.mark.django_db
+def test_broken_rule_does_not_stop_the_others(ingest_client, django_capture_on_commit_callbacks):
+    from rules.engine import CompiledCondition
+    from rules.selectors import engine_current
+
+    good = rule_create(data=FAILED_LOGINS, actor=None)
+    bad = rule_create(data={**FAILED_LOGINS, "name": "Broken"}, actor=None)
+
+    def boom(event):
+        raise RuntimeError("broken rule")
+
+    engine = engine_current()
+    for buckets in engine.by_type["user_login_attempt"].by_key.values():
+        for bucket in buckets.values():
+            bucket[:] = [CompiledCondition(c.rule_id, c.position, boom) if c.rule_id == bad.pk else c for c in bucket]
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(ingest_client, failed_logins(1))
+    assert list(RuleMatch.objects.values_list("rule_id", flat=True)) == [good.pk]
+
+
+# -- with a real worker on Redis and PostgreSQL --------------------------------------------
+
+worker_db = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.mark.worker
+@worker_db
+def test_events_ingested_while_no_worker_runs_are_evaluated_when_one_starts(ingest_client, broker_queue):
+    rule = rule_create(data=FAILED_LOGINS, actor=None)
+    ingest(ingest_client, failed_logins(5))
+    assert broker_queue.llen("celery") == 2  # one for the batch, one for the rule's audit event
+    assert RuleMatch.objects.count() == 0
+    with CeleryWorker() as worker:
+        wait_for(lambda: RuleMatch.objects.filter(rule=rule).count() == 5, timeout=60, describe=worker.output)
+        wait_for(
+            lambda: not AuditEvent.objects.filter(event_type="user_login_attempt", evaluated_at__isnull=True).exists()
+        )
+
+
+@pytest.mark.worker
+@worker_db
+def test_two_workers_given_the_same_batch_twice_match_each_event_once(ingest_client, broker_queue):
+    from rules.tasks import evaluate_events_task
+
+    rule = rule_create(data=FAILED_LOGINS, actor=None)
+    ingest(ingest_client, failed_logins(200))
+    pks = list(AuditEvent.objects.filter(event_type="user_login_attempt").order_by("pk").values_list("pk", flat=True))
+    for _ in range(3):
+        evaluate_events_task.delay(pks)
+    with CeleryWorker("w1"), CeleryWorker("w2"):
+        wait_for(lambda: broker_queue.llen("celery") == 0, timeout=60)
+        wait_for(
+            lambda: not AuditEvent.objects.filter(event_type="user_login_attempt", evaluated_at__isnull=True).exists(),
+            timeout=60,
+        )
+    assert RuleMatch.objects.filter(rule=rule).count() == 200
