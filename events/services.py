@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -80,22 +81,19 @@ def event_types_register(*, names: set[str]) -> None:
     )
 
 
-def audit_event_record(
+def audit_payload(
     *,
     event_type: str,
     service: str,
     initiated_by: dict[str, Any],
     resource: dict[str, Any] | None = None,
     changes: list[dict[str, Any]] | None = None,
-    causal_depth: int = 0,
     success: bool = True,
     extra: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Record one of the product's own changes as a Directory-Insights-shaped event.
-
-    Runs in the caller's transaction, so the audit event exists exactly when the change does.
-    """
+) -> dict[str, Any]:
+    """A Directory-Insights-shaped event describing one of the product's own changes."""
     payload: dict[str, Any] = {
+        "id": uuid.uuid4().hex,
         "event_type": event_type,
         "service": service,
         "timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
@@ -108,11 +106,29 @@ def audit_event_record(
     if changes is not None:
         payload["changes"] = changes
     payload.update(extra or {})
-    record = event_validate(payload, index=0, limits=Limits.from_settings(), causal_depth=causal_depth)
-    if isinstance(record, list):
-        raise ValueError(f"invalid audit event: {[error.message for error in record]}")
-    event_batch_ingest(records=[record])
-    return AuditEvent.objects.get(event_id=record.event_id)
+    return payload
+
+
+def audit_events_record(*, payloads: Sequence[tuple[dict[str, Any], int]]) -> IngestResult:
+    """Store several audit events, each with its causal depth, in the caller's transaction (one INSERT)."""
+    limits = Limits.from_settings()
+    records = []
+    for payload, causal_depth in payloads:
+        record = event_validate(payload, index=0, limits=limits, causal_depth=causal_depth)
+        if isinstance(record, list):
+            raise ValueError(f"invalid audit event: {[error.message for error in record]}")
+        records.append(record)
+    return event_batch_ingest(records=records)
+
+
+def audit_event_record(*, causal_depth: int = 0, **fields: Any) -> AuditEvent:
+    """Record one of the product's own changes (see audit_payload for the fields).
+
+    Runs in the caller's transaction, so the audit event exists exactly when the change does.
+    """
+    payload = audit_payload(**fields)
+    audit_events_record(payloads=[(payload, causal_depth)])
+    return AuditEvent.objects.get(event_id=payload["id"])
 
 
 def actor_reference(user: Any | None) -> dict[str, Any]:

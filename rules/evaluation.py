@@ -71,10 +71,10 @@ def matches_record(pending: Sequence[PendingMatch]) -> list[RuleMatch]:
     now = timezone.now()
     new = matches_insert_new(pending, matched_at=now)
     if new:
-        rules_mark_triggered(new, at=now)
         from alerts.services import matches_handle
 
-        matches_handle(matches=new)
+        opened = matches_handle(matches=new)
+        rules_mark_triggered(new, at=now, alerts_opened=opened)
     return new
 
 
@@ -114,12 +114,16 @@ def matches_insert_new(pending: Sequence[PendingMatch], *, matched_at: datetime)
     return new
 
 
-def rules_mark_triggered(matches: Sequence[RuleMatch], *, at: datetime) -> None:
+def rules_mark_triggered(matches: Sequence[RuleMatch], *, at: datetime, alerts_opened: dict[int, int]) -> None:
     counts: dict[int, int] = {}
     for match in matches:
         counts[match.rule_id] = counts.get(match.rule_id, 0) + 1
     for rule_id, count in sorted(counts.items()):
-        Rule.objects.filter(pk=rule_id).update(last_triggered_at=at, match_count=F("match_count") + count)
+        Rule.objects.filter(pk=rule_id).update(
+            last_triggered_at=at,
+            match_count=F("match_count") + count,
+            alert_count=F("alert_count") + alerts_opened.get(rule_id, 0),
+        )
 
 
 def events_unevaluated(*, older_than: timedelta, limit: int) -> list[int]:

@@ -413,7 +413,7 @@ def test_error_on_the_second_line_reports_line_two() -> None:
 
 
 def test_semantic_error_on_the_second_line_reports_its_position() -> None:
-    exc = error('success == false\n  && nope(1)')
+    exc = error("success == false\n  && nope(1)")
     assert (exc.line, exc.column) == (2, 6)
 
 
@@ -481,7 +481,11 @@ def test_the_result_is_a_bool() -> None:
         {"initiated_by": [1, {"email": None}, [[{"email": 5}]]]},
         {"initiated_by": {"email": {"nested": "object"}}, "changes": "not-a-list"},
         {"changes": [None, 1, {"field": 5}, {"field": "email", "to": [[1]]}]},
-        {"initiated_by": {"email": "\ud800 lone surrogate"}, "count": float("nan"), "timestamp": "9999-99-99T99:99:99Z"},
+        {
+            "initiated_by": {"email": "\ud800 lone surrogate"},
+            "count": float("nan"),
+            "timestamp": "9999-99-99T99:99:99Z",
+        },
     ],
 )
 def test_evaluation_never_raises_on_odd_events(event: Any) -> None:

@@ -84,7 +84,10 @@ SAMPLE_STRINGS = [
     "suspended",
     "email",
     "Email",
+    "abc",
+    "x123",
 ]
+ADDRESSES = ["10.1.2.3", " 10.1.2.3 ", "192.168.1.7", "::1", "2001:db8::5", "::ffff:10.1.2.3", "8.8.8.8", "10.1.2.300"]
 SAMPLE_DATES = ["2025-03-02T09:14:03Z", "2025-03-02T10:00:00+01:00", "1999-01-01T00:00:00.123456789Z"]
 
 strings = st.one_of(st.sampled_from(SAMPLE_STRINGS), st.text(max_size=6))
@@ -105,7 +108,12 @@ json_values = st.recursive(
 change_values = st.one_of(scalars, st.lists(scalars, max_size=2))
 change_entries_strategy = st.one_of(
     st.fixed_dictionaries(
-        {}, optional={"field": st.one_of(st.sampled_from(CHANGE_FIELDS), scalars), "from": change_values, "to": change_values}
+        {},
+        optional={
+            "field": st.one_of(st.sampled_from(CHANGE_FIELDS), scalars),
+            "from": change_values,
+            "to": change_values,
+        },
     ),
     json_values,
 )
@@ -176,13 +184,71 @@ def filters(draw: st.DrawFn) -> dict[str, Any]:
 
 filter_sets = st.tuples(st.lists(filters(), min_size=1, max_size=5), st.sampled_from(["all", "any"]))
 
+# -- events aimed at the filters ----------------------------------------------------------
+
+
+def variants(value: Any) -> list[Any]:
+    """Values near a filter's value: itself, other cases, around it, off by one, other types."""
+    if isinstance(value, str):
+        return [value, value.upper(), value.lower(), value.swapcase(), f"x{value}y", f"{value.upper()}!", value[1:]]
+    if isinstance(value, bool):
+        return [value, not value, int(value), str(value).lower()]
+    if isinstance(value, (int, float)):
+        return [value, value + 1, value - 1, float(value), -value, str(value), True]
+    if isinstance(value, list):
+        return [near for item in value for near in variants(item)]
+    return [None]
+
+
+def near(value: Any) -> st.SearchStrategy[Any]:
+    one = st.one_of(st.sampled_from(variants(value)), scalars) if variants(value) != [None] else scalars
+    return st.one_of(one, st.lists(one, min_size=1, max_size=3), st.none())
+
+
+def plant(draw: st.DrawFn, event: dict[str, Any], segments: list[str], leaf: Any) -> None:
+    """Put `leaf` at the path, making objects on the way and sometimes wrapping one in an array."""
+    node = event
+    for segment in segments[:-1]:
+        child: dict[str, Any] = {}
+        node[segment] = [draw(json_values), child] if draw(st.booleans()) else child
+        node = child
+    node[segments[-1]] = leaf
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[list[dict[str, Any]], str, dict[str, Any]]:
+    """A filter set and an event built to come close to its filters, so both outcomes are common."""
+    flts, match = draw(filter_sets)
+    event = draw(events())
+    for flt in flts:
+        if draw(st.integers(0, 4)) == 4:
+            continue  # leave this key to chance
+        value = flt.get("value")
+        if flt["operator"] in ("in_cidr", "not_in_cidr"):
+            value = ADDRESSES
+        elif flt["operator"] == "matches":
+            value = SAMPLE_STRINGS
+        if operators.get(flt["operator"]).on_changes:
+            entry = {"field": draw(st.sampled_from(variants(flt["key"])))}
+            for side in ("from", "to"):
+                if draw(st.integers(0, 3)) != 3:
+                    entry[side] = draw(near(value))
+            changes = event.get("changes")
+            event["changes"] = [*changes, entry] if isinstance(changes, list) else [entry]
+        else:
+            plant(draw, event, flt["key"].split("."), draw(near(value)))
+    return flts, match, event
+
+
 # -- random expressions -----------------------------------------------------------------
 
 paths = st.one_of(keys.map(path_text), st.sampled_from(["$env", "a?.b", 'a?.["user-agent"]', "changes.field"]))
 texts = st.one_of(paths, paths.map(lambda p: f"lower({p})"), paths.map(lambda p: f"upper({p})"), strings.map(quote))
 scalar_literals = st.one_of(scalar_values.map(literal), st.just("nil"))
 atoms = st.one_of(
-    st.builds(lambda a, op, b: f"{a} {op} {b}", texts, st.sampled_from(["==", "!="]), st.one_of(scalar_literals, texts)),
+    st.builds(
+        lambda a, op, b: f"{a} {op} {b}", texts, st.sampled_from(["==", "!="]), st.one_of(scalar_literals, texts)
+    ),
     st.builds(
         lambda a, op, b: f"{a} {op} {b}",
         st.one_of(paths, paths.map(lambda p: f"len({p})")),
@@ -232,23 +298,26 @@ def test_a_compiled_expression_never_raises_and_returns_a_bool(source: str, even
 
 @PROPERTY
 @given(filter_set=filter_sets, event=any_events)
-def test_a_converted_filter_set_compiles_and_never_raises(filter_set: tuple[list[dict[str, Any]], str], event: Any) -> None:
+def test_a_converted_filter_set_compiles_and_never_raises(
+    filter_set: tuple[list[dict[str, Any]], str], event: Any
+) -> None:
     assert type(expression_compile(filters_to_expression(*filter_set))(event)) is bool
 
 
 @PROPERTY
-@given(filter_set=filter_sets, event=events())
+@given(case=cases())
 def test_a_converted_filter_set_matches_exactly_what_the_filters_match(
-    filter_set: tuple[list[dict[str, Any]], str], event: dict[str, Any]
+    case: tuple[list[dict[str, Any]], str, dict[str, Any]],
 ) -> None:
-    flts, match = filter_set
+    flts, match, event = case
     source = filters_to_expression(flts, match)
     assert expression_compile(source)(event) == filters_match(event, flts, match), source
 
 
 @PROPERTY
-@given(flt=filters(), event=events())
-def test_each_filter_and_its_expression_twin_agree(flt: dict[str, Any], event: dict[str, Any]) -> None:
+@given(case=cases())
+def test_each_filter_and_its_expression_twin_agree(case: tuple[list[dict[str, Any]], str, dict[str, Any]]) -> None:
+    flt, event = case[0][0], case[2]
     source = filters_to_expression([flt], "all")
     assert expression_compile(source)(event) == filters_match(event, [flt], "all"), source
 

@@ -30,7 +30,10 @@ CONVERSIONS = [
     (flt("initiated_by.email", "contains", "Admin"), 'lower(initiated_by.email) contains lower("Admin")'),
     (flt("initiated_by.email", "not_contains", "test"), 'lower(initiated_by.email) not contains "test"'),
     (flt("initiated_by.email", "starts_with", "svc-"), 'lower(initiated_by.email) startsWith "svc-"'),
-    (flt("initiated_by.email", "ends_with", "@Example.com"), 'lower(initiated_by.email) endsWith lower("@Example.com")'),
+    (
+        flt("initiated_by.email", "ends_with", "@Example.com"),
+        'lower(initiated_by.email) endsWith lower("@Example.com")',
+    ),
     (flt("geoip.country_code", "in", ["us", "ca"]), 'lower(geoip.country_code) in ["us", "ca"]'),
     (flt("geoip.country_code", "in", ["US", "CA"]), 'anyOf(geoip.country_code, "in", ["US", "CA"])'),
     (flt("error_code", "in", [49, 50, True]), "error_code in [49, 50, true]"),
@@ -169,7 +172,7 @@ def test_equivalent_helper_forms_read_back_as_filters() -> None:
         ("a == 1 && true", "is a constant"),
         ('a not startsWith "x"', "has no field-filter form"),
         ('upper(a) == "X"', "case-sensitively"),
-        ('$env == nil', "whole event"),
+        ("$env == nil", "whole event"),
         ('a["b.c"] == 1', "dot"),
     ],
 )

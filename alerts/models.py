@@ -1,0 +1,131 @@
+"""Alerts, the events that joined them, their status history and notes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from alerts.states import AlertStatus
+
+REFERENCE_PREFIX = "ALR-"
+
+
+class Alert(models.Model):
+    """An alert raised by a rule. Status changes only through alerts.services.alert_transition."""
+
+    rule = models.ForeignKey("rules.Rule", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    rule_name = models.CharField(max_length=100, help_text="The rule's name when the alert was raised.")
+    priority = models.CharField(max_length=10, choices=[("low", "Low"), ("medium", "Medium"), ("high", "High")])
+    status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    title = models.CharField(max_length=300)
+    event = models.ForeignKey(
+        "events.AuditEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="triggered_alerts"
+    )
+    event_type = models.CharField(max_length=100)
+    event_count = models.PositiveIntegerField(default=1)
+    group_key = models.CharField(max_length=40, blank=True, default="")
+    # True while new matches of the same group key may join this alert (grouping, thresholds).
+    collecting = models.BooleanField(default=False)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_alerts"
+    )
+    seconds_to_acknowledge = models.PositiveIntegerField(null=True, blank=True)
+    seconds_to_resolve = models.PositiveIntegerField(null=True, blank=True)
+    causal_depth = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "group_key"],
+                condition=Q(collecting=True) & Q(status__in=["open", "acknowledged"]) & ~Q(group_key=""),
+                name="alert_one_collecting_per_group",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="alert_newest_idx"),
+            models.Index(fields=["status", "-created_at", "-id"], name="alert_status_newest_idx"),
+            models.Index(fields=["status", "priority"], name="alert_status_priority_idx"),
+            models.Index(fields=["rule", "status"], name="alert_rule_status_idx"),
+            models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
+            models.Index(fields=["resolved_at"], name="alert_resolved_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def reference(self) -> str:
+        return reference_for(self.pk)
+
+
+def reference_for(pk: int | None) -> str:
+    return f"{REFERENCE_PREFIX}{pk or 0:06d}"
+
+
+def reference_parse(text: str) -> int | None:
+    """`ALR-000123` (any case, zero padding optional) -> 123; None when it isn't a reference."""
+    text = text.strip().upper()
+    if text.startswith(REFERENCE_PREFIX) and text[len(REFERENCE_PREFIX) :].isdigit():
+        return int(text[len(REFERENCE_PREFIX) :])
+    return None
+
+
+class AlertEvent(models.Model):
+    """An event that raised or joined an alert (grouping): a relation, not a copied list."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="alert_events")
+    event = models.ForeignKey("events.AuditEvent", on_delete=models.CASCADE, related_name="alert_links")
+    event_timestamp = models.DateTimeField()
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["alert", "event"], name="alert_event_once")]
+        indexes = [models.Index(fields=["alert", "-event_timestamp"], name="alert_event_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id}:{self.event_id}"
+
+
+class AlertTransition(models.Model):
+    """One status change: from, to, who, when, and the remark given with it."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=12, choices=AlertStatus.choices)
+    to_status = models.CharField(max_length=12, choices=AlertStatus.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    note = models.TextField(blank=True, default="")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["alert", "at"], name="alert_transition_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id}: {self.from_status} -> {self.to_status}"
+
+
+class AlertNote(models.Model):
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    text = models.TextField(max_length=4000)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["alert", "created_at"], name="alert_note_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id}: {self.text[:40]}"

@@ -1,0 +1,80 @@
+"""Reads of alerts: the summary widget, metrics, the events an unresolved alert still needs."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from alerts.models import Alert, AlertEvent
+from alerts.states import UNRESOLVED, AlertStatus
+
+PRIORITIES = ("high", "medium", "low")
+
+
+def events_of_unresolved_alerts() -> QuerySet:
+    """Retention guard: events that an open or acknowledged alert points at (triggering or grouped)."""
+    return AlertEvent.objects.filter(alert__status__in=UNRESOLVED).values("event_id")
+
+
+def alert_summary() -> dict[str, Any]:
+    """Counts for the Open Alerts widget and the bell: two indexed queries."""
+    by_priority = {status: dict.fromkeys(PRIORITIES, 0) for status in UNRESOLVED}
+    rows = Alert.objects.filter(status__in=UNRESOLVED).values("status", "priority").annotate(n=Count("id")).order_by()
+    for row in rows:
+        by_priority[row["status"]][row["priority"]] = row["n"]
+    resolved_24h = Alert.objects.filter(resolved_at__gte=timezone.now() - timedelta(hours=24)).count()
+    return {
+        "open": sum(by_priority[AlertStatus.OPEN].values()),
+        "acknowledged": sum(by_priority[AlertStatus.ACKNOWLEDGED].values()),
+        "resolved_24h": resolved_24h,
+        "open_by_priority": by_priority[AlertStatus.OPEN],
+        "acknowledged_by_priority": by_priority[AlertStatus.ACKNOWLEDGED],
+    }
+
+
+def _percentiles(values: list[int]) -> dict[str, float | None]:
+    if not values:
+        return {"count": 0, "median": None, "p90": None}
+    ordered = sorted(values)
+    p90 = ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]  # nearest rank
+    return {"count": len(ordered), "median": float(statistics.median(ordered)), "p90": float(p90)}
+
+
+def alert_metrics(*, since: datetime, noisiest: int = 10) -> dict[str, Any]:
+    """MTTA and MTTR (median, p90, in seconds) by priority and by rule, plus the noisiest rules."""
+    rows = Alert.objects.filter(created_at__gte=since).values_list(
+        "priority", "rule_id", "rule_name", "seconds_to_acknowledge", "seconds_to_resolve"
+    )
+    if connection.vendor == "postgresql":
+        rows = rows.iterator(chunk_size=5000)
+    ack_by_priority: dict[str, list[int]] = {p: [] for p in PRIORITIES}
+    res_by_priority: dict[str, list[int]] = {p: [] for p in PRIORITIES}
+    per_rule: dict[Any, dict[str, Any]] = {}
+    for priority, rule_id, rule_name, to_ack, to_resolve in rows:
+        entry = per_rule.setdefault(rule_id, {"rule": {"id": rule_id, "name": rule_name}, "ack": [], "res": [], "n": 0})
+        entry["n"] += 1
+        if to_ack is not None:
+            ack_by_priority.setdefault(priority, []).append(to_ack)
+            entry["ack"].append(to_ack)
+        if to_resolve is not None:
+            res_by_priority.setdefault(priority, []).append(to_resolve)
+            entry["res"].append(to_resolve)
+    by_rule = sorted(per_rule.values(), key=lambda e: (-e["n"], str(e["rule"]["name"])))
+    return {
+        "since": since,
+        "by_priority": {
+            priority: {"mtta": _percentiles(ack_by_priority[priority]), "mttr": _percentiles(res_by_priority[priority])}
+            for priority in PRIORITIES
+        },
+        "by_rule": [
+            {"rule": e["rule"], "alerts": e["n"], "mtta": _percentiles(e["ack"]), "mttr": _percentiles(e["res"])}
+            for e in by_rule
+        ],
+        "noisiest_rules": [{"rule": e["rule"], "alerts": e["n"]} for e in by_rule[:noisiest]],
+    }

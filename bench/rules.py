@@ -1,0 +1,327 @@
+"""Rule-engine benchmark: in-process evaluation throughput against the number of enabled rules.
+
+Run from the repository root: `.venv/bin/python bench/rules.py [--events 100000]`.
+
+No database, no network: the engine (`rules.engine.RuleEngine`) is pure, so this measures
+only the matching itself. In one run it
+  - generates N events once with `EventSimulator(seed=1)` (before any clock starts),
+  - generates 10,000 rules with a seeded RNG and benches the first 10, 100, 1,000 and 10,000
+    (each smaller set is a prefix of the larger ones),
+  - prints for each count: engine build time, events/s of `match_batch` over all N events,
+    matches found, and mean candidate conditions per event (`engine.candidates`, on a
+    sample of 10,000 events), split into unindexed and value-index candidates,
+  - prints a "type-index only" run at the largest count (every condition unindexed), so the
+    effect of the value index is visible; it is ~10x slower, so it runs on an evenly spread
+    subset of the events (`--type-only-events`, default 10,000).
+Every figure is the best of `--repeats` runs (time.perf_counter).
+
+The rules imitate what admins write: one condition of three filters; event types weighted
+toward the types the simulator emits (about 90% of rules, by the square root of their traffic
+share; the rest spread over catalog types that never occur); one equality or `in` filter on an
+identity (`initiated_by.email`, or `initiated_by.username` for types whose events carry no
+e-mail) or on `geoip.country_code`, values drawn from the simulator's population and country
+tables; two more filters such as `success eq false`, `mfa eq ...`, `client_ip in_cidr ...`,
+`error_message contains ...`, in random order (the engine, not the author, picks the filter
+to index). A share of the rules (default 10%) is written as an expression when
+`rules.expression` provides `expression_compile`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import os
+import random
+import statistics
+import sys
+import time
+import timeit
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alertsite.settings.test")
+
+import django  # noqa: E402 - needs ROOT on the path
+
+django.setup()
+
+from events.catalog import EVENT_TYPES, keys_for  # noqa: E402
+from events.simulator import HOME_LOCATIONS, TRAFFIC_MIX, UNUSUAL_LOCATIONS, EventSimulator  # noqa: E402
+from rules.conditions import conditions_parse  # noqa: E402
+from rules.engine import CompiledCondition, RuleEngine, RuleSpec  # noqa: E402
+from rules.paths import path_parse, values_at  # noqa: E402
+
+try:
+    from rules.expression import expression_compile, filters_to_expression
+except ImportError:  # no expression language in this tree: field filters only
+    expression_compile = None
+    filters_to_expression = None
+
+RULE_COUNTS = (10, 100, 1_000, 10_000)
+CANDIDATE_SAMPLE = 10_000
+EMITTED_SHARE = 0.9  # of the rules, on event types the simulator emits
+TARGETS = {10: 200_000, 10_000: 50_000}  # events/s
+REFERENCE = {10: 3_500_000, 1_000: 127_000, 10_000: 10_400}  # minimal matcher, indexed by event type only
+CIDRS = ("203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/25", "2001:db8::/32")
+ERROR_WORDS = ("invalid", "TOTP", "suspended", "expired", "denied", "not authorized", "MFA")
+
+
+# -- rules ----------------------------------------------------------------------------------------
+
+
+def harvest_keys(events: Sequence[dict[str, Any]]) -> dict[str, set[str]]:
+    """Which of the keys the bench filters on each emitted event type actually carries."""
+    keys = ("initiated_by.email", "initiated_by.username", "mfa", "error_message", "client_ip")
+    paths = {key: path_parse(key) for key in keys}
+    present: dict[str, set[str]] = {}
+    for event in events:
+        found = present.setdefault(event["event_type"], set())
+        for key, path in paths.items():
+            if key not in found and values_at(event, path):
+                found.add(key)
+    return present
+
+
+class RuleFactory:
+    """Seeded, realistic rules: see the module docstring."""
+
+    def __init__(self, simulator: EventSimulator, sample: Sequence[dict[str, Any]], seed: int) -> None:
+        self.rng = random.Random(seed)
+        people = [*simulator.users, *simulator.admins]
+        self.emails = [person.email for person in people]
+        self.usernames = [person.username for person in people]
+        self.countries = list(dict.fromkeys(geo["country_code"] for _, geo in (*HOME_LOCATIONS, *UNUSUAL_LOCATIONS)))
+        emitted = [name for name, _ in TRAFFIC_MIX]
+        self.emitted_types = emitted
+        self.emitted_weights = [math.sqrt(weight) for _, weight in TRAFFIC_MIX]
+        self.silent_types = [spec.name for spec in EVENT_TYPES if spec.name not in set(emitted)]
+        self.present = harvest_keys(sample)
+
+    def event_type(self) -> str:
+        if self.rng.random() < EMITTED_SHARE or not self.silent_types:
+            return self.rng.choices(self.emitted_types, self.emitted_weights)[0]
+        return self.rng.choice(self.silent_types)
+
+    def _pick(self, population: Sequence[str]) -> tuple[str, Any]:
+        """`eq` one value (two times in three) or `in` two to four."""
+        if self.rng.random() < 2 / 3:
+            return "eq", self.rng.choice(population)
+        return "in", self.rng.sample(population, k=self.rng.randint(2, 4))
+
+    def equality(self, event_type: str) -> dict[str, Any]:
+        present = self.present.get(event_type)  # None: never emitted, anything goes
+        if self.rng.random() < 0.6:
+            if present is not None and "initiated_by.email" not in present and "initiated_by.username" in present:
+                key, population = "initiated_by.username", self.usernames
+            else:
+                key, population = "initiated_by.email", self.emails
+        else:
+            key, population = "geoip.country_code", self.countries
+        operator, value = self._pick(population)
+        return {"key": key, "operator": operator, "value": value}
+
+    def others(self, event_type: str) -> list[dict[str, Any]]:
+        offered = set(keys_for(event_type))
+        rng = self.rng
+
+        def cidr_operator() -> str:
+            return rng.choice(("in_cidr", "not_in_cidr"))
+
+        def error_word() -> str:
+            return rng.choice(ERROR_WORDS)
+
+        pool: list[tuple[float, str, Callable[[], dict[str, Any]]]] = [
+            (3, "success", lambda: {"key": "success", "operator": "eq", "value": False}),
+            (2, "client_ip", lambda: {"key": "client_ip", "operator": cidr_operator(), "value": rng.choice(CIDRS)}),
+            (1, "mfa", lambda: {"key": "mfa", "operator": "eq", "value": rng.random() < 0.5}),
+            (1, "error_message", lambda: {"key": "error_message", "operator": "contains", "value": error_word()}),
+        ]
+        pool = [entry for entry in pool if entry[1] in offered]
+        chosen: list[dict[str, Any]] = []
+        while len(chosen) < 2 and pool:
+            entry = rng.choices(pool, [weight for weight, _, _ in pool])[0]
+            pool.remove(entry)
+            chosen.append(entry[2]())
+        return chosen
+
+    def rules(self, count: int, expression_share: float) -> tuple[list[RuleSpec], int]:
+        """`count` rules and how many of them are expressions (exactly floor(n * share) for every prefix n)."""
+        specs, expressions = [], 0
+        catalog = [spec.name for spec in EVENT_TYPES]
+        for index in range(count):
+            event_type = self.event_type()
+            filters = [self.equality(event_type), *self.others(event_type)]
+            self.rng.shuffle(filters)
+            as_expression = filters_to_expression is not None and (
+                math.floor((index + 1) * expression_share) > math.floor(index * expression_share)
+            )
+            if as_expression:
+                condition = {"event_type": event_type, "expression": filters_to_expression(filters, "all")}
+                expressions += 1
+            else:
+                condition = {"event_type": event_type, "match": "all", "filters": filters}
+            parsed = conditions_parse([condition], event_types=catalog)
+            specs.append(RuleSpec(id=index + 1, conditions=tuple(parsed)))
+        return specs, expressions
+
+
+# -- engines --------------------------------------------------------------------------------------
+
+
+class TypeIndexOnlyEngine(RuleEngine):
+    """The same engine with the value index switched off: every condition of a type is a candidate."""
+
+    def __init__(self, rules: Sequence[RuleSpec]) -> None:
+        super().__init__(rules)
+        for type_index in self.by_type.values():
+            moved: dict[int, CompiledCondition] = {id(c): c for c in type_index.unindexed}
+            for buckets in type_index.by_key.values():
+                for bucket in buckets.values():
+                    for compiled in bucket:
+                        moved.setdefault(id(compiled), compiled)
+            type_index.unindexed = sorted(moved.values(), key=lambda c: (c.rule_id, c.position))
+            type_index.by_key = {}
+
+
+def best_of(repeats: int, run: Callable[[], Any]) -> tuple[float, Any]:
+    """Shortest wall time of `repeats` runs, and the last result."""
+    best, result = math.inf, None
+    for _ in range(repeats):
+        gc.collect()
+        started = time.perf_counter()
+        result = run()
+        best = min(best, time.perf_counter() - started)
+    return best, result
+
+
+def candidate_counts(engine: RuleEngine, sample: Sequence[dict[str, Any]]) -> tuple[float, float]:
+    """Mean candidates per event, and the mean of those that are unindexed."""
+    total = unindexed = 0
+    for event in sample:
+        total += len(engine.candidates(event))
+        type_index = engine.by_type.get(event.get("event_type"))  # type: ignore[arg-type]
+        unindexed += len(type_index.unindexed) if type_index is not None else 0
+    return total / len(sample), unindexed / len(sample)
+
+
+def index_paths(engine: RuleEngine) -> str:
+    """How many conditions each path indexes (an `in` condition counted once), plus the unindexed."""
+    counts: Counter[str] = Counter()
+    for type_index in engine.by_type.values():
+        counts["(unindexed)"] += len(type_index.unindexed)
+        for path, buckets in type_index.by_key.items():
+            counts[".".join(path)] += len({id(c) for bucket in buckets.values() for c in bucket})
+    return ", ".join(f"{name} {count:,}" for name, count in counts.most_common())
+
+
+def versus(count: int, rate: float) -> str:
+    notes = []
+    if count in TARGETS:
+        verdict = "meets" if rate >= TARGETS[count] else "MISSES"
+        notes.append(f"{verdict} target >= {TARGETS[count]:,}")
+    if count in REFERENCE:
+        notes.append(f"type-only reference matcher {REFERENCE[count]:,}")
+    return "; ".join(notes)
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=100_000, help="Simulated events (default 100000).")
+    parser.add_argument("--repeats", type=int, default=3, help="Runs per figure; the best counts (default 3).")
+    parser.add_argument(
+        "--expression-share", type=float, default=0.10, help="Share of rules written as expressions (default 0.10)."
+    )
+    parser.add_argument("--rules", default=",".join(str(n) for n in RULE_COUNTS), help="Rule counts, comma-separated.")
+    parser.add_argument(
+        "--type-only-events",
+        type=int,
+        default=10_000,
+        help="Events (evenly spread) for the type-index-only run, which is much slower (default 10000).",
+    )
+    args = parser.parse_args()
+    counts = sorted({int(part) for part in args.rules.split(",") if part.strip()})
+    if (
+        min(args.events, args.repeats, args.type_only_events) < 1
+        or not counts
+        or counts[0] < 1
+        or not 0 <= args.expression_share <= 1
+    ):
+        parser.error("--events, --repeats, --type-only-events and rule counts must be positive; share in [0, 1].")
+
+    simulator = EventSimulator(seed=1)
+    started = time.perf_counter()
+    events = list(simulator.events(args.events, start=datetime(2025, 1, 6, 9, tzinfo=UTC), rate_per_second=500))
+    types = Counter(event["event_type"] for event in events)
+    sample = events[:: max(1, len(events) // CANDIDATE_SAMPLE)][:CANDIDATE_SAMPLE]
+    print(
+        f"events: {len(events):,} from EventSimulator(seed=1), {len(types)} event types "
+        f"(top: {', '.join(f'{name} {n / len(events):.0%}' for name, n in types.most_common(3))}), "
+        f"generated in {time.perf_counter() - started:.1f}s"
+    )
+
+    factory = RuleFactory(simulator, events[:20_000], seed=7)
+    started = time.perf_counter()
+    all_rules, _ = factory.rules(counts[-1], args.expression_share)
+    print(f"rules: {len(all_rules):,} generated and parsed in {time.perf_counter() - started:.1f}s; ", end="")
+    if expression_compile is None:
+        print("rules.expression has no expression_compile: no expression rules (filters only)")
+    else:
+        print(f"{args.expression_share:.0%} written as expressions (rules.expression.filters_to_expression)")
+    on_emitted = sum(1 for rule in all_rules if rule.conditions[0].event_type in types)
+    print(f"       {on_emitted / len(all_rules):.0%} on event types present in the events; best of {args.repeats} runs")
+    speed = min(timeit.repeat("sum(range(100))", number=100_000, repeat=5)) / 100_000 * 1e6
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, sum(range(100)) takes {speed:.2f} us "
+        "(compare machines with this); in-process, one thread\n"
+    )
+
+    header = f"{'rules':>7}  {'expr':>5}  {'build ms':>9}  {'events/s':>10}  {'matches':>9}  {'cand/event':>10}  {'unindexed':>9}"
+    print(header)
+    print("-" * len(header))
+    for count in counts:
+        rules = all_rules[:count]
+        expressions = sum(1 for rule in rules if rule.conditions[0].expression is not None)
+        build, engine = best_of(args.repeats, lambda rules=rules: RuleEngine(rules))
+        elapsed, matches = best_of(args.repeats, lambda engine=engine: engine.match_batch(events))
+        rate = len(events) / elapsed
+        mean, unindexed = candidate_counts(engine, sample)
+        print(
+            f"{count:>7,}  {expressions:>5,}  {build * 1000:>9,.1f}  {rate:>10,.0f}  {len(matches):>9,}  "
+            f"{mean:>10,.1f}  {unindexed:>9,.1f}   {versus(count, rate)}"
+        )
+        if count == counts[-1]:
+            print(f"         conditions by index path: {index_paths(engine)}")
+
+    # The type-index-only engine is an order of magnitude slower: it runs on the evenly spread sample.
+    count = counts[-1]
+    rules = all_rules[:count]
+    subset = events[:: max(1, len(events) // args.type_only_events)][: args.type_only_events]
+    indexed_matches = RuleEngine(rules).match_batch(subset)
+    build, engine = best_of(args.repeats, lambda: TypeIndexOnlyEngine(rules))
+    elapsed, type_matches = best_of(args.repeats, lambda: engine.match_batch(subset))
+    rate = len(subset) / elapsed
+    mean, _ = candidate_counts(engine, sample)
+    agree = "same" if sorted(type_matches) == sorted(indexed_matches) else "DIFFERENT"
+    print(
+        f"\ntype-index only (value index off), {count:,} rules, on {len(subset):,} of the events: "
+        f"build {build * 1000:,.1f} ms, {rate:,.0f} events/s, {len(type_matches):,} matches "
+        f"({agree} as the indexed engine on them), {mean:,.1f} candidates/event; {versus(count, rate)}"
+    )
+    per_type = Counter(rule.conditions[0].event_type for rule in rules)
+    busiest = ", ".join(f"{name} {per_type[name]:,}" for name, _ in types.most_common(3))
+    print(
+        f"rules on the busiest types: {busiest} (median per emitted type {statistics.median(per_type[t] for t in types):,.0f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
