@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("alertsite.accounts.api.urls")),
     path("", include("events.api.urls")),
     path("", include("rules.api.urls")),
+    path("", include("alerts.api.urls")),
 ]

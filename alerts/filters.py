@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from alerts.models import Alert, reference_parse
+from alerts.states import AlertStatus
+
+
+class CommaChoiceFilter(django_filters.BaseInFilter, django_filters.CharFilter):
+    """`?status=open,acknowledged`: one or more values, comma-separated, each checked."""
+
+    def __init__(self, *args, choices: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.allowed = choices
+
+    def filter(self, queryset, value):
+        if value:
+            unknown = [item for item in value if item not in self.allowed]
+            if unknown:
+                from rest_framework.exceptions import ValidationError
+
+                raise ValidationError(
+                    {self.field_name: [f"Unknown value(s) {', '.join(unknown)}; use {', '.join(self.allowed)}."]}
+                )
+        return super().filter(queryset, value)
+
+
+class AlertFilter(django_filters.FilterSet):
+    status = CommaChoiceFilter(field_name="status", choices=list(AlertStatus.values))
+    priority = CommaChoiceFilter(field_name="priority", choices=["high", "medium", "low"])
+    rule = django_filters.NumberFilter(field_name="rule_id")
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    assignee = django_filters.CharFilter(method="filter_assignee", help_text="A user id, 'me', or 'none'.")
+    search = django_filters.CharFilter(method="filter_search", help_text="Reference (ALR-000123), title or rule name.")
+
+    class Meta:
+        model = Alert
+        fields = ["status", "priority", "rule", "since", "until", "assignee", "search"]
+
+    def filter_assignee(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
+        value = value.strip().lower()
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value == "me":
+            return queryset.filter(assignee=self.request.user) if self.request else queryset.none()
+        if value.isdigit():
+            return queryset.filter(assignee_id=int(value))
+        return queryset.none()
+
+    def filter_search(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
+        value = value.strip()
+        if not value:
+            return queryset
+        pk = reference_parse(value)
+        if pk is not None:
+            return queryset.filter(pk=pk)
+        return queryset.filter(Q(title__icontains=value) | Q(rule_name__icontains=value))
