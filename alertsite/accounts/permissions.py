@@ -63,3 +63,10 @@ class CanActOnAlerts(RolePermission):
 
     read_roles = READER_ROLES
     write_roles = frozenset({Role.ADMIN, Role.RESPONDER})
+
+
+class AnyReader(RolePermission):
+    """Admin, responder and viewer, whatever the method: for POSTs that only compute (conversions)."""
+
+    read_roles = READER_ROLES
+    write_roles = READER_ROLES

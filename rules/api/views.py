@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -16,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alertsite.accounts.permissions import AnyReader
 from events.api.serializers import AuditEventSerializer
 from rules.api.serializers import (
     RulePreviewInputSerializer,
@@ -24,9 +26,11 @@ from rules.api.serializers import (
     RuleTestInputSerializer,
     RuleWriteSerializer,
 )
-from rules.conditions import condition_explain, conditions_parse
+from rules.conditions import ConditionError, condition_explain, conditions_parse
+from rules.expression import ExpressionError, expression_to_filters, filters_to_expression
 from rules.filters import RuleFilter
 from rules.models import Rule
+from rules.operators import operators
 from rules.preview import rule_preview
 from rules.services import rule_create, rule_delete, rule_set_enabled, rule_update
 from rules.templates_catalog import RULE_TEMPLATES
@@ -183,3 +187,42 @@ class RuleTemplateListView(APIView):
                 for t in templates
             ]
         )
+
+
+class OperatorListView(APIView):
+    """The filter operators: key, label as the console shows it, and the value kinds each accepts."""
+
+    @extend_schema(responses={200: OpenApiResponse(description='[{"key", "label", "value_kinds"}]')})
+    def get(self, request: Request) -> Response:
+        return Response([operator.as_dict() for _, operator in operators.items()])
+
+
+class ConditionConvertView(APIView):
+    """Switch a condition between field filters and the expression language, both ways.
+
+    `{"filters": [...], "match": "all"}` answers `{"expression": "..."}`; `{"expression": "..."}`
+    answers `{"match", "filters"}`, or 400 saying why the expression cannot be shown as fields.
+    """
+
+    permission_classes = [AnyReader]
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiResponse(description='{"expression"} or {"match", "filters"}')},
+    )
+    def post(self, request: Request) -> Response:
+        body = _body(request)
+        if "expression" in body:
+            try:
+                match, filters = expression_to_filters(str(body["expression"]))
+            except ExpressionError as exc:
+                raise ValidationError({"expression": [str(exc)]}) from exc
+            return Response({"match": match, "filters": filters})
+        condition = {"event_type": "x", "match": body.get("match", "all"), "filters": body.get("filters") or []}
+        try:
+            parsed = conditions_parse([condition])[0]
+        except ConditionError as exc:
+            raise ValidationError(
+                {path.replace("conditions[0].", ""): [message] for path, message in exc.errors.items()}
+            ) from exc
+        return Response({"expression": filters_to_expression([f.as_dict() for f in parsed.filters], parsed.match)})

@@ -176,7 +176,7 @@ events = st.fixed_dictionaries(
 )
 
 
-@settings(deadline=None, max_examples=5000, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(rule_lists, st.lists(events, min_size=1, max_size=5))
 def test_value_index_matches_the_same_rules_as_brute_force(rule_conditions, event_list):
     specs = [RuleSpec(id=n + 1, conditions=tuple(conds)) for n, conds in enumerate(rule_conditions)]

@@ -1,0 +1,450 @@
+"""Admin for alerts (read-only pages; status moves only through actions calling the services) and their logs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from alerts.models import Alert, AlertEvent, AlertNote, AlertTransition, reference_for, reference_parse
+from alerts.services import alert_assign, alerts_bulk_transition
+from alerts.states import AlertStatus
+from alertsite.accounts.roles import Role
+from alertsite.paginators import CappedCountPaginator
+from rules.admin import PRIORITY_COLOURS
+from rules.models import Rule
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+STATUS_COLOURS = {AlertStatus.OPEN: "#b42318", AlertStatus.ACKNOWLEDGED: "#b54708", AlertStatus.RESOLVED: "#067647"}
+BADGE = '<span style="color:#fff;background:{};padding:1px 8px;border-radius:8px;white-space:nowrap">{}</span>'
+NEWEST_EVENTS = 50
+SKIPPED_NAMED = 5  # skipped alerts named one by one in an action's message; the rest are counted
+OPEN_TOO_LONG = timedelta(hours=1)
+DONE_VERBS = {AlertStatus.ACKNOWLEDGED: "Acknowledged", AlertStatus.RESOLVED: "Resolved", AlertStatus.OPEN: "Reopened"}
+
+
+def _badge(colour: str, label: str):
+    return format_html(BADGE, colour, label)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _responders() -> QuerySet[Any]:
+    """Users who may hold alerts: active, with the admin or responder role (superusers count as admin)."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__name__in=[Role.ADMIN, Role.RESPONDER]))
+        .distinct()
+        .order_by("username")
+    )
+
+
+def _reference_search(queryset: QuerySet[Any], search_term: str, field: str) -> QuerySet[Any] | None:
+    """`ALR-000123` -> the rows of alert 123; None when the term is not a reference."""
+    pk = reference_parse(search_term)
+    return None if pk is None else queryset.filter(**{field: pk})
+
+
+# -- list filters ---------------------------------------------------------------------
+
+
+class RuleListFilter(admin.SimpleListFilter):
+    """Rules from the rules table by name: a related-field filter would scan the alerts."""
+
+    title = "rule"
+    parameter_name = "rule"
+    DELETED = "deleted"
+
+    def lookups(self, request, model_admin):
+        rules = [(str(pk), name) for pk, name in Rule.objects.order_by("name", "pk").values_list("pk", "name")]
+        return [*rules, (self.DELETED, "(deleted rule)")]
+
+    def queryset(self, request, queryset: QuerySet[Alert]) -> QuerySet[Alert]:
+        value = self.value()
+        if value == self.DELETED:
+            return queryset.filter(rule__isnull=True)
+        if value and value.isdigit():
+            return queryset.filter(rule_id=int(value))
+        return queryset
+
+
+class UserListFilter(admin.SimpleListFilter):
+    """Pick one admin or responder (or "me", or nobody) for the user field named by `field`."""
+
+    field = "assignee"
+    NOBODY = "none"
+    ME = "me"
+    nobody_label = "Unassigned"
+    me_label = "Assigned to me"
+
+    def lookups(self, request, model_admin):
+        users = [(str(pk), username) for pk, username in _responders().values_list("pk", "username")]
+        return [(self.ME, self.me_label), (self.NOBODY, self.nobody_label), *users]
+
+    def queryset(self, request, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value == self.NOBODY:
+            return queryset.filter(**{f"{self.field}__isnull": True})
+        if value == self.ME:
+            return queryset.filter(**{f"{self.field}_id": request.user.pk})
+        if value and value.isdigit():
+            return queryset.filter(**{f"{self.field}_id": int(value)})
+        return queryset
+
+
+class AssigneeListFilter(UserListFilter):
+    title = "assignee"
+    parameter_name = "assignee"
+
+
+class ActorListFilter(UserListFilter):
+    title = "actor"
+    parameter_name = "actor"
+    field = "actor"
+    nobody_label = "System"
+    me_label = "Me"
+
+
+class AuthorListFilter(UserListFilter):
+    title = "author"
+    parameter_name = "author"
+    field = "author"
+    nobody_label = "Unknown (deleted user)"
+    me_label = "Me"
+
+
+class WaitingListFilter(admin.SimpleListFilter):
+    """Operator questions about alerts nobody has picked up."""
+
+    title = "needs attention"
+    parameter_name = "waiting"
+
+    def lookups(self, request, model_admin):
+        return [("open_1h", "Open for more than 1 hour"), ("unassigned", "Unresolved and unassigned")]
+
+    def queryset(self, request, queryset: QuerySet[Alert]) -> QuerySet[Alert]:
+        if self.value() == "open_1h":
+            return queryset.filter(status=AlertStatus.OPEN, created_at__lt=timezone.now() - OPEN_TOO_LONG)
+        if self.value() == "unassigned":
+            return queryset.filter(status__in=[AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED], assignee__isnull=True)
+        return queryset
+
+
+# -- inlines (read-only history) ------------------------------------------------------
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AlertTransitionInline(ReadOnlyInline):
+    model = AlertTransition
+    verbose_name = "status change"
+    verbose_name_plural = "history"
+    fields = ["from_status", "to_status", "actor", "note", "at"]
+    readonly_fields = fields
+    ordering = ["at", "id"]
+
+    def get_queryset(self, request) -> QuerySet[AlertTransition]:
+        return super().get_queryset(request).select_related("actor")
+
+
+class AlertNoteInline(ReadOnlyInline):
+    model = AlertNote
+    verbose_name_plural = "notes"
+    fields = ["author", "text", "created_at"]
+    readonly_fields = fields
+    ordering = ["created_at", "id"]
+
+    def get_queryset(self, request) -> QuerySet[AlertNote]:
+        return super().get_queryset(request).select_related("author")
+
+
+class NewestEventsFormSet(BaseInlineFormSet):
+    """Only the newest NEWEST_EVENTS links: a grouped alert may have joined thousands of events."""
+
+    def get_queryset(self) -> QuerySet[AlertEvent]:
+        if not hasattr(self, "_newest"):
+            self._newest = super().get_queryset()[:NEWEST_EVENTS]
+        return self._newest
+
+
+class AlertEventInline(ReadOnlyInline):
+    model = AlertEvent
+    formset = NewestEventsFormSet
+    verbose_name = "event"
+    verbose_name_plural = f"events (newest {NEWEST_EVENTS})"
+    fields = ["event_link", "event_timestamp", "joined_at"]
+    readonly_fields = fields
+    ordering = ["-event_timestamp", "-id"]
+
+    def get_queryset(self, request) -> QuerySet[AlertEvent]:
+        return super().get_queryset(request).select_related("event").defer("event__payload")
+
+    @admin.display(description="Event")
+    def event_link(self, link: AlertEvent):
+        return _event_link(link.event)
+
+
+def _event_link(event: Any):
+    if event is None:
+        return "—"
+    url = reverse("admin:events_auditevent_change", args=[event.pk])
+    return format_html('<a href="{}">{} {}</a>', url, event.event_type, event.event_id)
+
+
+# -- alerts ---------------------------------------------------------------------------
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    """Alerts are never edited through a form: status changes go through the actions (services)."""
+
+    list_display = [
+        "reference_display",
+        "status_badge",
+        "priority_badge",
+        "title",
+        "rule_name",
+        "event_count",
+        "assignee",
+        "created_at",
+        "last_seen_at",
+    ]
+    list_display_links = ["reference_display"]
+    list_filter = ["status", "priority", RuleListFilter, AssigneeListFilter, WaitingListFilter]
+    search_fields = ["title", "rule_name"]
+    search_help_text = "A reference such as ALR-000123, or words from the title or the rule name."
+    list_select_related = ["rule", "assignee", "acknowledged_by", "resolved_by"]
+    ordering = ["-created_at", "-id"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 50
+    actions = ["acknowledge_alerts", "resolve_alerts", "reopen_alerts", "assign_to_me"]
+    inlines = [AlertTransitionInline, AlertNoteInline, AlertEventInline]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "reference_display",
+                    "title",
+                    "status_badge",
+                    "priority_badge",
+                    "rule_link",
+                    "event_type",
+                    "event_count",
+                    "group_key",
+                    "assignee",
+                ]
+            },
+        ),
+        (
+            "Timeline",
+            {
+                "fields": [
+                    "first_seen_at",
+                    "last_seen_at",
+                    "created_at",
+                    "acknowledged_at",
+                    "acknowledged_by",
+                    "seconds_to_acknowledge",
+                    "resolved_at",
+                    "resolved_by",
+                    "seconds_to_resolve",
+                ]
+            },
+        ),
+        ("Triggering event", {"fields": ["event_display", "event_json"]}),
+    ]
+    readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]
+
+    # Read-only pages; the actions need the transition permission instead of a form.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_transition_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("alerts.change_alert")
+
+    def get_search_results(self, request, queryset: QuerySet[Alert], search_term: str):
+        found = _reference_search(queryset, search_term, "pk")
+        if found is not None:
+            return found, False
+        return super().get_search_results(request, queryset, search_term)
+
+    # -- columns and fields
+
+    @admin.display(description="Reference", ordering="id")
+    def reference_display(self, alert: Alert) -> str:
+        return alert.reference
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, alert: Alert):
+        return _badge(STATUS_COLOURS.get(alert.status, "#344054"), alert.get_status_display())
+
+    @admin.display(description="Priority", ordering="priority")
+    def priority_badge(self, alert: Alert):
+        return _badge(PRIORITY_COLOURS.get(alert.priority, "#344054"), alert.get_priority_display())
+
+    @admin.display(description="Rule")
+    def rule_link(self, alert: Alert):
+        if alert.rule_id is None:
+            return f"{alert.rule_name} (deleted)"
+        url = reverse("admin:rules_rule_change", args=[alert.rule_id])
+        return format_html('<a href="{}">{}</a>', url, alert.rule_name)
+
+    @admin.display(description="Event")
+    def event_display(self, alert: Alert):
+        return _event_link(alert.event)
+
+    @admin.display(description="Event JSON")
+    def event_json(self, alert: Alert):
+        if alert.event is None:
+            return "— (the event is no longer stored)"
+        text = orjson.dumps(alert.event.payload, option=orjson.OPT_INDENT_2).decode()
+        return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+
+    # -- actions
+
+    @admin.action(description="Acknowledge selected alerts", permissions=["transition"])
+    def acknowledge_alerts(self, request, queryset: QuerySet[Alert]) -> None:
+        self._transition(request, queryset, AlertStatus.ACKNOWLEDGED)
+
+    @admin.action(description="Resolve selected alerts", permissions=["transition"])
+    def resolve_alerts(self, request, queryset: QuerySet[Alert]) -> None:
+        self._transition(request, queryset, AlertStatus.RESOLVED)
+
+    @admin.action(description="Reopen selected alerts", permissions=["transition"])
+    def reopen_alerts(self, request, queryset: QuerySet[Alert]) -> None:
+        self._transition(request, queryset, AlertStatus.OPEN)
+
+    @admin.action(description="Assign selected alerts to me", permissions=["transition"])
+    def assign_to_me(self, request, queryset: QuerySet[Alert]) -> None:
+        from alerts.services import AlertInputError
+
+        changed = skipped = 0
+        for alert in queryset.select_related(None).select_related("assignee"):
+            if alert.assignee_id == request.user.pk:
+                skipped += 1
+                continue
+            try:
+                alert_assign(alert=alert, assignee=request.user, actor=request.user)
+            except AlertInputError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                return
+            changed += 1
+        note = f", {skipped} skipped (already yours)" if skipped else ""
+        self.message_user(request, f"Assigned {_plural(changed, 'alert')} to you{note}.", messages.SUCCESS)
+
+    def _transition(self, request, queryset: QuerySet[Alert], to: AlertStatus) -> None:
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        result = alerts_bulk_transition(ids=ids, to=to, actor=request.user)
+        text = f"{DONE_VERBS[to]} {_plural(len(result.updated), 'alert')}"
+        if not result.skipped:
+            self.message_user(request, f"{text}.", messages.SUCCESS)
+            return
+        reasons = _skip_reasons(result.skipped, to)
+        if len(reasons) > SKIPPED_NAMED:
+            reasons = [*reasons[:SKIPPED_NAMED], f"and {len(reasons) - SKIPPED_NAMED} more"]
+        level = messages.WARNING if result.updated else messages.ERROR
+        self.message_user(request, f"{text}, {len(result.skipped)} skipped ({'; '.join(reasons)}).", level)
+
+
+def _skip_reasons(skipped: list[dict[str, Any]], to: str) -> list[str]:
+    """"ALR-000007 is already resolved" where the status says it all, else the service's own reason."""
+    statuses = dict(Alert.objects.filter(pk__in=[s["id"] for s in skipped]).values_list("pk", "status"))
+    reasons = []
+    for skip in skipped:
+        status = statuses.get(skip["id"])
+        reference = reference_for(skip["id"]) if isinstance(skip["id"], int) else str(skip["id"])
+        if status == to or (to == AlertStatus.ACKNOWLEDGED and status == AlertStatus.RESOLVED):
+            reasons.append(f"{reference} is already {status}")
+        elif to == AlertStatus.OPEN and status == AlertStatus.ACKNOWLEDGED:
+            reasons.append(f"{reference} is not resolved")
+        else:
+            reasons.append(str(skip["reason"]).rstrip("."))
+    return reasons
+
+
+# -- logs -----------------------------------------------------------------------------
+
+
+class ReadOnlyLogAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 100
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_search_results(self, request, queryset, search_term: str):
+        found = _reference_search(queryset, search_term, "alert_id")
+        if found is not None:
+            return found, False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="Alert", ordering="alert_id")
+    def alert_link(self, row: AlertTransition | AlertNote):
+        url = reverse("admin:alerts_alert_change", args=[row.alert_id])
+        return format_html('<a href="{}">{}</a> {}', url, reference_for(row.alert_id), row.alert.title)
+
+
+@admin.register(AlertTransition)
+class AlertTransitionAdmin(ReadOnlyLogAdmin):
+    list_display = ["at", "alert_link", "from_status", "to_status", "actor", "note"]
+    list_filter = ["to_status", "from_status", ActorListFilter]
+    search_fields = ["note", "=actor__username"]
+    search_help_text = "An alert reference such as ALR-000123, a word from the note, or a username."
+    list_select_related = ["alert", "actor"]
+    fields = ["alert", "from_status", "to_status", "actor", "note", "at"]
+    readonly_fields = fields
+    ordering = ["-at", "-id"]
+
+
+@admin.register(AlertNote)
+class AlertNoteAdmin(ReadOnlyLogAdmin):
+    list_display = ["created_at", "alert_link", "author", "text"]
+    list_filter = [AuthorListFilter]
+    search_fields = ["text", "=author__username"]
+    search_help_text = "An alert reference such as ALR-000123, a word from the note, or a username."
+    list_select_related = ["alert", "author"]
+    fields = ["alert", "author", "text", "created_at"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
