@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from alerts.models import Alert, AlertEvent, AlertNote, AlertTransition, reference_for, reference_parse
-from alerts.services import alert_assign, alerts_bulk_transition
+from alerts.services import AlertInputError, alert_assign, alerts_bulk_transition
 from alerts.states import AlertStatus
 from alertsite.accounts.roles import Role
 from alertsite.paginators import CappedCountPaginator
@@ -351,8 +351,6 @@ class AlertAdmin(admin.ModelAdmin):
 
     @admin.action(description="Assign selected alerts to me", permissions=["transition"])
     def assign_to_me(self, request, queryset: QuerySet[Alert]) -> None:
-        from alerts.services import AlertInputError
-
         changed = skipped = 0
         for alert in queryset.select_related(None).select_related("assignee"):
             if alert.assignee_id == request.user.pk:
@@ -382,7 +380,7 @@ class AlertAdmin(admin.ModelAdmin):
 
 
 def _skip_reasons(skipped: list[dict[str, Any]], to: str) -> list[str]:
-    """"ALR-000007 is already resolved" where the status says it all, else the service's own reason."""
+    """Name each skipped alert: `ALR-000007 is already resolved` where the status says it all, else the service reason."""
     statuses = dict(Alert.objects.filter(pk__in=[s["id"] for s in skipped]).values_list("pk", "status"))
     reasons = []
     for skip in skipped:

@@ -102,6 +102,8 @@ def matches_handle(*, matches: Sequence[RuleMatch]) -> dict[int, int]:
                     channel_ids=channel_ids[rule.pk],
                     payload={"rule": {"id": rule.pk, "name": rule.name}, "event": event.payload},
                     source=f"match:{match.pk}",
+                    rule_id=rule.pk,
+                    causal_depth=event.causal_depth,
                 )
             continue
         alert = _alert_for_match(rule, match, event)
@@ -115,6 +117,9 @@ def matches_handle(*, matches: Sequence[RuleMatch]) -> dict[int, int]:
                 channel_ids=channel_ids[rule.pk],
                 payload=alert_notification_payload(alert, event),
                 source=f"alert:{alert.pk}",
+                alert_id=alert.pk,
+                rule_id=rule.pk,
+                causal_depth=alert.causal_depth,
             )
     audit.flush()
     return dict(opened)
@@ -367,7 +372,10 @@ def _notify_transition(alert: Alert, to: str) -> None:
             kind=kind,
             channel_ids=list(rule.channels.values_list("pk", flat=True)),
             payload=alert_notification_payload(alert, alert.event),
-            source=f"alert:{alert.pk}:{kind}:{alert.transitions.count()}",
+            source=f"alert:{alert.pk}:{alert.transitions.count()}",
+            alert_id=alert.pk,
+            rule_id=rule.pk,
+            causal_depth=alert.causal_depth,
         )
 
 

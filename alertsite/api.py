@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("events.api.urls")),
     path("", include("rules.api.urls")),
     path("", include("alerts.api.urls")),
+    path("", include("channels.api.urls")),
 ]

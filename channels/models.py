@@ -1,6 +1,12 @@
-"""Notification channels. The delivery outbox and transports come with the channels issue."""
+"""Notification channels, the delivery outbox and its attempt log.
+
+`channels` delivers the payload it is handed and knows neither rules nor alerts: the
+foreign keys to them are string references, kept only so deliveries can be filtered.
+"""
 
 from __future__ import annotations
+
+import uuid
 
 from django.db import models
 from django.db.models.functions import Lower
@@ -15,9 +21,14 @@ class Channel(models.Model):
     kind = models.CharField(max_length=20, choices=ChannelKind.choices)
     name = models.CharField(max_length=100)
     enabled = models.BooleanField(default=True)
-    config = models.JSONField(default=dict, blank=True)
+    config = models.JSONField(default=dict, blank=True, help_text="Per-kind settings; secrets are encrypted.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Health, kept on the row so lists show it without joins.
+    last_delivery_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    consecutive_failures = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]
@@ -25,3 +36,79 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class NotificationKind(models.TextChoices):
+    ALERT_CREATED = "alert.created", "Alert created"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged", "Alert acknowledged"
+    ALERT_RESOLVED = "alert.resolved", "Alert resolved"
+    EVENT_MATCHED = "event.matched", "Event matched"
+    TEST = "test", "Test"
+
+
+class Delivery(models.Model):
+    """One notification to one channel: the outbox row, written with the change that causes it."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    kind = models.CharField(max_length=24, choices=NotificationKind.choices)
+    source = models.CharField(max_length=120, help_text="What caused it, e.g. alert:7; unique with channel and kind.")
+    alert = models.ForeignKey(
+        "alerts.Alert", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    rule = models.ForeignKey("rules.Rule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    payload = models.JSONField(default=dict)
+    causal_depth = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    response_snippet = models.CharField(max_length=500, blank=True, default="")
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "channel", "kind"], name="delivery_once_per_source"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
+            models.Index(fields=["channel", "-created_at"], name="delivery_channel_idx"),
+            models.Index(fields=["alert"], name="delivery_alert_idx"),
+        ]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.channel_id} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at sending a delivery: when, how long, what came back."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True, default="")
+    response_snippet = models.CharField(max_length=500, blank=True, default="")
+    outcome = models.CharField(max_length=10)  # sent | retry | failed
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        indexes = [models.Index(fields=["delivery", "number"], name="delivery_attempt_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}#{self.number} {self.outcome}"

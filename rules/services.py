@@ -75,7 +75,11 @@ def rule_update(*, rule: Rule, data: dict[str, Any], actor: AbstractBaseUser | N
     with transaction.atomic():
         rule = Rule.objects.select_for_update().get(pk=rule.pk)
         before = rule_values(rule)
-        values = rule_validate({**rule_defaults(), **data} if replace else data, instance=rule)
+        if replace:
+            # A full replacement: what the body leaves out takes its default, and the
+            # fields without one (name, conditions) are required again.
+            data = {**rule_defaults(), "name": None, "conditions": None, **data}
+        values = rule_validate(data, instance=rule)
         changes = [
             {"field": name, "from": before[name], "to": values[name]}
             for name in RULE_FIELDS

@@ -159,6 +159,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rules.tasks.evaluation_sweep_task",
         "schedule": timedelta(seconds=env.int("ALERTSITE_EVALUATION_SWEEP_INTERVAL_SECONDS", default=60)),
     },
+    "delivery-sweep": {
+        "task": "channels.tasks.delivery_sweep_task",
+        "schedule": timedelta(seconds=env.float("ALERTSITE_DELIVERY_SWEEP_INTERVAL_SECONDS", default=30.0)),
+    },
 }
 
 # EMAIL ------------------------------------------------------------------------
@@ -223,3 +227,13 @@ ALERTSITE_EVALUATION_SWEEP_AFTER_SECONDS = env.int("ALERTSITE_EVALUATION_SWEEP_A
 ALERTSITE_EVALUATION_SWEEP_INTERVAL_SECONDS = env.int("ALERTSITE_EVALUATION_SWEEP_INTERVAL_SECONDS", default=60)
 # How far back "Existing Conditions" looks when a rule is saved or enabled with it on.
 ALERTSITE_EXISTING_LOOKBACK_HOURS = env.int("ALERTSITE_EXISTING_LOOKBACK_HOURS", default=24)
+# Older encryption keys that still decrypt channel secrets during a key rotation.
+ALERTSITE_ENCRYPTION_KEYS_OLD = env.list("ALERTSITE_ENCRYPTION_KEYS_OLD", default=[])
+# Delivery: send timeout, retries with exponential backoff and jitter, the stuck-row sweep.
+ALERTSITE_DELIVERY_TIMEOUT_SECONDS = env.float("ALERTSITE_DELIVERY_TIMEOUT_SECONDS", default=10.0)
+ALERTSITE_DELIVERY_MAX_RETRIES = env.int("ALERTSITE_DELIVERY_MAX_RETRIES", default=3)
+ALERTSITE_DELIVERY_BACKOFF_SECONDS = env.float("ALERTSITE_DELIVERY_BACKOFF_SECONDS", default=10.0)
+ALERTSITE_DELIVERY_BACKOFF_MAX_SECONDS = env.float("ALERTSITE_DELIVERY_BACKOFF_MAX_SECONDS", default=900.0)
+ALERTSITE_DELIVERY_SWEEP_INTERVAL_SECONDS = env.float("ALERTSITE_DELIVERY_SWEEP_INTERVAL_SECONDS", default=30.0)
+# Webhooks to loopback/private/link-local/metadata addresses are refused unless this is on.
+ALERTSITE_WEBHOOK_ALLOW_PRIVATE = env.bool("ALERTSITE_WEBHOOK_ALLOW_PRIVATE", default=False)

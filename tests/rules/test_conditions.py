@@ -68,6 +68,11 @@ def test_empty_conditions_list_is_rejected():
     assert errors_of([]) == {"conditions": "Select at least one event."}
 
 
+def test_more_than_200_conditions_are_rejected():
+    errors = errors_of([{"event_type": "user_login_attempt"}] * 201)
+    assert set(errors) == {"conditions"}
+
+
 def test_condition_that_is_not_an_object_is_rejected_at_its_index():
     assert set(errors_of([{"event_type": "user_login_attempt"}, "user_lockout"])) == {"conditions[1]"}
 

@@ -1,0 +1,143 @@
+"""Channels and deliveries API (api.md section 5)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from channels.api.serializers import ChannelSerializer, ChannelWriteSerializer, DeliverySerializer
+from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
+from channels.services import (
+    ChannelInUse,
+    ChannelValidationError,
+    channel_create,
+    channel_delete,
+    channel_test,
+    channel_update,
+    delivery_retry,
+)
+
+
+def _body(request: Request) -> dict:
+    if not isinstance(request.data, dict):
+        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+    return dict(request.data)
+
+
+def _invalid(exc: ChannelValidationError) -> ValidationError:
+    return ValidationError({path: [message] for path, message in exc.errors.items()})
+
+
+@extend_schema_view(
+    create=extend_schema(request=ChannelWriteSerializer),
+    update=extend_schema(request=ChannelWriteSerializer),
+    partial_update=extend_schema(request=ChannelWriteSerializer),
+    destroy=extend_schema(responses={204: None, 409: OpenApiResponse(description="Rules still use the channel")}),
+)
+class ChannelViewSet(viewsets.ModelViewSet):
+    serializer_class = ChannelSerializer
+    pagination_class = None
+    filterset_fields = ["kind", "enabled"]
+
+    def get_queryset(self) -> QuerySet[Channel]:
+        return Channel.objects.order_by("name")
+
+    def create(self, request: Request) -> Response:
+        try:
+            channel = channel_create(data=_body(request), actor=request.user)
+        except ChannelValidationError as exc:
+            raise _invalid(exc) from exc
+        return Response(ChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, pk: str | None = None, partial: bool = False) -> Response:
+        channel = self.get_object()
+        data = _body(request)
+        if not partial:
+            missing = [field for field in ("name", "config") if field not in data]
+            if missing:
+                raise ValidationError({field: ["This field is required."] for field in missing})
+        try:
+            channel = channel_update(channel=channel, data=data, actor=request.user)
+        except ChannelValidationError as exc:
+            raise _invalid(exc) from exc
+        return Response(ChannelSerializer(channel).data)
+
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        return self.update(request, pk, partial=True)
+
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        try:
+            channel_delete(channel=self.get_object(), actor=request.user)
+        except ChannelInUse as exc:
+            return Response({"detail": str(exc), "rules": exc.rule_names}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=None,
+        responses={200: OpenApiResponse(description='{"delivered": bool, "status_code": int|null, "error": str|null}')},
+        summary="Send a test notification now",
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, pk: str | None = None) -> Response:
+        delivery = channel_test(channel=self.get_object(), actor=request.user)
+        return Response(
+            {
+                "delivered": delivery.status == DeliveryStatus.SENT,
+                "status_code": delivery.response_code,
+                "error": delivery.last_error or None,
+                "delivery": DeliverySerializer(
+                    Delivery.objects.select_related("channel").prefetch_related("attempt_log").get(pk=delivery.pk)
+                ).data,
+            }
+        )
+
+
+class DeliveryFilter(django_filters.FilterSet):
+    channel = django_filters.NumberFilter(field_name="channel_id")
+    status = django_filters.ChoiceFilter(choices=DeliveryStatus.choices)
+    alert = django_filters.NumberFilter(field_name="alert_id")
+    rule = django_filters.NumberFilter(field_name="rule_id")
+    kind = django_filters.CharFilter()
+
+    class Meta:
+        model = Delivery
+        fields = ["channel", "status", "alert", "rule", "kind"]
+
+
+class DeliveryPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Every notification with its attempts (read-only log), and retry of failed ones."""
+
+    serializer_class = DeliverySerializer
+    filterset_class = DeliveryFilter
+    pagination_class = DeliveryPagination
+
+    def get_queryset(self) -> QuerySet[Delivery]:
+        return Delivery.objects.select_related("channel").prefetch_related(
+            Prefetch("attempt_log", queryset=DeliveryAttempt.objects.order_by("number"))
+        )
+
+    @extend_schema(request=None, responses={200: DeliverySerializer, 409: OpenApiResponse()})
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        delivery = self.get_object()
+        if delivery.status != DeliveryStatus.FAILED:
+            return Response(
+                {"detail": f"Only failed deliveries can be retried; this one is {delivery.status}."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        delivery_retry(delivery=delivery)
+        return Response(DeliverySerializer(self.get_queryset().get(pk=delivery.pk)).data)

@@ -1,0 +1,73 @@
+"""What every transport provides, and how it reports an attempt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from alertsite.registry import Registry
+
+if TYPE_CHECKING:
+    from channels.models import Channel
+
+
+class ConfigError(ValueError):
+    """Invalid channel config: `errors` maps each bad field's path (`config.headers[1].name`) to a message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{path}: {message}" for path, message in errors.items()))
+        self.errors = errors
+
+
+class DeliveryError(Exception):
+    """A failed attempt. Transient ones (timeouts, 408, 429, 5xx) are retried; permanent ones are not."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        snippet: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message[:500]
+        self.permanent = permanent
+        self.status_code = status_code
+        self.retry_after = retry_after
+        self.snippet = snippet[:500]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status_code: int | None = None
+    snippet: str = ""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One notification, ready to go: the envelope, and the delivery id receivers de-duplicate by."""
+
+    delivery_id: str
+    kind: str
+    envelope: dict[str, Any]
+
+
+class Transport:
+    label = ""
+
+    def config_clean(self, config: Any, previous: dict[str, Any] | None) -> dict[str, Any]:
+        """Validate a config from the API/admin and return it as stored (secrets sealed)."""
+        raise NotImplementedError
+
+    def config_public(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The config as shown to people: secrets masked."""
+        raise NotImplementedError
+
+    def send(self, channel: Channel, message: Outgoing, *, timeout: float) -> SendResult:
+        """Try once; return on success, raise DeliveryError otherwise. Never sleeps or retries."""
+        raise NotImplementedError
+
+
+transports: Registry[Transport] = Registry("transport")

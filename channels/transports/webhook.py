@@ -1,0 +1,266 @@
+"""Webhook transport: POST the JSON envelope, signed with HMAC-SHA256 when the channel has a secret."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import http.client
+import re
+import socket
+import time
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import orjson
+from django.utils import timezone
+
+from channels.crypto import MASK, is_sealed, secret_open, secret_seal
+from channels.netsafety import (
+    PinnedHTTPConnection,
+    PinnedHTTPSConnection,
+    UnsafeDestination,
+    addresses_resolve,
+    url_check,
+)
+from channels.transports.base import ConfigError, DeliveryError, Outgoing, SendResult, Transport, transports
+
+if TYPE_CHECKING:
+    from channels.models import Channel
+
+MAX_URL = 2000
+MAX_HEADERS = 20
+MAX_HEADER_VALUE = 1000
+MAX_SECRET = 256
+HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
+RESERVED_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-encoding", "connection"})
+RETRYABLE = frozenset({408, 429})
+SNIPPET = 500
+USER_AGENT = "alertsite-webhook/1"
+
+
+def signature_for(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+class WebhookTransport(Transport):
+    label = "Webhook"
+
+    # -- config ---------------------------------------------------------------------
+
+    def config_clean(self, config: Any, previous: dict[str, Any] | None) -> dict[str, Any]:
+        errors: dict[str, str] = {}
+        previous = previous or {}
+        if not isinstance(config, dict):
+            raise ConfigError({"config": "Must be an object with a url."})
+        unknown = set(config) - {"url", "verify_ssl", "secret", "headers", "auth"}
+        for key in sorted(unknown):
+            errors[f"config.{key}"] = "Unknown field."
+        url = config.get("url")
+        if not isinstance(url, str) or not url.strip():
+            errors["config.url"] = "This field is required."
+        elif len(url) > MAX_URL:
+            errors["config.url"] = f"At most {MAX_URL} characters."
+        else:
+            url = url.strip()
+            try:
+                url_check(url, resolve=True)
+            except UnsafeDestination as exc:
+                errors["config.url"] = str(exc)
+        verify = config.get("verify_ssl", True)
+        if not isinstance(verify, bool):
+            errors["config.verify_ssl"] = "Must be true or false."
+        stored: dict[str, Any] = {"url": url, "verify_ssl": verify}
+
+        secret = config.get("secret")
+        if secret == MASK:
+            if previous.get("secret"):
+                stored["secret"] = previous["secret"]
+        elif secret not in (None, ""):
+            if not isinstance(secret, str) or len(secret) > MAX_SECRET:
+                errors["config.secret"] = f"Must be text of at most {MAX_SECRET} characters."
+            else:
+                stored["secret"] = secret_seal(secret)
+
+        stored["headers"] = self._headers_clean(config.get("headers") or [], previous.get("headers") or [], errors)
+        stored["auth"] = self._auth_clean(config.get("auth") or {"type": "none"}, previous.get("auth") or {}, errors)
+        if errors:
+            raise ConfigError(errors)
+        return stored
+
+    def _headers_clean(self, headers: Any, previous: list[dict[str, Any]], errors: dict[str, str]) -> list[dict]:
+        if not isinstance(headers, list):
+            errors["config.headers"] = "Must be a list of {name, value, sensitive}."
+            return []
+        if len(headers) > MAX_HEADERS:
+            errors["config.headers"] = f"At most {MAX_HEADERS} headers."
+            return []
+        old = {h.get("name", "").lower(): h for h in previous if isinstance(h, dict)}
+        cleaned, seen = [], set()
+        for index, header in enumerate(headers):
+            where = f"config.headers[{index}]"
+            if not isinstance(header, dict):
+                errors[where] = "Must be an object with name and value."
+                continue
+            name, value, sensitive = header.get("name"), header.get("value"), header.get("sensitive", False)
+            if not isinstance(name, str) or not HEADER_NAME_RE.match(name):
+                errors[f"{where}.name"] = "Must be a header name: letters, digits and -, no spaces or newlines."
+                continue
+            lowered = name.lower()
+            if lowered in RESERVED_HEADERS or lowered.startswith("x-alertsite-"):
+                errors[f"{where}.name"] = f"{name} is set by alertsite and cannot be overridden."
+                continue
+            if lowered in seen:
+                errors[f"{where}.name"] = f"{name} is listed twice."
+                continue
+            seen.add(lowered)
+            if not isinstance(sensitive, bool):
+                errors[f"{where}.sensitive"] = "Must be true or false."
+                continue
+            if value == MASK and sensitive and is_sealed(old.get(lowered, {}).get("value")):
+                cleaned.append({"name": name, "value": old[lowered]["value"], "sensitive": True})
+                continue
+            if not isinstance(value, str) or len(value) > MAX_HEADER_VALUE:
+                errors[f"{where}.value"] = f"Must be text of at most {MAX_HEADER_VALUE} characters."
+                continue
+            if any(ch in value for ch in "\r\n\x00"):
+                errors[f"{where}.value"] = "Must not contain line breaks or NUL characters."
+                continue
+            cleaned.append({"name": name, "value": secret_seal(value) if sensitive else value, "sensitive": sensitive})
+        return cleaned
+
+    def _auth_clean(self, auth: Any, previous: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+        if not isinstance(auth, dict) or auth.get("type", "none") not in ("none", "basic", "bearer"):
+            errors["config.auth.type"] = "Must be none, basic or bearer."
+            return {"type": "none"}
+        kind = auth.get("type", "none")
+        if kind == "none":
+            return {"type": "none"}
+        if kind == "basic":
+            username, password = auth.get("username"), auth.get("password")
+            if not isinstance(username, str) or not username or ":" in username or len(username) > 200:
+                errors["config.auth.username"] = "Required, at most 200 characters, no colon."
+            if password == MASK and previous.get("type") == "basic" and previous.get("password"):
+                sealed = previous["password"]
+            elif isinstance(password, str) and password and len(password) <= MAX_SECRET:
+                sealed = secret_seal(password)
+            else:
+                errors["config.auth.password"] = "Required."
+                sealed = None
+            return {"type": "basic", "username": username, "password": sealed}
+        token = auth.get("token")
+        if token == MASK and previous.get("type") == "bearer" and previous.get("token"):
+            sealed = previous["token"]
+        elif isinstance(token, str) and token and len(token) <= 2000 and not any(c in token for c in "\r\n"):
+            sealed = secret_seal(token)
+        else:
+            errors["config.auth.token"] = "Required, one line."
+            sealed = None
+        return {"type": "bearer", "token": sealed}
+
+    def config_public(self, config: dict[str, Any]) -> dict[str, Any]:
+        auth = dict(config.get("auth") or {"type": "none"})
+        for key in ("password", "token"):
+            if key in auth:
+                auth[key] = MASK
+        return {
+            "url": config.get("url", ""),
+            "verify_ssl": config.get("verify_ssl", True),
+            "secret": MASK if config.get("secret") else None,
+            "headers": [
+                {
+                    "name": h["name"],
+                    "value": MASK if h.get("sensitive") else h["value"],
+                    "sensitive": h.get("sensitive"),
+                }
+                for h in config.get("headers") or []
+            ],
+            "auth": auth,
+        }
+
+    # -- sending ----------------------------------------------------------------------
+
+    def request_parts(self, channel: Channel, message: Outgoing) -> tuple[bytes, dict[str, str]]:
+        """The exact body and headers of the POST (api.md, "Outgoing webhook")."""
+        config = channel.config
+        body = orjson.dumps(message.envelope)
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-Alertsite-Event": message.kind,
+            "X-Alertsite-Delivery": message.delivery_id,
+            "X-Alertsite-Timestamp": timestamp,
+        }
+        for header in config.get("headers") or []:
+            headers[header["name"]] = secret_open(header["value"])
+        if config.get("secret"):
+            headers["X-Alertsite-Signature"] = signature_for(secret_open(config["secret"]), timestamp, body)
+        auth = config.get("auth") or {}
+        if auth.get("type") == "basic":
+            pair = f"{auth['username']}:{secret_open(auth['password'])}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        elif auth.get("type") == "bearer":
+            headers["Authorization"] = f"Bearer {secret_open(auth['token'])}"
+        return body, headers
+
+    def send(self, channel: Channel, message: Outgoing, *, timeout: float) -> SendResult:
+        url = channel.config["url"]
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            url_check(url, resolve=False)
+            address = addresses_resolve(parts.hostname or "", port)[0]
+        except UnsafeDestination as exc:
+            raise DeliveryError(str(exc), permanent=True) from exc
+        except socket.gaierror as exc:
+            raise DeliveryError(f"Cannot resolve {parts.hostname}: {exc.strerror}", permanent=False) from exc
+        body, headers = self.request_parts(channel, message)
+        if parts.scheme == "https":
+            connection = PinnedHTTPSConnection(
+                parts.hostname, port, address=address, timeout=timeout, verify=channel.config.get("verify_ssl", True)
+            )
+        else:
+            connection = PinnedHTTPConnection(parts.hostname, port, address=address, timeout=timeout)
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        try:
+            connection.request("POST", target, body=body, headers=headers)
+            response = connection.getresponse()
+            snippet = response.read(SNIPPET).decode("utf-8", errors="replace")
+            status = response.status
+            retry_after = retry_after_seconds(response.getheader("Retry-After"))
+        except TimeoutError as exc:
+            raise DeliveryError(f"Timed out after {timeout:g} s", permanent=False) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise DeliveryError(f"Connection failed: {exc.__class__.__name__}: {exc}", permanent=False) from exc
+        finally:
+            connection.close()
+        if 200 <= status < 300:
+            return SendResult(status_code=status, snippet=snippet)
+        if 300 <= status < 400:
+            raise DeliveryError(
+                f"HTTP {status}: redirects are not followed", permanent=True, status_code=status, snippet=snippet
+            )
+        transient = status in RETRYABLE or status >= 500
+        raise DeliveryError(
+            f"HTTP {status}", permanent=not transient, status_code=status, retry_after=retry_after, snippet=snippet
+        )
+
+
+transports.add("webhook", WebhookTransport())
