@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from alertsite.health import healthz
-from alertsite.views import home
+from alertsite.views import bell, home
 
 urlpatterns = [
     re_path(r"^healthz/?$", healthz, name="healthz"),
@@ -15,4 +15,9 @@ urlpatterns = [
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("alertsite.api")),
     path("", home, name="home"),
+    path("bell/", bell, name="console-bell"),
+    path("", include("alerts.urls")),
+    path("", include("rules.urls")),
+    path("", include("channels.urls")),
+    path("", include("events.urls")),
 ]

@@ -1,11 +1,25 @@
-"""The console's landing page until the full console lands."""
+"""Console pages that belong to no single app: Home (the Open Alerts widget) and the bell fragment."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from alerts.models import Alert
+from alerts.selectors import alert_summary
+from alertsite.console import open_alert_count, readers_only
 
-@login_required
+
+@readers_only
 def home(request):
-    return render(request, "home.html")
+    newest = (
+        Alert.objects.filter(status="open")
+        .order_by("-created_at", "-id")
+        .only("pk", "title", "priority", "status", "created_at", "rule_name")[:5]
+    )
+    return render(request, "console/home.html", {"nav": "home", "summary": alert_summary(), "newest": newest})
+
+
+@readers_only
+def bell(request):
+    """The bell alone, polled by htmx every few seconds: one indexed COUNT."""
+    return render(request, "console/partials/bell.html", {"bell_count": open_alert_count()})

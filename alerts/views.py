@@ -1,0 +1,269 @@
+"""Console pages for alerts: the dashboard (with live refresh and bulk moves) and the alert detail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import orjson
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
+
+from alerts.models import Alert, AlertTransition, reference_parse
+from alerts.services import (
+    AlertInputError,
+    InvalidTransition,
+    alert_assign,
+    alert_note_add,
+    alert_transition,
+    alerts_bulk_transition,
+)
+from alerts.states import AlertStatus
+from alertsite.accounts.roles import Role
+from alertsite.console import readers_only, responders_only
+
+PAGE_SIZE = 50
+RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+SORTS = {
+    "created": ("created_at", "id"),
+    "priority": ("priority_rank", "created_at", "id"),
+    "status": ("status", "created_at", "id"),
+    "events": ("event_count", "created_at", "id"),
+}
+MOVES = {"acknowledge": AlertStatus.ACKNOWLEDGED, "resolve": AlertStatus.RESOLVED, "reopen": AlertStatus.OPEN}
+HIGHLIGHT_KEYS = ('"event_type"', '"initiated_by"', '"email"', '"username"', '"client_ip"', '"success"', '"timestamp"')
+
+
+def responders() -> QuerySet:
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(groups__name__in=[Role.ADMIN, Role.RESPONDER]) | Q(is_superuser=True))
+        .distinct()
+        .order_by("username")
+    )
+
+
+def dashboard_filters(request: HttpRequest) -> dict:
+    """The dashboard's filters from the query string, with the vendor's default: open + acknowledged."""
+    params = request.GET
+    statuses = [s for s in params.getlist("status") for s in s.split(",") if s in AlertStatus.values]
+    if "status" not in params:
+        statuses = [AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED]
+    return {
+        "status": statuses,
+        "priority": [p for p in params.getlist("priority") if p in ("high", "medium", "low")],
+        "rule": params.get("rule", ""),
+        "assignee": params.get("assignee", ""),
+        "range": params.get("range", "") if params.get("range", "") in RANGES else "",
+        "q": params.get("q", "").strip(),
+        "sort": params.get("sort", "created") if params.get("sort", "created") in SORTS else "created",
+        "dir": "asc" if params.get("dir") == "asc" else "desc",
+    }
+
+
+def filtered_alerts(filters: dict, user) -> QuerySet[Alert]:
+    from django.db.models import Case, IntegerField, Value, When
+
+    queryset = Alert.objects.select_related("assignee")
+    if filters["status"]:
+        queryset = queryset.filter(status__in=filters["status"])
+    if filters["priority"]:
+        queryset = queryset.filter(priority__in=filters["priority"])
+    if filters["rule"].isdigit():
+        queryset = queryset.filter(rule_id=int(filters["rule"]))
+    if filters["assignee"] == "me":
+        queryset = queryset.filter(assignee=user)
+    elif filters["assignee"] == "none":
+        queryset = queryset.filter(assignee__isnull=True)
+    elif filters["assignee"].isdigit():
+        queryset = queryset.filter(assignee_id=int(filters["assignee"]))
+    if filters["range"]:
+        queryset = queryset.filter(created_at__gte=timezone.now() - RANGES[filters["range"]])
+    if filters["q"]:
+        pk = reference_parse(filters["q"])
+        queryset = (
+            queryset.filter(pk=pk)
+            if pk is not None
+            else queryset.filter(Q(title__icontains=filters["q"]) | Q(rule_name__icontains=filters["q"]))
+        )
+    if filters["sort"] == "priority":
+        queryset = queryset.annotate(
+            priority_rank=Case(
+                When(priority="high", then=Value(3)),
+                When(priority="medium", then=Value(2)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+    prefix = "-" if filters["dir"] == "desc" else ""
+    return queryset.order_by(*(prefix + field for field in SORTS[filters["sort"]]))
+
+
+def _query(filters: dict, **overrides) -> str:
+    data = {**filters, **overrides}
+    pairs = [("status", s) for s in data["status"]] or [("status", "")]
+    pairs += [("priority", p) for p in data["priority"]]
+    pairs += [(key, data[key]) for key in ("rule", "assignee", "range", "q", "sort", "dir") if data.get(key)]
+    if data.get("page", 1) != 1:
+        pairs.append(("page", data["page"]))
+    return urlencode(pairs)
+
+
+@readers_only
+def alert_list(request: HttpRequest) -> HttpResponse:
+    filters = dashboard_filters(request)
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    queryset = filtered_alerts(filters, request.user)
+    # No COUNT over a table of millions: fetch one row more to know whether there is a next page.
+    rows = list(queryset[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
+    has_next = len(rows) > PAGE_SIZE
+    alerts = rows[:PAGE_SIZE]
+    from rules.models import Rule
+
+    context = {
+        "nav": "alerts",
+        "alerts": alerts,
+        "filters": filters,
+        "page": page,
+        "has_next": has_next,
+        "next_query": _query(filters, page=page + 1),
+        "prev_query": _query(filters, page=page - 1),
+        "base_query": _query(filters),
+        "sort_links": {
+            key: _query(filters, sort=key, dir="asc" if filters["sort"] == key and filters["dir"] == "desc" else "desc")
+            for key in SORTS
+        },
+        "rules": Rule.objects.order_by("name").values_list("pk", "name"),
+        "assignees": responders(),
+        "statuses": AlertStatus.choices,
+        "ranges": [
+            ("", "Any time"),
+            ("1h", "Last hour"),
+            ("24h", "Last 24 hours"),
+            ("7d", "Last 7 days"),
+            ("30d", "Last 30 days"),
+        ],
+        "live": page == 1 and filters["sort"] == "created" and filters["dir"] == "desc",
+        "after": max((alert.pk for alert in alerts), default=0),
+    }
+    return render(request, "console/alerts/list.html", context)
+
+
+@readers_only
+def alert_rows_new(request: HttpRequest) -> HttpResponse:
+    """Polled by htmx: rows newer than `after` that match the filters, prepended to the table."""
+    filters = dashboard_filters(request)
+    try:
+        after = int(request.GET.get("after", "0"))
+    except ValueError:
+        after = 0
+    new = list(filtered_alerts(filters, request.user).filter(pk__gt=after)[:PAGE_SIZE])
+    context = {
+        "alerts": new,
+        "after": max([after, *(alert.pk for alert in new)]),
+        "base_query": _query(filters),
+        "live": True,
+    }
+    return render(request, "console/alerts/partials/new_rows.html", context)
+
+
+@require_POST
+@responders_only
+def alert_bulk(request: HttpRequest) -> HttpResponse:
+    action = request.POST.get("action", "")
+    back = request.POST.get("next") or "/insights/alerts/"
+    if not back.startswith("/"):
+        back = "/insights/alerts/"
+    ids = [int(value) for value in request.POST.getlist("ids") if value.isdigit()]
+    if action not in ("acknowledge", "resolve") or not ids:
+        messages.warning(request, "Select at least one alert, then Acknowledge or Resolve.")
+        return redirect(back)
+    try:
+        result = alerts_bulk_transition(
+            ids=ids, to=MOVES[action], actor=request.user, note=request.POST.get("note", "")
+        )
+    except AlertInputError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    verb = "Acknowledged" if action == "acknowledge" else "Resolved"
+    text = f"{verb} {len(result.updated)} alert{'s' if len(result.updated) != 1 else ''}"
+    if result.skipped:
+        text += f", {len(result.skipped)} skipped ({'; '.join(s['reason'] for s in result.skipped[:3])})"
+    (messages.warning if result.skipped else messages.success)(request, text + ".")
+    return redirect(back)
+
+
+def pretty_event(payload: dict | None) -> str:
+    """The event as indented JSON, escaped, with its key fields highlighted."""
+    if payload is None:
+        return ""
+    lines = orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode().splitlines()
+    out = []
+    for line in lines:
+        safe = escape(line)
+        if line.lstrip().startswith(HIGHLIGHT_KEYS):
+            safe = f'<span class="hl">{safe}</span>'
+        out.append(safe)
+    return mark_safe("\n".join(out))  # every line was escaped above
+
+
+@readers_only
+def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = get_object_or_404(
+        Alert.objects.select_related("event", "assignee", "acknowledged_by", "resolved_by", "rule"), pk=pk
+    )
+    transitions = AlertTransition.objects.filter(alert=alert).select_related("actor")
+    grouped = alert.alert_events.select_related("event").defer("event__payload").order_by("-event_timestamp")[:100]
+    deliveries = alert.deliveries.select_related("channel").order_by("-created_at")[:50]
+    context = {
+        "nav": "alerts",
+        "alert": alert,
+        "event_json": pretty_event(alert.event.payload if alert.event else None),
+        "transitions": transitions,
+        "notes": alert.notes.select_related("author"),
+        "grouped": grouped,
+        "deliveries": deliveries,
+        "assignees": responders(),
+        "can_acknowledge": alert.status == AlertStatus.OPEN,
+        "can_resolve": alert.status in (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED),
+        "can_reopen": alert.status == AlertStatus.RESOLVED,
+    }
+    return render(request, "console/alerts/detail.html", context)
+
+
+@require_POST
+@responders_only
+def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    alert = get_object_or_404(Alert, pk=pk)
+    try:
+        if action in MOVES:
+            alert_transition(alert=alert, to=MOVES[action], actor=request.user, note=request.POST.get("note", ""))
+            messages.success(
+                request, f"{alert.reference}: {action}d." if action != "reopen" else f"{alert.reference} reopened."
+            )
+        elif action == "note":
+            alert_note_add(alert=alert, author=request.user, text=request.POST.get("text", ""))
+            messages.success(request, "Note added.")
+        elif action == "assign":
+            value = request.POST.get("user", "")
+            assignee = get_user_model().objects.filter(pk=int(value)).first() if value.isdigit() else None
+            alert_assign(alert=alert, assignee=assignee, actor=request.user)
+            messages.success(request, f"Assigned to {assignee.username}." if assignee else "Unassigned.")
+        else:
+            return HttpResponse(status=404)
+    except InvalidTransition as exc:
+        messages.error(request, str(exc))
+    except AlertInputError as exc:
+        messages.error(request, exc.message)
+    return redirect("console-alert-detail", pk=pk)

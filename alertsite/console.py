@@ -1,0 +1,57 @@
+"""What every console page needs: the user's role, and decorators that enforce it on the server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from alertsite.accounts.roles import Role, user_role
+
+READERS = frozenset({Role.ADMIN, Role.RESPONDER, Role.VIEWER})
+RESPONDERS = frozenset({Role.ADMIN, Role.RESPONDER})
+ADMINS = frozenset({Role.ADMIN})
+
+
+def open_alert_count() -> int:
+    from alerts.models import Alert
+
+    return Alert.objects.filter(status="open").count()
+
+
+def console_context(request: HttpRequest) -> dict[str, Any]:
+    role = user_role(request.user) if getattr(request, "user", None) is not None else None
+    return {
+        # Counted only when a page renders the bell (one indexed COUNT).
+        "bell_count": SimpleLazyObject(open_alert_count),
+        "role": role.value if role else "",
+        "can_act_on_alerts": role in RESPONDERS,
+        "can_edit_rules": role in ADMINS,
+        "is_admin": role in ADMINS,
+    }
+
+
+def role_required(roles: frozenset[Role]) -> Callable:
+    """Log in first; then 403 unless the user's role is one of `roles` (the templates only hide buttons)."""
+
+    def decorator(view: Callable) -> Callable:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any):
+            if user_role(request.user) not in roles:
+                raise PermissionDenied("Your role does not allow this.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+readers_only = role_required(READERS)
+responders_only = role_required(RESPONDERS)
+admins_only = role_required(ADMINS)
