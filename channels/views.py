@@ -1,0 +1,187 @@
+"""Console pages for Settings > Notification Channels: lists with health, +Add/edit forms, Test, delivery log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from alertsite.console import admins_only, readers_only
+from channels.crypto import MASK
+from channels.models import Channel, ChannelKind, Delivery, DeliveryStatus
+from channels.services import (
+    ChannelInUse,
+    ChannelValidationError,
+    channel_create,
+    channel_delete,
+    channel_public,
+    channel_test,
+    channel_update,
+    delivery_retry,
+)
+
+TABS = {"email": ChannelKind.EMAIL, "webhooks": ChannelKind.WEBHOOK}
+HEADER_ROWS = 5
+ROLES = [("admin", "Admins"), ("responder", "Responders"), ("viewer", "Viewers")]
+
+
+@readers_only
+def channel_list(request: HttpRequest) -> HttpResponse:
+    tab = request.GET.get("tab", "email") if request.GET.get("tab") in TABS else "email"
+    channels = Channel.objects.filter(kind=TABS[tab]).annotate(rule_count=Count("rules")).order_by("name")
+    return render(request, "console/channels/list.html", {"nav": "channels", "tab": tab, "channels": channels})
+
+
+def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
+    """The contract's channel body from the console form."""
+    post = request.POST
+    data: dict[str, Any] = {"name": post.get("name", ""), "enabled": post.get("enabled") == "on"}
+    if kind == ChannelKind.EMAIL:
+        recipients = [line.strip() for line in post.get("recipients", "").splitlines() if line.strip()]
+        data["config"] = {"recipients": recipients, "roles": post.getlist("roles")}
+        return data
+    headers = []
+    for index in range(int(post.get("header_rows", HEADER_ROWS))):
+        name = post.get(f"header_name_{index}", "").strip()
+        if name:
+            headers.append(
+                {
+                    "name": name,
+                    "value": post.get(f"header_value_{index}", ""),
+                    "sensitive": post.get(f"header_sensitive_{index}") == "on",
+                }
+            )
+    auth_type = post.get("auth_type", "none")
+    auth: dict[str, Any] = {"type": auth_type}
+    if auth_type == "basic":
+        auth.update(username=post.get("auth_username", ""), password=post.get("auth_password", ""))
+    elif auth_type == "bearer":
+        auth["token"] = post.get("auth_token", "")
+    data["config"] = {
+        "url": post.get("url", "").strip(),
+        "verify_ssl": post.get("verify_ssl") == "on",
+        "secret": post.get("secret", ""),
+        "headers": headers,
+        "auth": auth,
+    }
+    return data
+
+
+def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], channel: Channel | None) -> dict[str, Any]:
+    config = values.get("config") or {}
+    headers = list(config.get("headers") or [])
+    rows = [*headers, *([{"name": "", "value": "", "sensitive": False}] * max(1, HEADER_ROWS - len(headers)))]
+    return {
+        "nav": "channels",
+        "kind": kind,
+        "tab": "email" if kind == ChannelKind.EMAIL else "webhooks",
+        "channel": channel,
+        "values": values,
+        "config": config,
+        "recipients_text": "\n".join(config.get("recipients") or []),
+        "header_rows": list(enumerate(rows)),
+        "header_count": len(rows),
+        "errors": errors,
+        "config_errors": {k: v for k, v in errors.items() if k.startswith("config")},
+        "roles": ROLES,
+        "mask": MASK,
+    }
+
+
+@admins_only
+def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
+    kind = TABS.get(kind, kind)
+    if kind not in ChannelKind.values:
+        return HttpResponse(status=404)
+    if request.method == "POST":
+        data = form_data(request, kind)
+        try:
+            channel_create(data={**data, "kind": kind}, actor=request.user)
+        except ChannelValidationError as exc:
+            return render(request, "console/channels/form.html", form_context(kind, data, exc.errors, None), status=400)
+        messages.success(request, f"Channel {data['name']!r} created.")
+        return redirect(f"/settings/notification-channels/?tab={'email' if kind == 'email' else 'webhooks'}")
+    initial = {"enabled": True, "config": {"verify_ssl": True, "auth": {"type": "none"}}}
+    return render(request, "console/channels/form.html", form_context(kind, initial, {}, None))
+
+
+@admins_only
+def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = get_object_or_404(Channel, pk=pk)
+    if request.method == "POST":
+        data = form_data(request, channel.kind)
+        try:
+            channel_update(channel=channel, data=data, actor=request.user)
+        except ChannelValidationError as exc:
+            return render(
+                request, "console/channels/form.html", form_context(channel.kind, data, exc.errors, channel), status=400
+            )
+        messages.success(request, f"Channel {data['name']!r} saved.")
+        return redirect(f"/settings/notification-channels/?tab={'email' if channel.kind == 'email' else 'webhooks'}")
+    values = {"name": channel.name, "enabled": channel.enabled, "config": channel_public(channel)}
+    return render(request, "console/channels/form.html", form_context(channel.kind, values, {}, channel))
+
+
+@require_POST
+@admins_only
+def channel_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = get_object_or_404(Channel, pk=pk)
+    tab = "email" if channel.kind == "email" else "webhooks"
+    try:
+        channel_delete(channel=channel, actor=request.user)
+        messages.success(request, f"Channel {channel.name!r} deleted.")
+    except ChannelInUse as exc:
+        messages.error(request, str(exc))
+    return redirect(f"/settings/notification-channels/?tab={tab}")
+
+
+@require_POST
+@admins_only
+def channel_send_test(request: HttpRequest, pk: int) -> HttpResponse:
+    """The Test button: send now, answer the outcome (an htmx fragment, or a message without JS)."""
+    channel = get_object_or_404(Channel, pk=pk)
+    delivery = channel_test(channel=channel, actor=request.user)
+    context = {"channel": channel, "delivery": delivery, "delivered": delivery.status == DeliveryStatus.SENT}
+    if request.htmx:
+        return render(request, "console/channels/partials/test_result.html", context)
+    if context["delivered"]:
+        messages.success(request, f"Test sent to {channel.name} ({delivery.response_code}).")
+    else:
+        messages.error(request, f"Test to {channel.name} failed: {delivery.last_error}")
+    return redirect(f"/settings/notification-channels/?tab={'email' if channel.kind == 'email' else 'webhooks'}")
+
+
+@readers_only
+def channel_deliveries(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = get_object_or_404(Channel, pk=pk)
+    status = request.GET.get("status", "")
+    deliveries = Delivery.objects.filter(channel=channel).order_by("-created_at", "-id")
+    if status in DeliveryStatus.values:
+        deliveries = deliveries.filter(status=status)
+    return render(
+        request,
+        "console/channels/deliveries.html",
+        {
+            "nav": "channels",
+            "channel": channel,
+            "deliveries": deliveries.prefetch_related("attempt_log")[:100],
+            "status": status,
+            "statuses": DeliveryStatus.choices,
+        },
+    )
+
+
+@require_POST
+@admins_only
+def delivery_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
+    delivery = get_object_or_404(Delivery, pk=pk)
+    if delivery.status != DeliveryStatus.FAILED:
+        messages.warning(request, "Only failed deliveries can be retried.")
+    else:
+        delivery_retry(delivery=delivery)
+        messages.success(request, "Delivery queued again (same delivery id).")
+    return redirect("console-channel-deliveries", pk=delivery.channel_id)

@@ -1,0 +1,74 @@
+"""Console page for the event log (Insights > Events)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from alertsite.console import readers_only
+from events.models import AuditEvent, EventType
+
+PAGE_SIZE = 50
+RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+SERVICES = ["directory", "sso", "radius", "ldap", "systems", "mdm", "password_manager", "software", "alerts"]
+
+
+@readers_only
+def event_list(request: HttpRequest) -> HttpResponse:
+    params = request.GET
+    filters = {
+        "type": params.get("type", "").strip(),
+        "service": params.get("service", "").strip(),
+        "success": params.get("success", "") if params.get("success", "") in ("true", "false") else "",
+        "range": params.get("range", "") if params.get("range", "") in RANGES else "",
+        "q": params.get("q", "").strip(),
+    }
+    queryset = AuditEvent.objects.order_by("-timestamp", "-id")
+    if filters["type"]:
+        queryset = queryset.filter(event_type=filters["type"])
+    if filters["service"]:
+        queryset = queryset.filter(service=filters["service"])
+    if filters["success"]:
+        queryset = queryset.filter(success=filters["success"] == "true")
+    if filters["range"]:
+        queryset = queryset.filter(timestamp__gte=timezone.now() - RANGES[filters["range"]])
+    if filters["q"]:
+        q = filters["q"]
+        queryset = queryset.filter(
+            Q(event_id=q) | Q(initiator__icontains=q) | Q(resource__icontains=q) | Q(client_ip__startswith=q)
+        )
+    # Keyset paging ("Older"): no OFFSET and no COUNT over the event log.
+    before_ts, before_id = parse_datetime(params.get("before_ts", "") or ""), params.get("before_id", "")
+    if before_ts is not None and before_id.isdigit():
+        queryset = queryset.filter(Q(timestamp__lt=before_ts) | Q(timestamp=before_ts, id__lt=int(before_id)))
+    rows = list(queryset[: PAGE_SIZE + 1])
+    events = rows[:PAGE_SIZE]
+    older = ""
+    if len(rows) > PAGE_SIZE:
+        last = events[-1]
+        older = urlencode(
+            {**{k: v for k, v in filters.items() if v}, "before_ts": last.timestamp.isoformat(), "before_id": last.pk}
+        )
+    context = {
+        "nav": "events",
+        "events": events,
+        "filters": filters,
+        "older_query": older,
+        "paged": bool(before_id),
+        "event_types": EventType.objects.values_list("name", flat=True),
+        "services": SERVICES,
+        "ranges": [
+            ("", "Any time"),
+            ("1h", "Last hour"),
+            ("24h", "Last 24 hours"),
+            ("7d", "Last 7 days"),
+            ("30d", "Last 30 days"),
+        ],
+    }
+    return render(request, "console/events/list.html", context)
