@@ -155,7 +155,11 @@ def rule_backfill_schedule(*, rule: Rule) -> None:
 def rule_backfill(*, rule_id: int) -> int:
     """Evaluate stored events inside the lookback against one rule; raise what matches. Returns matches."""
     rule = Rule.objects.filter(pk=rule_id).first()
-    if rule is None or not rule.enabled:
+    if rule is None:
+        return 0
+    if not rule.enabled:
+        # Disabled before its turn came: nothing to do, and say so rather than stay "queued".
+        Rule.objects.filter(pk=rule_id).update(backfill_status=BackfillStatus.IDLE)
         return 0
     spec = rule_spec(rule)
     if spec is None:

@@ -75,7 +75,7 @@ def rule_defaults() -> dict[str, Any]:
 def rule_values(instance: Rule) -> dict[str, Any]:
     """The current values of a saved rule, in the contract's shape (the base for partial updates)."""
     values = {name: getattr(instance, name) for name in RULE_FIELDS if name != "channels"}
-    values["channels"] = list(instance.channels.values_list("pk", flat=True)) if instance.pk else []
+    values["channels"] = sorted(instance.channels.values_list("pk", flat=True)) if instance.pk else []
     return values
 
 
@@ -124,9 +124,14 @@ def rule_validate(
     if values.get("priority") not in Priority.values:
         errors["priority"] = "Must be one of low, medium, high."
 
-    template = values.get("template") or ""
-    if template and template not in TEMPLATES_BY_SLUG:
+    template = values.get("template")
+    if template is None:
+        template = ""
+    if not isinstance(template, str):
+        errors["template"] = "Must be a template slug."
+    elif template and template not in TEMPLATES_BY_SLUG:
         errors["template"] = f"Unknown template {template!r}."
+    values["template"] = template if isinstance(template, str) else ""
 
     for flag in BOOLEAN_FIELDS:
         if not isinstance(values.get(flag), bool):
@@ -160,7 +165,7 @@ def rule_validate(
             errors["channels"] = f"Unknown channel ids: {', '.join(map(str, missing))}."
         elif notify and not channels:
             errors["channels"] = "Select at least one channel to send notifications to."
-        values["channels"] = channels
+        values["channels"] = sorted(channels)
     for flag, label in (("notify_on_acknowledge", "Alert Acknowledgement"), ("notify_on_resolve", "Alert Resolution")):
         if values.get(flag) is True and not (generate and notify):
             errors[flag] = f"{label} notifications need both Generate Alerts and Send Notifications."

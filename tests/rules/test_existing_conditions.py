@@ -174,10 +174,6 @@ def test_events_caused_two_steps_away_are_not_backfilled(django_capture_on_commi
     assert rule.backfill_total == 1
 
 
-@pytest.mark.xfail(
-    reason="rule_backfill returns early for a disabled rule without touching backfill_status, which stays queued",
-    strict=True,
-)
 def test_rule_disabled_before_its_backfill_runs_does_not_stay_queued(stored_events, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         rule = rule_create(data=BODY, actor=None)

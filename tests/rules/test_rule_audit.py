@@ -88,10 +88,6 @@ def test_channel_change_is_recorded_with_channel_ids():
     assert {"field": "send_notifications", "from": False, "to": True} in event["changes"]
 
 
-@pytest.mark.xfail(
-    reason="rule_update compares channel lists by order: stored ids come back in channel-name order",
-    strict=True,
-)
 def test_resending_the_same_channels_in_another_order_records_nothing():
     zulu = Channel.objects.create(kind="webhook", name="Zulu", config={"url": "http://127.0.0.1:9/hook"})
     alpha = Channel.objects.create(kind="webhook", name="Alpha", config={"url": "http://127.0.0.1:9/hook"})

@@ -1,0 +1,204 @@
+"""The console's rule form: read the POSTed fields into the contract's dict, and show a rule's values.
+
+Nothing here validates a rule: `rules.validation.rule_validate` (through the services) is the
+one place. This module only turns raw strings into the contract's shape and keeps what was
+typed, so a rejected form re-renders exactly as submitted:
+
+- `conditions` is JSON kept in sync by the JS editor; without JS the admin edits the same JSON
+  in the `conditions_json` textarea, which then wins.
+- Numbers that do not parse are passed on as typed, so rule_validate reports them.
+- `group_by` is typed as keys separated by commas; a blank threshold count means no threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from events.catalog import ASSOCIATION_ACTIONS_BY_SLUG
+
+if TYPE_CHECKING:
+    from django.http import QueryDict
+
+INT_RE = re.compile(r"^\s*-?\d+\s*$")
+FLAGS = (
+    "enabled",
+    "generate_alerts",
+    "send_notifications",
+    "notify_on_acknowledge",
+    "notify_on_resolve",
+    "existing_conditions",
+)
+CONDITION_PATH_RE = re.compile(r"^conditions\[(\d+)\](?:\.filters\[(\d+)\])?(?:\.(\w+))?$")
+# Field errors shown next to a top-level field; the key is what templates look up.
+FIELD_OF_PATH = {
+    "threshold.count": "threshold_count",
+    "threshold.window_minutes": "threshold_window_minutes",
+}
+FIELD_LABELS = {
+    "name": "Rule Name",
+    "description": "Description",
+    "enabled": "Enabled",
+    "priority": "Priority",
+    "template": "Template",
+    "conditions": "Conditions",
+    "generate_alerts": "Generate Alerts",
+    "send_notifications": "Send Notifications",
+    "channels": "Channels",
+    "notify_on_acknowledge": "Alert Acknowledgement",
+    "notify_on_resolve": "Alert Resolution",
+    "existing_conditions": "Existing Conditions",
+    "group_by": "Group alerts by",
+    "group_window_minutes": "Group window (minutes)",
+    "threshold": "Threshold",
+    "threshold_count": "Threshold: number of events",
+    "threshold_window_minutes": "Threshold window (minutes)",
+}
+FIELD_ANCHORS = {
+    "conditions": "conditions",
+    "channels": "channel-search",
+    "threshold": "id_threshold_count",
+}
+PART_LABELS = {"key": "Select Key", "operator": "Operator", "value": "Value", "expression": "Expression"}
+
+
+@dataclass
+class RuleForm:
+    """A submitted rule form: `data` for the services, `values` to render again, `errors` of parsing."""
+
+    data: dict[str, Any]
+    values: dict[str, Any]
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def form_values(rule: dict[str, Any]) -> dict[str, Any]:
+    """Return what the form shows for a rule in the contract's shape (a template, a saved rule)."""
+    threshold = rule.get("threshold") or None
+    conditions = rule.get("conditions") or []
+    return {
+        "name": rule.get("name") or "",
+        "description": rule.get("description") or "",
+        "priority": rule.get("priority") or "medium",
+        "template": rule.get("template") or "",
+        "conditions": conditions,
+        "conditions_json": json.dumps(conditions, indent=2),
+        "channels": [str(pk) for pk in rule.get("channels") or []],
+        "group_by": ", ".join(str(key) for key in rule.get("group_by") or []),
+        "group_window_minutes": str(rule.get("group_window_minutes") or 0),
+        "threshold_count": str(threshold["count"]) if isinstance(threshold, dict) and "count" in threshold else "",
+        "threshold_window_minutes": (
+            str(threshold["window_minutes"]) if isinstance(threshold, dict) and "window_minutes" in threshold else ""
+        ),
+        **{flag: bool(rule.get(flag)) for flag in FLAGS},
+    }
+
+
+def form_parse(post: QueryDict, *, template: str | None = None) -> RuleForm:
+    """Read a POSTed rule form into the contract's fields (`template` only for a new rule)."""
+    errors: dict[str, str] = {}
+    source = post.get("conditions_json") if "conditions_json" in post else post.get("conditions", "")
+    source = source or ""
+    conditions: Any
+    if not source.strip():
+        conditions = []
+    else:
+        try:
+            conditions = json.loads(source)
+        except ValueError as exc:
+            line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+            where = f" (line {line}, column {column})" if line else ""
+            errors["conditions"] = f"Conditions are not valid JSON{where}: {getattr(exc, 'msg', exc)}."
+            conditions = None
+    group_by_raw = post.get("group_by", "")
+    threshold_count = post.get("threshold_count", "").strip()
+    threshold_window = post.get("threshold_window_minutes", "").strip()
+    threshold = None
+    if threshold_count or threshold_window:
+        threshold = {"count": _number(threshold_count), "window_minutes": _number(threshold_window)}
+    data: dict[str, Any] = {
+        "name": post.get("name", ""),
+        "description": post.get("description", ""),
+        "priority": post.get("priority", ""),
+        "conditions": conditions,
+        "channels": [_number(value) for value in post.getlist("channels") if value.strip()],
+        "group_by": [key.strip() for key in group_by_raw.split(",") if key.strip()],
+        "group_window_minutes": _number(post.get("group_window_minutes", "").strip() or "0"),
+        "threshold": threshold,
+        **{flag: flag in post for flag in FLAGS},
+    }
+    if template:
+        data["template"] = template
+    values = {
+        "name": data["name"],
+        "description": data["description"],
+        "priority": data["priority"],
+        "template": template or "",
+        "conditions": conditions if isinstance(conditions, list) else None,
+        "conditions_json": source,
+        "channels": post.getlist("channels"),
+        "group_by": group_by_raw,
+        "group_window_minutes": post.get("group_window_minutes", ""),
+        "threshold_count": threshold_count,
+        "threshold_window_minutes": threshold_window,
+        **{flag: data[flag] for flag in FLAGS},
+    }
+    return RuleForm(data=data, values=values, errors=errors)
+
+
+def _number(raw: str) -> int | str | None:
+    """A whole number when the text is one, the text as typed otherwise (rule_validate says what is wrong)."""
+    if raw == "":
+        return None
+    return int(raw) if INT_RE.match(raw) else raw
+
+
+def field_errors(errors: dict[str, str]) -> dict[str, str]:
+    """Group errors by the form field they belong to (`group_by[2]` -> `group_by`); conditions stay apart."""
+    grouped: dict[str, list[str]] = {}
+    for path, message in errors.items():
+        if path.startswith("conditions["):
+            continue
+        name = FIELD_OF_PATH.get(path, path.split("[", 1)[0])
+        grouped.setdefault(name, []).append(message)
+    return {name: " ".join(messages) for name, messages in grouped.items()}
+
+
+def condition_errors(errors: dict[str, str]) -> dict[str, str]:
+    """The errors that belong inside the conditions editor (`conditions[0].filters[2].operator`, ...)."""
+    return {path: message for path, message in errors.items() if path.startswith("conditions[")}
+
+
+def condition_title(condition: Any) -> str:
+    """Name a condition as the event picker does: the association action's own words, or the event type."""
+    if not isinstance(condition, dict):
+        return "?"
+    action = condition.get("action")
+    if isinstance(action, str) and action in ASSOCIATION_ACTIONS_BY_SLUG:
+        return ASSOCIATION_ACTIONS_BY_SLUG[action].description
+    return str(condition.get("event_type") or "?")
+
+
+def error_label(path: str, conditions: Any) -> str:
+    """Say where an error is in words: `conditions[0].filters[2].operator` -> "user_login_attempt, filter 3, Operator"."""
+    match = CONDITION_PATH_RE.match(path)
+    if match is None:
+        name = FIELD_OF_PATH.get(path, path.split("[", 1)[0])
+        return FIELD_LABELS.get(name, path)
+    index, filter_index, part = match.groups()
+    condition = conditions[int(index)] if isinstance(conditions, list) and int(index) < len(conditions) else None
+    words = [f"Conditions: {condition_title(condition)}"]
+    if filter_index is not None:
+        words.append(f"filter {int(filter_index) + 1}")
+    if part and part != "filters":
+        words.append(PART_LABELS.get(part, part.replace("_", " ")))
+    return ", ".join(words)
+
+
+def error_anchor(path: str) -> str:
+    """The id of the element an error summary entry links to."""
+    if path.startswith("conditions"):
+        return "conditions"
+    name = FIELD_OF_PATH.get(path, path.split("[", 1)[0])
+    return FIELD_ANCHORS.get(name, f"id_{name}")

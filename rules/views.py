@@ -1,0 +1,494 @@
+"""Console pages of the rules app: the Rules dashboard, Rule Management (templates) and the rule form.
+
+Views are adapters: they read the request, call one service from rules.services and render.
+Every check on a rule lives in rules.validation; its errors come back by path and are shown
+next to the field (or the condition / filter row) they name.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from alertsite.console import admins_only, readers_only
+from channels.models import Channel
+from events.catalog import ASSOCIATION_ACTIONS, ASSOCIATION_EVENT_TYPE, association_actions_for, keys_for
+from events.models import AuditEvent, EventType
+from rules.conditions import MAX_FILTERS
+from rules.forms import (
+    RuleForm,
+    condition_errors,
+    condition_title,
+    error_anchor,
+    error_label,
+    field_errors,
+    form_parse,
+    form_values,
+)
+from rules.models import Priority, Rule
+from rules.operators import BOOLEAN, LIST, NONE, NUMBER, STRING, operators
+from rules.preview import rule_preview
+from rules.services import rule_create, rule_delete, rule_set_enabled, rule_update
+from rules.templates_catalog import TEMPLATE_TABS, TEMPLATES_BY_SLUG, template_rule, templates_in_tab
+from rules.validation import MAX_NAME, RuleValidationError, rule_validate, rule_values
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+RULES_PER_PAGE = 50
+PREVIEW_DAYS = 7
+PREVIEW_SAMPLE = 5
+EVENT_LABELS_SHOWN = 3
+DEFAULT_TEMPLATE = "event_based"
+
+PRIORITY_RANK = Case(
+    When(priority=Priority.LOW, then=Value(1)),
+    When(priority=Priority.MEDIUM, then=Value(2)),
+    When(priority=Priority.HIGH, then=Value(3)),
+    default=Value(0),
+    output_field=IntegerField(),
+)
+# sort value -> ordering; ties fall back to the name, then the id, so pages never overlap.
+SORTS: dict[str, tuple[Any, ...]] = {
+    "name": (Lower("name").asc(), "pk"),
+    "-name": (Lower("name").desc(), "-pk"),
+    "priority": (F("priority_rank").asc(), Lower("name"), "pk"),
+    "-priority": (F("priority_rank").desc(), Lower("name"), "pk"),
+    "last_triggered": (F("last_triggered_at").asc(nulls_first=True), Lower("name"), "pk"),
+    "-last_triggered": (F("last_triggered_at").desc(nulls_last=True), Lower("name"), "pk"),
+    "alert_count": (F("alert_count").asc(), Lower("name"), "pk"),
+    "-alert_count": (F("alert_count").desc(), Lower("name"), "pk"),
+}
+# column -> (label, sort field, the direction of the first click)
+SORT_COLUMNS = (
+    ("name", "Name", "name"),
+    ("priority", "Priority", "-priority"),
+    ("last_triggered", "Last triggered", "-last_triggered"),
+    ("alert_count", "Alerts", "-alert_count"),
+)
+# Keys whose values are true/false or numbers: the filter editor offers a toggle, or sends a number.
+BOOLEAN_KEY_NAMES = frozenset(
+    {"success", "mfa", "idp_initiated", "sso_token_success", "start_tls", "tls_established", "enabled", "suspended"}
+)
+NUMBER_KEY_NAMES = frozenset({"error_code", "number_of_results", "logon_type", "count"})
+
+
+# -- Rules dashboard -----------------------------------------------------------------------------
+
+
+def _rules_queryset() -> QuerySet[Rule]:
+    channels = Channel.objects.only("pk", "name", "kind", "enabled").order_by(Lower("name"))
+    return Rule.objects.annotate(priority_rank=PRIORITY_RANK).prefetch_related(Prefetch("channels", queryset=channels))
+
+
+def _event_labels(conditions: Any) -> list[str]:
+    """The selected events of a rule as the picker names them, each once."""
+    labels = [condition_title(condition) for condition in conditions or [] if isinstance(condition, dict)]
+    return list(dict.fromkeys(labels))
+
+
+def _decorate(rule: Rule) -> Rule:
+    labels = _event_labels(rule.conditions)
+    rule.event_labels = labels[:EVENT_LABELS_SHOWN]  # type: ignore[attr-defined]
+    rule.event_labels_more = max(0, len(labels) - EVENT_LABELS_SHOWN)  # type: ignore[attr-defined]
+    rule.event_labels_all = labels  # type: ignore[attr-defined]
+    return rule
+
+
+def _query(params: dict[str, str], **changes: str) -> str:
+    merged = {key: value for key, value in {**params, **changes}.items() if value}
+    return f"?{urlencode(merged)}" if merged else "?"
+
+
+@readers_only
+def rule_list(request: HttpRequest) -> HttpResponse:
+    """The Rules dashboard: search, filters, sorting and 50 rules a page; actions for admins only."""
+    q = request.GET.get("q", "").strip()
+    priority = request.GET.get("priority", "")
+    priority = priority if priority in Priority.values else ""
+    enabled = request.GET.get("enabled", "")
+    enabled = enabled if enabled in ("true", "false") else ""
+    sort = request.GET.get("sort", "name")
+    sort = sort if sort in SORTS else "name"
+
+    rules = _rules_queryset()
+    if q:
+        rules = rules.filter(Q(name__icontains=q) | Q(description__icontains=q))
+    if priority:
+        rules = rules.filter(priority=priority)
+    if enabled:
+        rules = rules.filter(enabled=enabled == "true")
+    rules = rules.order_by(*SORTS[sort])
+    page = Paginator(rules, RULES_PER_PAGE).get_page(request.GET.get("page"))
+    for rule in page.object_list:
+        _decorate(rule)
+
+    params = {"q": q, "priority": priority, "enabled": enabled, "sort": sort if sort != "name" else ""}
+    columns = []
+    for column, label, first in SORT_COLUMNS:
+        if sort.lstrip("-") == column:
+            current = "descending" if sort.startswith("-") else "ascending"
+            next_sort = column if sort.startswith("-") else f"-{column}"
+        else:
+            current, next_sort = None, first
+        columns.append(
+            {"key": column, "label": label, "aria_sort": current, "url": _query(params, sort=next_sort, page="")}
+        )
+    filtered = bool(q or priority or enabled)
+    context = {
+        "nav": "alerts",
+        "page": page,
+        "rules": page.object_list,
+        "q": q,
+        "priority": priority,
+        "enabled": enabled,
+        "sort": sort,
+        "columns": {column["key"]: column for column in columns},
+        "filtered": filtered,
+        "total": Rule.objects.count() if filtered else page.paginator.count,
+        "priorities": Priority.choices,
+        "previous_url": _query(params, page=str(page.previous_page_number())) if page.has_previous() else "",
+        "next_url": _query(params, page=str(page.next_page_number())) if page.has_next() else "",
+        "here": request.get_full_path(),
+    }
+    if request.htmx and request.htmx.target == "rules-results":
+        return render(request, "console/rules/_results.html", context)
+    return render(request, "console/rules/list.html", context)
+
+
+def _back(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("console-rules")
+
+
+@admins_only
+@require_POST
+def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    """Enable or disable a rule in place (the dashboard swaps the row with htmx)."""
+    rule = get_object_or_404(Rule, pk=pk)
+    enabled = request.POST.get("enabled") in ("true", "on", "1")
+    error = ""
+    try:
+        rule_set_enabled(rule=rule, enabled=enabled, actor=request.user)
+    except RuleValidationError as exc:
+        error = "Could not change the rule: " + " ".join(exc.errors.values())
+    if request.htmx:
+        rule = _decorate(_rules_queryset().get(pk=pk))
+        return render(
+            request, "console/rules/_rule_row.html", {"rule": rule, "row_error": error, "here": _back(request)}
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Rule {rule.name!r} {'enabled' if enabled else 'disabled'}.")
+    return redirect(_back(request))
+
+
+def _copy_name(name: str) -> str:
+    base = f"Copy of {name}"[:MAX_NAME]
+    candidate, number = base, 2
+    while Rule.objects.filter(name__iexact=candidate).exists():
+        suffix = f" ({number})"
+        candidate = base[: MAX_NAME - len(suffix)] + suffix
+        number += 1
+    return candidate
+
+
+@admins_only
+@require_POST
+def rule_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Copy a rule as "Copy of <name>", disabled, and open the copy for editing."""
+    rule = get_object_or_404(Rule, pk=pk)
+    data = {**rule_values(rule), "name": _copy_name(rule.name), "enabled": False}
+    try:
+        copy = rule_create(data=data, actor=request.user)
+    except RuleValidationError as exc:
+        messages.error(request, f"Could not duplicate {rule.name!r}: " + " ".join(exc.errors.values()))
+        return redirect(_back(request))
+    messages.success(request, f"Created {copy.name!r} (disabled). Review it, then turn on Enabled and save.")
+    return redirect("console-rule-edit", pk=copy.pk)
+
+
+@admins_only
+def rule_delete_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask before deleting (GET); delete on POST. Alerts the rule raised stay, keeping its name."""
+    rule = get_object_or_404(Rule, pk=pk)
+    if request.method == "POST":
+        name = rule.name
+        rule_delete(rule=rule, actor=request.user)
+        messages.success(request, f"Deleted rule {name!r}.")
+        return redirect("console-rules")
+    return render(request, "console/rules/delete.html", {"nav": "alerts", "rule": rule, "back": _back(request)})
+
+
+# -- Rule Management ----------------------------------------------------------------------------
+
+
+@admins_only
+def rule_templates(request: HttpRequest) -> HttpResponse:
+    """Rule Management: the template catalog in tabs, filtered by name as the admin types."""
+    tab = request.GET.get("tab") or TEMPLATE_TABS[0][0]
+    tab = tab if tab in dict(TEMPLATE_TABS) else TEMPLATE_TABS[0][0]
+    q = request.GET.get("q", "").strip()
+
+    def found(slug_tab: str) -> list[Any]:
+        return [t for t in templates_in_tab(slug_tab) if q.lower() in t.name.lower()]
+
+    tabs = [
+        {"slug": slug, "label": label, "count": len(found(slug)), "url": _query({"tab": slug, "q": q})}
+        for slug, label in TEMPLATE_TABS
+    ]
+    context = {"nav": "alerts", "tabs": tabs, "tab": tab, "q": q, "templates": found(tab)}
+    if request.htmx and request.htmx.target == "template-results":
+        return render(request, "console/rules/_template_results.html", context)
+    return render(request, "console/rules/templates.html", context)
+
+
+# -- Rule form ------------------------------------------------------------------------------------
+
+
+def _editor_data() -> dict[str, Any]:
+    """Everything the conditions editor needs: the event catalog with keys, and the operators."""
+    key_sets: list[list[str]] = []
+    key_set_index: dict[tuple[str, ...], int] = {}
+
+    def key_set(keys: list[str] | tuple[str, ...]) -> int:
+        frozen = tuple(keys)
+        if frozen not in key_set_index:
+            key_set_index[frozen] = len(key_sets)
+            key_sets.append(list(frozen))
+        return key_set_index[frozen]
+
+    catalog: list[dict[str, Any]] = []
+    for row in EventType.objects.order_by("name").values("name", "description", "keys", "known"):
+        keys = row["keys"] or list(keys_for(row["name"]))
+        catalog.append(
+            {
+                "id": row["name"],
+                "event_type": row["name"],
+                "action": None,
+                "label": row["name"],
+                "description": row["description"] or ("First seen in ingested events" if not row["known"] else ""),
+                "keys": key_set(keys),
+            }
+        )
+        if row["name"] == ASSOCIATION_EVENT_TYPE:
+            # The vendor's pre-filtered association events, each by its own name.
+            for action in ASSOCIATION_ACTIONS:
+                catalog.append(
+                    {
+                        "id": f"{ASSOCIATION_EVENT_TYPE}:{action.slug}",
+                        "event_type": ASSOCIATION_EVENT_TYPE,
+                        "action": action.slug,
+                        "label": action.description,
+                        "description": ASSOCIATION_EVENT_TYPE,
+                        "keys": key_set(keys),
+                    }
+                )
+
+    def kind(operator_kinds: frozenset[str]) -> str:
+        if operator_kinds == frozenset({NONE}):
+            return "none"
+        if LIST in operator_kinds:
+            return "list"
+        return "text"
+
+    return {
+        "catalog": catalog,
+        "key_sets": key_sets,
+        "common_keys": key_set(keys_for("")),
+        "operators": [
+            {
+                "key": key,
+                "label": operator.label,
+                "input": kind(operator.value_kinds),
+                "boolean": BOOLEAN in operator.value_kinds,
+                "number": NUMBER in operator.value_kinds,
+                "string": STRING in operator.value_kinds,
+                "on_changes": operator.on_changes,
+            }
+            for key, operator in operators.items()
+        ],
+        "boolean_keys": sorted(BOOLEAN_KEY_NAMES),
+        "number_keys": sorted(NUMBER_KEY_NAMES),
+        "max_filters": MAX_FILTERS,
+        "convert_url": reverse("condition-convert"),
+    }
+
+
+def _from_event(event_id: str) -> tuple[list[dict[str, Any]], AuditEvent | None]:
+    """One condition for the event's type (its association action too) and who initiated it."""
+    event = AuditEvent.objects.filter(event_id=event_id).first()
+    if event is None:
+        return [], None
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    condition: dict[str, Any] = {"event_type": event.event_type}
+    if event.event_type == ASSOCIATION_EVENT_TYPE:
+        actions = association_actions_for(payload)
+        if actions:
+            condition["action"] = actions[0].slug
+    condition["match"] = "all"
+    filters = []
+    initiated_by = payload.get("initiated_by")
+    if isinstance(initiated_by, dict):
+        for key in ("email", "username", "id"):
+            value = initiated_by.get(key)
+            if isinstance(value, str) and value:
+                filters.append({"key": f"initiated_by.{key}", "operator": "eq", "value": value})
+                break
+    condition["filters"] = filters
+    return [condition], event
+
+
+def _render_form(
+    request: HttpRequest,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    rule: Rule | None,
+    template_slug: str,
+    source_event: AuditEvent | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    conditions = values.get("conditions")
+    fields = field_errors(errors)
+    advanced = {"group_by", "group_window_minutes", "threshold", "threshold_count", "threshold_window_minutes"}
+    context = {
+        "nav": "alerts",
+        "rule": rule,
+        "template": TEMPLATES_BY_SLUG.get(template_slug),
+        "template_slug": template_slug,
+        "values": values,
+        "errors": fields,
+        "error_summary": [
+            {"label": error_label(path, conditions), "message": message, "anchor": error_anchor(path)}
+            for path, message in errors.items()
+        ],
+        "condition_error_list": [
+            {"label": error_label(path, conditions), "message": message}
+            for path, message in condition_errors(errors).items()
+        ],
+        "editor_data": {**_editor_data(), "errors": condition_errors(errors)},
+        "channels": list(Channel.objects.only("pk", "name", "kind", "enabled").order_by(Lower("name"))),
+        "selected_channels": set(values.get("channels") or []),
+        "priorities": Priority.choices,
+        "advanced_open": bool(advanced & set(fields)),
+        "both_actions": values.get("generate_alerts") and values.get("send_notifications"),
+        "source_event": source_event,
+        "preview_days": PREVIEW_DAYS,
+        "lookback_hours": settings.ALERTSITE_EXISTING_LOOKBACK_HOURS,
+        "action_url": request.get_full_path(),
+    }
+    return render(request, "console/rules/form.html", context, status=status)
+
+
+def _errors_of(form: RuleForm, exc: RuleValidationError | None = None) -> dict[str, str]:
+    errors = dict(exc.errors) if exc is not None else {}
+    errors.update(form.errors)  # "not valid JSON" says more than "must be a list"
+    return errors
+
+
+@admins_only
+def rule_new(request: HttpRequest) -> HttpResponse:
+    """A new rule from a template (`?template=`), or from a stored event (`?from_event=`)."""
+    template_slug = request.GET.get("template") or DEFAULT_TEMPLATE
+    if template_slug not in TEMPLATES_BY_SLUG:
+        messages.error(request, f"There is no rule template {template_slug!r}. Pick one of these.")
+        return redirect("console-rule-templates")
+    if request.method == "POST":
+        form = form_parse(request.POST, template=template_slug)
+        try:
+            if form.errors:
+                rule_validate(form.data)
+                raise RuleValidationError({})
+            rule = rule_create(data=form.data, actor=request.user)
+        except RuleValidationError as exc:
+            return _render_form(
+                request,
+                values=form.values,
+                errors=_errors_of(form, exc),
+                rule=None,
+                template_slug=template_slug,
+                status=400,
+            )
+        messages.success(request, f"Rule {rule.name!r} saved.")
+        return redirect("console-rules")
+
+    values = form_values(template_rule(template_slug))
+    source_event = None
+    from_event = request.GET.get("from_event", "").strip()
+    if from_event:
+        conditions, source_event = _from_event(from_event)
+        if source_event is None:
+            messages.warning(request, f"No stored event has the id {from_event!r}; start from a blank rule.")
+        else:
+            values = form_values({**template_rule(template_slug), "conditions": conditions})
+    return _render_form(
+        request, values=values, errors={}, rule=None, template_slug=template_slug, source_event=source_event
+    )
+
+
+@admins_only
+def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_object_or_404(Rule, pk=pk)
+    if request.method == "POST":
+        form = form_parse(request.POST)
+        try:
+            if form.errors:
+                rule_validate(form.data, instance=rule)
+                raise RuleValidationError({})
+            rule = rule_update(rule=rule, data=form.data, actor=request.user)
+        except RuleValidationError as exc:
+            return _render_form(
+                request,
+                values={**form.values, "template": rule.template},
+                errors=_errors_of(form, exc),
+                rule=rule,
+                template_slug=rule.template,
+                status=400,
+            )
+        messages.success(request, f"Rule {rule.name!r} saved.")
+        return redirect("console-rules")
+    return _render_form(
+        request, values=form_values(rule_values(rule)), errors={}, rule=rule, template_slug=rule.template
+    )
+
+
+@admins_only
+@require_POST
+def rule_preview_fragment(request: HttpRequest) -> HttpResponse:
+    """What the rule being edited would have matched in the last 7 days (rendered into the form)."""
+    form = form_parse(request.POST)
+    data = {key: form.data[key] for key in ("conditions", "group_by", "group_window_minutes", "threshold")}
+    context: dict[str, Any] = {"days": PREVIEW_DAYS}
+    if form.errors:
+        context["problems"] = [{"label": "Conditions", "message": message} for message in form.errors.values()]
+    elif not data["conditions"]:
+        context["empty"] = True
+    else:
+        try:
+            values = rule_validate(data, check_name=False)
+        except RuleValidationError as exc:
+            conditions = data["conditions"]
+            context["problems"] = [
+                {"label": error_label(path, conditions), "message": message} for path, message in exc.errors.items()
+            ]
+        else:
+            since = timezone.now() - timedelta(days=PREVIEW_DAYS)
+            context["result"] = rule_preview(values=values, since=since, sample_size=PREVIEW_SAMPLE)
+    return render(request, "console/rules/_preview.html", context)
