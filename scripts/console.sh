@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install and run the console on the embedded default (SQLite, in-process tasks).
 # Creates .venv, installs pinned dependencies, migrates (catalog loaded), creates the
-# demo admin and prints its login, loads a little simulated traffic, serves on 127.0.0.1:8000.
+# demo admin (and a few demo rules) and prints its login, loads a little simulated traffic,
+# serves on 127.0.0.1:8000.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -9,6 +10,6 @@ PYTHON="${PYTHON:-python3}"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py collectstatic --noinput --verbosity 0
-.venv/bin/python manage.py simulate_events --count 300 --backfill-hours 24
 .venv/bin/python manage.py demo_setup
+.venv/bin/python manage.py simulate_events --count 300 --backfill-hours 24
 exec .venv/bin/python manage.py serve 127.0.0.1:8000

@@ -26,5 +26,22 @@ class Command(BaseCommand):
         user.set_password(password)
         user.save()
         role_set(user=user, role=Role.ADMIN)
+        self._demo_rules(user)
         self.stdout.write(self.style.SUCCESS("Console: http://127.0.0.1:8000/  (API docs: /api/docs/)"))
         self.stdout.write(self.style.SUCCESS(f"Login:   {username} / {password}"))
+
+    def _demo_rules(self, user) -> None:
+        """A few ready-made rules on a fresh install, so simulated traffic raises alerts to look at."""
+        from rules.models import Rule
+        from rules.services import rule_create
+        from rules.templates_catalog import TEMPLATES_BY_SLUG
+
+        if Rule.objects.exists():
+            return
+        for slug in DEMO_TEMPLATES:
+            template = TEMPLATES_BY_SLUG[slug]
+            rule_create(data={"template": slug, "name": template.name}, actor=user)
+        self.stdout.write(f"Created {len(DEMO_TEMPLATES)} demo rules from templates.")
+
+
+DEMO_TEMPLATES = ("failed_admin_logins", "brute_force_user_logins", "user_lockout", "login_outside_allowed_countries")
