@@ -177,23 +177,37 @@ def _alert_for_match(rule: Rule, match: RuleMatch, event: AuditEvent) -> Alert |
 
 
 def _threshold_events(rule: Rule, match: RuleMatch, event: AuditEvent) -> list[AuditEvent]:
-    """Matches of this group key inside the window ending at this event, not yet part of an alert."""
+    """The unlinked matches of this group key that make a window of W minutes around this event, or fewer.
+
+    Events may arrive out of order, so every window of width W that contains the event is
+    tried, not only the one ending at it; the fullest wins.
+    """
     match_model = apps.get_model("rules", "RuleMatch")
     span = timedelta(minutes=rule.threshold["window_minutes"])
     linked = AlertEvent.objects.filter(alert__rule_id=rule.pk, alert__group_key=match.group_key).values("event_id")
-    event_ids = list(
+    candidates = list(
         match_model.objects.filter(
             rule_id=rule.pk,
             group_key=match.group_key,
             event_timestamp__gte=event.timestamp - span,
-            event_timestamp__lte=event.timestamp,
+            event_timestamp__lte=event.timestamp + span,
         )
         .exclude(event_id__in=linked)
-        .values_list("event_id", flat=True)
+        .values_list("event_timestamp", "event_id")
     )
-    if event.pk not in event_ids:
-        event_ids.append(event.pk)
-    return list(AuditEvent.objects.filter(pk__in=event_ids).only("pk", "timestamp").order_by("timestamp", "pk"))
+    if event.pk not in {event_id for _, event_id in candidates}:
+        candidates.append((event.timestamp, event.pk))
+    candidates.sort()
+    best: list[int] = []
+    for start, _ in candidates:
+        if start > event.timestamp:
+            break
+        if event.timestamp - start > span:
+            continue
+        window = [event_id for at, event_id in candidates if start <= at <= start + span]
+        if len(window) > len(best):
+            best = window
+    return list(AuditEvent.objects.filter(pk__in=best).only("pk", "timestamp").order_by("timestamp", "pk"))
 
 
 def _alert_open(
@@ -314,7 +328,9 @@ def alert_transition(*, alert: Alert | int, to: str, actor: AbstractBaseUser | N
             alert.seconds_to_resolve = _seconds(alert.created_at, now)
             fields += ["resolved_at", "resolved_by", "seconds_to_resolve", "collecting"]
         elif to == AlertStatus.OPEN:
-            if alert.group_key and alert.rule_id is not None:
+            rule = alert.rule
+            groups = rule is not None and (rule.threshold is not None or rule.group_window_minutes > 0)
+            if alert.group_key and groups:
                 _group_lock(alert.rule_id, alert.group_key)
                 if _collecting_alert(alert.rule_id, alert.group_key) is not None:
                     raise InvalidTransition(

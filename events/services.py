@@ -163,8 +163,8 @@ def event_retention_purge(*, days: int | None = None, batch_size: int | None = N
             batch = list(expired.order_by("pk").values_list("pk", flat=True)[:batch_size])
             if not batch:
                 break
-            count, _ = AuditEvent.objects.filter(pk__in=batch).delete()
-            deleted += count
+            _, per_model = AuditEvent.objects.filter(pk__in=batch).delete()
+            deleted += per_model.get(AuditEvent._meta.label, 0)  # not the rows that cascade with them
     kept = AuditEvent.objects.filter(timestamp__lt=cutoff).count() if hooks.retention_guards() else 0
     logger.info("event retention purge", extra={"deleted": deleted, "kept": kept, "cutoff": cutoff.isoformat()})
     return PurgeResult(deleted=deleted, kept=kept, cutoff=cutoff)

@@ -138,12 +138,20 @@ def ip_in(actual: Any, nets: list[ipaddress.IPv4Network | ipaddress.IPv6Network]
 # -- validators -----------------------------------------------------------------------
 
 
+# re2.compile's defaults, without RE2 logging every bad pattern to stderr.
+QUIET_RE2 = re2.Options()
+QUIET_RE2.log_errors = False
+
+
 def check_regex(value: Any) -> None:
     if len(value) > MAX_REGEX_LENGTH:
         raise OperatorValueError(f"Regular expression longer than {MAX_REGEX_LENGTH} characters.")
     try:
-        re2.compile(value)
+        re2.compile(value, QUIET_RE2)
     except re2.error as exc:
+        message = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise OperatorValueError(f"Invalid regular expression: {message}") from exc
+    except (UnicodeError, ValueError, TypeError) as exc:
         raise OperatorValueError(f"Invalid regular expression: {exc}") from exc
 
 
@@ -210,8 +218,17 @@ def build_ordered(compare: Callable[[Any, Any], bool]) -> Callable[[Any], Predic
 
 
 def build_matches(expected: Any) -> Predicate:
-    pattern = re2.compile(expected)
-    return lambda actual: type(actual) is str and pattern.search(actual) is not None
+    search = re2.compile(expected, QUIET_RE2).search
+
+    def predicate(actual: Any) -> bool:
+        if type(actual) is not str:
+            return False
+        try:
+            return search(actual) is not None
+        except UnicodeError:  # a lone surrogate cannot be encoded for RE2: no match
+            return False
+
+    return predicate
 
 
 def build_exists(expected: Any) -> Predicate:

@@ -388,6 +388,7 @@ def _render_form(
         "selected_channels": set(values.get("channels") or []),
         "priorities": Priority.choices,
         "advanced_open": bool(advanced & set(fields)),
+        "advanced_summary": _advanced_summary(values),
         "both_actions": values.get("generate_alerts") and values.get("send_notifications"),
         "source_event": source_event,
         "preview_days": PREVIEW_DAYS,
@@ -395,6 +396,20 @@ def _render_form(
         "action_url": request.get_full_path(),
     }
     return render(request, "console/rules/form.html", context, status=status)
+
+
+def _advanced_summary(values: dict[str, Any]) -> str:
+    """Say what the collapsed Advanced section holds, so a template's grouping is not hidden."""
+    parts = []
+    if values.get("group_by", "").strip():
+        window = values.get("group_window_minutes") or "0"
+        within = f" within {window} minutes" if window.strip() not in ("", "0") else ""
+        parts.append(f"grouped by {values['group_by'].strip()}{within}")
+    if values.get("threshold_count", "").strip():
+        parts.append(
+            f"fires at {values['threshold_count']} events in {values.get('threshold_window_minutes') or '?'} minutes"
+        )
+    return "; ".join(parts) if parts else "grouping and threshold: off"
 
 
 def _errors_of(form: RuleForm, exc: RuleValidationError | None = None) -> dict[str, str]:
@@ -406,7 +421,7 @@ def _errors_of(form: RuleForm, exc: RuleValidationError | None = None) -> dict[s
 @admins_only
 def rule_new(request: HttpRequest) -> HttpResponse:
     """A new rule from a template (`?template=`), or from a stored event (`?from_event=`)."""
-    template_slug = request.GET.get("template") or DEFAULT_TEMPLATE
+    template_slug = request.POST.get("template") or request.GET.get("template") or DEFAULT_TEMPLATE
     if template_slug not in TEMPLATES_BY_SLUG:
         messages.error(request, f"There is no rule template {template_slug!r}. Pick one of these.")
         return redirect("console-rule-templates")

@@ -200,7 +200,10 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         raw = request.query_params.get("since")
         since = timezone.now() - timedelta(days=30)
         if raw:
-            parsed = parse_datetime(raw)
+            try:
+                parsed = parse_datetime(raw)
+            except ValueError:
+                parsed = None
             if parsed is None or parsed.tzinfo is None:
                 raise ValidationError({"since": ["Must be an RFC 3339 date-time with a time zone."]})
             since = parsed

@@ -233,4 +233,8 @@ class ConditionConvertView(APIView):
             raise ValidationError(
                 {path.replace("conditions[0].", ""): [message] for path, message in exc.errors.items()}
             ) from exc
-        return Response({"expression": filters_to_expression([f.as_dict() for f in parsed.filters], parsed.match)})
+        try:
+            expression = filters_to_expression([f.as_dict() for f in parsed.filters], parsed.match)
+        except ExpressionError as exc:
+            raise ValidationError({"filters": [f"Cannot be written as an expression: {exc}"]}) from exc
+        return Response({"expression": expression})

@@ -26,7 +26,9 @@ FAILED_LOGINS = {
 WATCH_CREATED = {
     "name": "Watch new alerts",
     "priority": "low",
-    "conditions": [{"event_type": "alert_created", "filters": [{"key": "service", "operator": "eq", "value": "alerts"}]}],
+    "conditions": [
+        {"event_type": "alert_created", "filters": [{"key": "service", "operator": "eq", "value": "alerts"}]}
+    ],
 }
 WATCH_STATUS = {
     "name": "Watch alert status",
@@ -159,7 +161,9 @@ def test_notes_and_assignment_on_a_watcher_alert_are_not_evaluated(ingest, run_c
     rule_create(
         data={
             "name": "Watch alert edits",
-            "conditions": [{"event_type": "alert_updated", "filters": [{"key": "service", "operator": "eq", "value": "alerts"}]}],
+            "conditions": [
+                {"event_type": "alert_updated", "filters": [{"key": "service", "operator": "eq", "value": "alerts"}]}
+            ],
         },
         actor=None,
     )

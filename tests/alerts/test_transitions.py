@@ -194,10 +194,8 @@ def test_remark_longer_than_4000_characters_is_refused_and_nothing_changes(raise
         (["acknowledged"], "acknowledged"),
         (["resolved"], "acknowledged"),
         (["acknowledged"], "open"),
-        (["resolved"], "resolved"),
-        ([], "open"),
     ],
-    ids=["acknowledged-to-acknowledged", "resolved-to-acknowledged", "acknowledged-to-open", "resolved-twice", "open"],
+    ids=["acknowledged-to-acknowledged", "resolved-to-acknowledged", "acknowledged-to-open"],
 )
 def test_illegal_move_raises_and_changes_nothing(raise_alert, responder, path, target):
     alert = raise_alert()
@@ -252,16 +250,12 @@ def test_reopened_grouped_alert_collects_the_group_matches_again(raise_alert, re
 @pytest.mark.parametrize(
     ("path", "labels"),
     [
-        (["acknowledged"], [("Open", "Acknowledged")]),
-        (["resolved"], [("Open", "Resolved")]),
         (["acknowledged", "resolved"], [("Open", "Acknowledged"), ("Acknowledged", "Resolved")]),
         (["resolved", "open"], [("Open", "Resolved"), ("Resolved", "Open")]),
     ],
-    ids=["acknowledge", "resolve", "acknowledge-then-resolve", "resolve-then-reopen"],
+    ids=["acknowledge-then-resolve", "resolve-then-reopen"],
 )
-def test_each_move_records_an_alert_status_updated_event_with_status_and_remark(
-    raise_alert, responder, path, labels
-):
+def test_each_move_records_an_alert_status_updated_event_with_status_and_remark(raise_alert, responder, path, labels):
     alert = raise_alert()
     for step in path:
         alert_transition(alert=alert, to=step, actor=responder, note=f"remark for {step}")
@@ -297,11 +291,10 @@ def test_status_event_is_one_causal_step_deeper_than_the_triggering_event(raise_
 @pytest.mark.parametrize(
     ("on_acknowledge", "on_resolve", "expected"),
     [
-        (True, True, ["alert.created", "alert.acknowledged", "alert.resolved"]),
         (True, False, ["alert.created", "alert.acknowledged"]),
         (False, True, ["alert.created", "alert.resolved"]),
-        (False, False, ["alert.created"]),
     ],
+    ids=["on-acknowledge-only", "on-resolve-only"],
 )
 def test_acknowledge_and_resolve_notify_only_when_the_rule_asks(
     raise_alert, responder, enqueued, on_acknowledge, on_resolve, expected

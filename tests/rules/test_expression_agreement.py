@@ -216,9 +216,10 @@ def plant(draw: st.DrawFn, event: dict[str, Any], segments: list[str], leaf: Any
 
 
 @st.composite
-def cases(draw: st.DrawFn) -> tuple[list[dict[str, Any]], str, dict[str, Any]]:
+def cases(draw: st.DrawFn, max_filters: int = 5) -> tuple[list[dict[str, Any]], str, dict[str, Any]]:
     """A filter set and an event built to come close to its filters, so both outcomes are common."""
-    flts, match = draw(filter_sets)
+    flts = draw(st.lists(filters(), min_size=1, max_size=max_filters))
+    match = draw(st.sampled_from(["all", "any"]))
     event = draw(events())
     for flt in flts:
         if draw(st.integers(0, 4)) == 4:
@@ -315,9 +316,9 @@ def test_a_converted_filter_set_matches_exactly_what_the_filters_match(
 
 
 @PROPERTY
-@given(case=cases())
+@given(case=cases(max_filters=1))
 def test_each_filter_and_its_expression_twin_agree(case: tuple[list[dict[str, Any]], str, dict[str, Any]]) -> None:
-    flt, event = case[0][0], case[2]
+    (flt,), _, event = case
     source = filters_to_expression([flt], "all")
     assert expression_compile(source)(event) == filters_match(event, [flt], "all"), source
 
