@@ -31,6 +31,8 @@ def address_allowed(address: str) -> bool:
 
 def url_check(url: str, *, resolve: bool) -> None:
     """Raise UnsafeDestination for a URL that must not be called. Unresolvable names pass at save time."""
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise UnsafeDestination("The URL must not contain spaces or control characters (percent-encode them).")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise UnsafeDestination("Only http and https URLs are allowed.")

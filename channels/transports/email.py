@@ -141,7 +141,9 @@ class EmailTransport(Transport):
             subject=subject_for(message),
             body=render_to_string("channels/email/notification.txt", context),
             from_email=settings.DEFAULT_FROM_EMAIL,
-            to=addresses,
+            # Bcc: recipients (some added through a role) don't see each other's addresses.
+            to=[],
+            bcc=addresses,
             headers={"X-Alertsite-Delivery": message.delivery_id, "X-Alertsite-Event": message.kind},
             connection=get_connection(timeout=timeout),
         )

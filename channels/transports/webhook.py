@@ -8,6 +8,7 @@ import hmac
 import http.client
 import re
 import socket
+import ssl
 import time
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,11 @@ RESERVED_HEADERS = frozenset({"host", "content-length", "content-type", "transfe
 RETRYABLE = frozenset({408, 429})
 SNIPPET = 500
 USER_AGENT = "alertsite-webhook/1"
+
+
+def _sendable(value: str) -> bool:
+    """Printable ASCII only: anything else cannot be sent in an HTTP header as is."""
+    return all(" " <= ch <= "~" or ch == "\t" for ch in value)
 
 
 def signature_for(secret: str, timestamp: str, body: bytes) -> str:
@@ -134,11 +140,17 @@ class WebhookTransport(Transport):
             if value == MASK and sensitive and is_sealed(old.get(lowered, {}).get("value")):
                 cleaned.append({"name": name, "value": old[lowered]["value"], "sensitive": True})
                 continue
+            if value == MASK:
+                errors[f"{where}.value"] = "There is no saved value to keep: enter the value."
+                continue
             if not isinstance(value, str) or len(value) > MAX_HEADER_VALUE:
                 errors[f"{where}.value"] = f"Must be text of at most {MAX_HEADER_VALUE} characters."
                 continue
             if any(ch in value for ch in "\r\n\x00"):
                 errors[f"{where}.value"] = "Must not contain line breaks or NUL characters."
+                continue
+            if not _sendable(value):
+                errors[f"{where}.value"] = "Header values must be printable ASCII (encode anything else)."
                 continue
             cleaned.append({"name": name, "value": secret_seal(value) if sensitive else value, "sensitive": sensitive})
         return cleaned
@@ -156,7 +168,7 @@ class WebhookTransport(Transport):
                 errors["config.auth.username"] = "Required, at most 200 characters, no colon."
             if password == MASK and previous.get("type") == "basic" and previous.get("password"):
                 sealed = previous["password"]
-            elif isinstance(password, str) and password and len(password) <= MAX_SECRET:
+            elif isinstance(password, str) and password and password != MASK and len(password) <= MAX_SECRET:
                 sealed = secret_seal(password)
             else:
                 errors["config.auth.password"] = "Required."
@@ -165,7 +177,7 @@ class WebhookTransport(Transport):
         token = auth.get("token")
         if token == MASK and previous.get("type") == "bearer" and previous.get("token"):
             sealed = previous["token"]
-        elif isinstance(token, str) and token and len(token) <= 2000 and not any(c in token for c in "\r\n"):
+        elif isinstance(token, str) and token and token != MASK and len(token) <= 2000 and _sendable(token):
             sealed = secret_seal(token)
         else:
             errors["config.auth.token"] = "Required, one line."
@@ -247,6 +259,10 @@ class WebhookTransport(Transport):
             retry_after = retry_after_seconds(response.getheader("Retry-After"))
         except TimeoutError as exc:
             raise DeliveryError(f"Timed out after {timeout:g} s", permanent=False) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise DeliveryError(f"TLS certificate rejected: {exc}", permanent=True) from exc
+        except http.client.InvalidURL as exc:
+            raise DeliveryError(f"Invalid URL: {exc}", permanent=True) from exc
         except (OSError, http.client.HTTPException) as exc:
             raise DeliveryError(f"Connection failed: {exc.__class__.__name__}: {exc}", permanent=False) from exc
         finally:
