@@ -53,6 +53,7 @@ PREVIEW_DAYS = 7
 PREVIEW_SAMPLE = 5
 EVENT_LABELS_SHOWN = 3
 DEFAULT_TEMPLATE = "event_based"
+RULES_URL_NAME = "console-rules"
 
 PRIORITY_RANK = Case(
     When(priority=Priority.LOW, then=Value(1)),
@@ -232,7 +233,8 @@ def rule_delete_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         name = rule.name
         rule_delete(rule=rule, actor=request.user)
         messages.success(request, f"Deleted rule {name!r}.")
-        return redirect("console-rules")
+        back = _back(request)
+        return redirect(RULES_URL_NAME if back.startswith(reverse("console-rule-edit", args=[pk])) else back)
     return render(request, "console/rules/delete.html", {"nav": "alerts", "rule": rule, "back": _back(request)})
 
 
