@@ -25,14 +25,18 @@ def open_alert_count() -> int:
 
 
 def console_context(request: HttpRequest) -> dict[str, Any]:
-    role = user_role(request.user) if getattr(request, "user", None) is not None else None
+    """Lazy values: pages that don't show them (the Django admin, say) pay no query for them."""
+
+    def role() -> Role | None:
+        return user_role(request.user) if getattr(request, "user", None) is not None else None
+
     return {
         # Counted only when a page renders the bell (one indexed COUNT).
         "bell_count": SimpleLazyObject(open_alert_count),
-        "role": role.value if role else "",
-        "can_act_on_alerts": role in RESPONDERS,
-        "can_edit_rules": role in ADMINS,
-        "is_admin": role in ADMINS,
+        "role": SimpleLazyObject(lambda: role().value if role() else ""),
+        "can_act_on_alerts": SimpleLazyObject(lambda: role() in RESPONDERS),
+        "can_edit_rules": SimpleLazyObject(lambda: role() in ADMINS),
+        "is_admin": SimpleLazyObject(lambda: role() in ADMINS),
     }
 
 

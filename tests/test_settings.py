@@ -112,7 +112,7 @@ def test_embedded_default_is_debug_with_sqlite_in_the_repo_root(embedded):
 
 def test_embedded_default_runs_tasks_in_process(embedded):
     assert embedded["EAGER"] is True
-    assert embedded["BROKER"] == "memory://"
+    assert embedded["BROKER"] == "memory://localhost/"
 
 
 def test_embedded_default_prints_email_to_the_console(embedded):
