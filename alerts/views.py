@@ -30,6 +30,7 @@ from alertsite.accounts.roles import Role
 from alertsite.console import readers_only, responders_only
 
 PAGE_SIZE = 50
+RULE_CHOICES_MAX = 200
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 SORTS = {
     "created": ("created_at", "id"),
@@ -61,6 +62,7 @@ def dashboard_filters(request: HttpRequest) -> dict:
         "status": statuses,
         "priority": [p for p in params.getlist("priority") if p in ("high", "medium", "low")],
         "rule": params.get("rule", ""),
+        "rule_q": params.get("rule_q", "").strip(),
         "assignee": params.get("assignee", ""),
         "range": params.get("range", "") if params.get("range", "") in RANGES else "",
         "q": params.get("q", "").strip(),
@@ -79,6 +81,8 @@ def filtered_alerts(filters: dict, user) -> QuerySet[Alert]:
         queryset = queryset.filter(priority__in=filters["priority"])
     if filters["rule"].isdigit():
         queryset = queryset.filter(rule_id=int(filters["rule"]))
+    if filters["rule_q"]:
+        queryset = queryset.filter(rule_name__icontains=filters["rule_q"])
     if filters["assignee"] == "me":
         queryset = queryset.filter(assignee=user)
     elif filters["assignee"] == "none":
@@ -111,7 +115,7 @@ def _query(filters: dict, **overrides) -> str:
     data = {**filters, **overrides}
     pairs = [("status", s) for s in data["status"]] or [("status", "")]
     pairs += [("priority", p) for p in data["priority"]]
-    pairs += [(key, data[key]) for key in ("rule", "assignee", "range", "q", "sort", "dir") if data.get(key)]
+    pairs += [(key, data[key]) for key in ("rule", "rule_q", "assignee", "range", "q", "sort", "dir") if data.get(key)]
     if data.get("page", 1) != 1:
         pairs.append(("page", data["page"]))
     return urlencode(pairs)
@@ -131,6 +135,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     alerts = rows[:PAGE_SIZE]
     from rules.models import Rule
 
+    rule_choices = list(Rule.objects.order_by("name").values_list("pk", "name")[: RULE_CHOICES_MAX + 1])
     context = {
         "nav": "alerts",
         "alerts": alerts,
@@ -144,7 +149,9 @@ def alert_list(request: HttpRequest) -> HttpResponse:
             key: _query(filters, sort=key, dir="asc" if filters["sort"] == key and filters["dir"] == "desc" else "desc")
             for key in SORTS
         },
-        "rules": Rule.objects.order_by("name").values_list("pk", "name"),
+        # A dropdown for a handful of rules; past RULE_CHOICES_MAX, a "rule name contains" box
+        # (10,000 <option>s cost ~400 ms to render and 700 KiB to send).
+        "rules": rule_choices if len(rule_choices) <= RULE_CHOICES_MAX else None,
         "assignees": responders(),
         "statuses": AlertStatus.choices,
         "ranges": [

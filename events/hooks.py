@@ -18,7 +18,12 @@ IngestListener = Callable[[list[int]], None]
 # Returns a queryset of AuditEvent primary keys to keep (used as a subquery).
 RetentionGuard = Callable[[], "QuerySet | Iterable[int]"]
 
+# Given the event types of a batch, answers the ones that something will evaluate; events of
+# other types are stored as already evaluated and never queued (the rules app registers it).
+EvaluationScope = Callable[[set[str]], set[str]]
+
 _ingest_listeners: list[IngestListener] = []
+_evaluation_scopes: list[EvaluationScope] = []
 _retention_guards: list[RetentionGuard] = []
 
 
@@ -51,3 +56,24 @@ def retention_guard_unregister(guard: RetentionGuard) -> None:
 
 def retention_guards() -> tuple[RetentionGuard, ...]:
     return tuple(_retention_guards)
+
+
+def evaluation_scope_register(scope: EvaluationScope) -> EvaluationScope:
+    if scope not in _evaluation_scopes:
+        _evaluation_scopes.append(scope)
+    return scope
+
+
+def evaluation_scope_unregister(scope: EvaluationScope) -> None:
+    if scope in _evaluation_scopes:
+        _evaluation_scopes.remove(scope)
+
+
+def types_to_evaluate(types: set[str]) -> set[str]:
+    """The types some registered scope wants evaluated; all of them when no scope is registered."""
+    if not _evaluation_scopes:
+        return set(types)
+    wanted: set[str] = set()
+    for scope in _evaluation_scopes:
+        wanted |= scope(types)
+    return wanted

@@ -39,16 +39,21 @@ def event_batch_ingest(*, records: Sequence[EventRecord]) -> IngestResult:
 
     - Duplicates (an event_id already stored, or repeated in the batch) change nothing.
     - Unknown event types join the catalog with known=False.
-    - Listeners hear only new events shallow enough to be evaluated; deeper ones are
-      stored as already evaluated.
+    - Listeners hear only new events that something will evaluate: shallow enough (causal
+      depth) and of a type some enabled rule selects. The others are stored as already
+      evaluated, so they cost no task.
     """
     ids = [record.event_id for record in records]
     unique: dict[str, EventRecord] = {}
     for record in records:
         unique.setdefault(record.event_id, record)
     now = timezone.now()
-    evaluable = [r for r in unique.values() if r.causal_depth <= MAX_EVALUATED_CAUSAL_DEPTH]
-    not_evaluable = [r for r in unique.values() if r.causal_depth > MAX_EVALUATED_CAUSAL_DEPTH]
+    shallow = [r for r in unique.values() if r.causal_depth <= MAX_EVALUATED_CAUSAL_DEPTH]
+    wanted = hooks.types_to_evaluate({r.event_type for r in shallow}) if shallow else set()
+    evaluable = [r for r in shallow if r.event_type in wanted]
+    not_evaluable = [
+        r for r in unique.values() if r.causal_depth > MAX_EVALUATED_CAUSAL_DEPTH or r.event_type not in wanted
+    ]
     with transaction.atomic():
         new = events_insert_new(evaluable, received_at=now)
         new_pks = sorted(new.values())

@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _engine: RuleEngine | None = None
 _engine_stamp: str | None = None
+_selected_types: tuple[str, frozenset[str]] | None = None
 
 
 def rules_stamp() -> str:
@@ -49,6 +50,20 @@ def engine_current() -> RuleEngine:
 
 def engine_reset() -> None:
     """Forget the cached engine (tests, or after bulk changes made outside the services)."""
-    global _engine, _engine_stamp
+    global _engine, _engine_stamp, _selected_types
     with _lock:
-        _engine, _engine_stamp = None, None
+        _engine, _engine_stamp, _selected_types = None, None, None
+
+
+def types_selected_by_rules(types: set[str]) -> set[str]:
+    """Evaluation scope: the types among `types` that an enabled rule selects (cached per rules stamp)."""
+    global _selected_types
+    stamp = rules_stamp()
+    cached = _selected_types
+    if cached is None or cached[0] != stamp:
+        selected: set[str] = set()
+        for text in Rule.objects.filter(enabled=True).values_list("selected_event_types", flat=True):
+            selected.update(text.split())
+        cached = (stamp, frozenset(selected))
+        _selected_types = cached
+    return types & cached[1]

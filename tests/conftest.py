@@ -107,3 +107,11 @@ def broker_queue():
     finally:
         app.conf.task_always_eager = previous
         client.flushdb()
+
+
+@pytest.fixture
+def evaluate_every_type(monkeypatch):
+    """Hand every new event to the listeners, whether or not a rule selects its type."""
+    from events import hooks
+
+    monkeypatch.setattr(hooks, "_evaluation_scopes", [])

@@ -98,7 +98,9 @@ def test_invalid_audit_event_raises_value_error():
 
 
 @pytest.mark.parametrize("depth", [0, 1])
-def test_shallow_audit_event_is_handed_to_listeners_after_commit(heard, django_capture_on_commit_callbacks, depth):
+def test_shallow_audit_event_is_handed_to_listeners_after_commit(
+    evaluate_every_type, heard, django_capture_on_commit_callbacks, depth
+):
     with django_capture_on_commit_callbacks(execute=True):
         event = record(causal_depth=depth)
         assert heard == []  # not before the commit

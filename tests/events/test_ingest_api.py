@@ -104,7 +104,9 @@ def test_timestamp_with_nanoseconds_and_offset_is_accepted(ingest_client):
     assert AuditEvent.objects.get().timestamp.isoformat() == "2023-06-15T12:21:10.343344+00:00"
 
 
-def test_new_events_are_handed_to_listeners_after_commit(ingest_client, django_capture_on_commit_callbacks):
+def test_new_events_are_handed_to_listeners_after_commit(
+    ingest_client, django_capture_on_commit_callbacks, evaluate_every_type
+):
     heard: list[list[int]] = []
     hooks.ingest_listener_register(heard.append)
     try:
@@ -115,6 +117,20 @@ def test_new_events_are_handed_to_listeners_after_commit(ingest_client, django_c
     finally:
         hooks.ingest_listener_unregister(heard.append)
     assert heard == [sorted(AuditEvent.objects.values_list("pk", flat=True))]
+
+
+def test_events_no_rule_selects_are_stored_as_evaluated_and_cost_no_task(
+    ingest_client, django_capture_on_commit_callbacks
+):
+    heard: list[list[int]] = []
+    hooks.ingest_listener_register(heard.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            post_json(ingest_client, [make_event(id="a")])
+    finally:
+        hooks.ingest_listener_unregister(heard.append)
+    assert heard == []
+    assert AuditEvent.objects.get().evaluated_at is not None
 
 
 def test_admin_may_ingest_too(auth_client):
