@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
-from rules.conditions import Condition, EventPredicate, condition_compile
+from rules.conditions import Condition, EventPredicate, Filter, condition_compile
+from rules.expression import ExpressionError, expression_to_filters
 from rules.paths import Path, path_parse, values_at
 
 logger = logging.getLogger(__name__)
@@ -62,13 +63,32 @@ def index_key(value: Any) -> Hashable | None:
     return None
 
 
-def _index_filter(condition: Condition) -> tuple[Path, list[Hashable]] | None:
-    """The condition's best equality filter to index on, or None when it has none usable."""
+def _as_filters(condition: Condition) -> Condition:
+    """An expression that is a flat chain of filter twins is evaluated (and indexed) as those filters."""
+    if condition.expression is None:
+        return condition
+    try:
+        match, filters = expression_to_filters(condition.expression)
+    except ExpressionError:
+        return condition
+    return replace(
+        condition,
+        expression=None,
+        match=match,
+        filters=tuple(Filter(f["key"], f["operator"], f.get("value")) for f in filters),
+    )
+
+
+def _index_filter(condition: Condition) -> tuple[Filter, Path, list[Hashable]] | None:
+    """The condition's most selective equality filter to index on, or None when it has none usable.
+
+    Strings beat booleans (a `success` bucket holds half the traffic), then fewer values win.
+    """
     if condition.expression is not None or not condition.filters:
         return None
     if condition.match == "any" and len(condition.filters) > 1:
         return None
-    best: tuple[Path, list[Hashable]] | None = None
+    best: tuple[tuple[bool, int], Filter, list[Hashable]] | None = None
     for flt in condition.filters:
         if flt.operator not in INDEXABLE_OPERATORS:
             continue
@@ -76,9 +96,18 @@ def _index_filter(condition: Condition) -> tuple[Path, list[Hashable]] | None:
         keys = [index_key(value) for value in values]
         if any(key is None for key in keys):
             continue
-        if best is None or len(keys) < len(best[1]):
-            best = (path_parse(flt.key), keys)
-    return best
+        score = (any(isinstance(value, bool) for value in values), len(keys))
+        if best is None or score < best[0]:
+            best = (score, flt, keys)
+    if best is None:
+        return None
+    return best[1], path_parse(best[1].key), best[2]
+
+
+def _implied_by_bucket(flt: Filter) -> bool:
+    """A bucket hit proves the filter true when its values are strings or booleans (numbers are re-checked)."""
+    values = flt.value if isinstance(flt.value, list) else [flt.value]
+    return all(isinstance(value, (str, bool)) for value in values)
 
 
 class RuleEngine:
@@ -89,14 +118,18 @@ class RuleEngine:
         for rule in rules:
             self.rule_count += 1
             self.group_by[rule.id] = tuple(path_parse(key) for key in rule.group_by)
-            for position, condition in enumerate(rule.conditions):
-                compiled = CompiledCondition(rule.id, position, condition_compile(condition))
+            for position, original in enumerate(rule.conditions):
+                condition = _as_filters(original)
                 type_index = self.by_type.setdefault(condition.event_type, TypeIndex())
                 indexed = _index_filter(condition)
                 if indexed is None:
-                    type_index.unindexed.append(compiled)
+                    type_index.unindexed.append(CompiledCondition(rule.id, position, condition_compile(condition)))
                     continue
-                path, keys = indexed
+                flt, path, keys = indexed
+                if _implied_by_bucket(flt) and (condition.match == "all" or len(condition.filters) == 1):
+                    # Reached only through the bucket, so that filter already holds: don't check it again.
+                    condition = replace(condition, filters=tuple(f for f in condition.filters if f is not flt))
+                compiled = CompiledCondition(rule.id, position, condition_compile(condition))
                 buckets = type_index.by_key.setdefault(path, {})
                 for key in dict.fromkeys(keys):
                     buckets.setdefault(key, []).append(compiled)
@@ -108,7 +141,7 @@ class RuleEngine:
         found = list(type_index.unindexed)
         for path, buckets in type_index.by_key.items():
             for value in values_at(event, path):
-                key = index_key(value)
+                key = value.lower() if type(value) is str else index_key(value)
                 if key is not None:
                     bucket = buckets.get(key)
                     if bucket:
@@ -117,6 +150,8 @@ class RuleEngine:
 
     def matching_rules(self, event: dict[str, Any]) -> list[int]:
         """Ids of the rules the event matches, in first-matched order. Never raises."""
+        if event.get("event_type") not in self.by_type:
+            return []
         matched: list[int] = []
         seen: set[int] = set()
         for condition in self.candidates(event):

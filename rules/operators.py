@@ -20,6 +20,7 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import re2
@@ -125,12 +126,20 @@ def networks(value: str | list[str]) -> list[ipaddress.IPv4Network | ipaddress.I
     return [ipaddress.ip_network(item.strip(), strict=False) for item in items]
 
 
+@lru_cache(maxsize=65536)
+def ip_parse(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Client IPs repeat a lot: parse each once."""
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
 def ip_in(actual: Any, nets: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
     if type(actual) is not str:
         return False
-    try:
-        address = ipaddress.ip_address(actual.strip())
-    except ValueError:
+    address = ip_parse(actual)
+    if address is None:
         return False
     return any(address.version == net.version and address in net for net in nets)
 

@@ -84,10 +84,19 @@ def test_any_match_set_is_not_indexed_but_still_matches():
     assert engine.matching_rules(make_event(success=False, geoip={"country_code": "FR"})) == []
 
 
-def test_expression_condition_is_not_indexed_but_still_matches():
-    engine = RuleEngine([rule(1, Condition(event_type="user_login_attempt", expression="success == false"))])
+def test_expression_that_is_not_a_filter_twin_is_not_indexed_but_still_matches():
+    source = 'success == false && (mfa == false || initiated_by.email endsWith "@example.com")'
+    engine = RuleEngine([rule(1, Condition(event_type="user_login_attempt", expression=source))])
     assert len(engine.by_type["user_login_attempt"].unindexed) == 1
     assert engine.matching_rules(make_event(success=False)) == [1]
+
+
+def test_expression_made_of_filter_twins_is_indexed_like_filters():
+    source = 'ieq(initiated_by.email, "bob.smith@example.com") && success == false'
+    engine = RuleEngine([rule(1, Condition(event_type="user_login_attempt", expression=source))])
+    assert engine.by_type["user_login_attempt"].unindexed == []
+    assert engine.matching_rules(make_event(success=False)) == [1]
+    assert engine.matching_rules(make_event(success=True)) == []
 
 
 def test_boolean_and_number_buckets_do_not_collide():
