@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -226,10 +227,46 @@ def notification_enqueue(
         ).values_list("pk", flat=True)
     )
     if pks:
-        from channels.tasks import deliver_task
-
-        transaction.on_commit(lambda: deliver_task.delay(pks))
+        deliveries_send_after_commit(pks)
     return pks
+
+
+_pending = threading.local()
+DELIVER_CHUNK = 50
+
+
+def deliveries_send_after_commit(pks: list[int]) -> None:
+    """Queue the rows for sending when the transaction commits: one task per 50 rows of the
+    whole transaction, not one per notification (outside a transaction: now)."""
+    current = transaction.get_connection()
+    waiting = getattr(_pending, "pks", None)
+    registered = waiting is not None and any(entry[1] is _flush_pending for entry in current.run_on_commit)
+    if not registered:
+        # First notification of this transaction (or the last one rolled back): start afresh.
+        waiting = _pending.pks = []
+    waiting.extend(pks)
+    if not registered:
+        transaction.on_commit(_flush_pending)
+
+
+def _flush_pending() -> None:
+    from channels.tasks import deliver_task
+
+    pks, _pending.pks = getattr(_pending, "pks", None) or [], None
+    for start in range(0, len(pks), DELIVER_CHUNK):
+        deliver_task.delay(pks[start : start + DELIVER_CHUNK])
+
+
+def _relaxed_commit() -> None:
+    """Inside a delivery's own bookkeeping transaction, don't wait for the WAL flush (PostgreSQL).
+
+    Losing such a commit in a crash only means the sweep sends the delivery again, and
+    receivers drop the duplicate by its delivery id; the outbox row itself was written
+    durably with the alert.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def envelope_for(delivery: Delivery, *, sent_at: str) -> dict[str, Any]:
@@ -270,11 +307,13 @@ def backoff_seconds(attempt: int, retry_after: float | None) -> float:
 def delivery_send(*, delivery_id: int, final: bool = False) -> SendOutcome:
     """Claim the delivery and make one attempt. `final` fails it on any error (test sends)."""
     now = timezone.now()
-    claimed = (
-        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(status=DeliveryStatus.SENDING, claimed_at=now)
-    )
+    with transaction.atomic():
+        _relaxed_commit()
+        claimed = (
+            Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .update(status=DeliveryStatus.SENDING, claimed_at=now)
+        )
     if not claimed:
         current = Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
         return SendOutcome(delivery_id, current or "missing")
@@ -325,6 +364,7 @@ def _attempt_record(
         outcome, status = "retry", DeliveryStatus.PENDING
         retry_at = now + timedelta(seconds=backoff_seconds(number, error.retry_after))
     with transaction.atomic():
+        _relaxed_commit()
         updated = Delivery.objects.filter(
             pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_at=delivery.claimed_at
         ).update(
@@ -351,9 +391,11 @@ def _attempt_record(
             response_snippet=(snippet or "")[:500],
             outcome=outcome,
         )
-        _channel_health(delivery.channel_id, ok=error is None, error=error.message if error else "", at=now)
         if status == DeliveryStatus.FAILED and delivery.kind != NotificationKind.TEST:
             _failure_record(delivery, error, number)
+    # After the commit, in a statement of its own: the channel row is shared by every
+    # delivery to it, so its lock must never be held while a transaction waits on disk.
+    _channel_health(delivery.channel, ok=error is None, error=error.message if error else "", at=now)
     level = logging.INFO if error is None else logging.WARNING
     logger.log(
         level,
@@ -364,13 +406,19 @@ def _attempt_record(
     return SendOutcome(delivery.pk, status, retry_at)
 
 
-def _channel_health(channel_id: int, *, ok: bool, error: str, at: Any) -> None:
+HEALTH_REFRESH = timedelta(seconds=5)
+
+
+def _channel_health(channel: Channel, *, ok: bool, error: str, at: Any) -> None:
     if ok:
-        Channel.objects.filter(pk=channel_id).update(
+        healthy = channel.consecutive_failures == 0 and not channel.last_error
+        if healthy and channel.last_success_at and at - channel.last_success_at < HEALTH_REFRESH:
+            return  # nothing new to say; skip the write on a busy channel
+        Channel.objects.filter(pk=channel.pk).update(
             last_delivery_at=at, last_success_at=at, consecutive_failures=0, last_error=""
         )
     else:
-        Channel.objects.filter(pk=channel_id).update(
+        Channel.objects.filter(pk=channel.pk).update(
             last_delivery_at=at, last_error=error[:500], consecutive_failures=F("consecutive_failures") + 1
         )
 
