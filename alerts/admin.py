@@ -18,6 +18,7 @@ from alerts.models import Alert, AlertEvent, AlertNote, AlertTransition, referen
 from alerts.services import AlertInputError, alert_assign, alerts_bulk_transition
 from alerts.states import AlertStatus
 from alertsite.accounts.roles import Role
+from alertsite.admin_helpers import ReadOnlyInline
 from alertsite.paginators import CappedCountPaginator
 from rules.admin import PRIORITY_COLOURS
 from rules.models import Rule
@@ -144,22 +145,6 @@ class WaitingListFilter(admin.SimpleListFilter):
 
 
 # -- inlines (read-only history) ------------------------------------------------------
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class AlertTransitionInline(ReadOnlyInline):

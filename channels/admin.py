@@ -7,7 +7,6 @@ the stored (sealed) value, anything else replaces it.
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from alerts.models import reference_for
+from alertsite.admin_helpers import PrettyJSONField, ReadOnlyInline
 from alertsite.paginators import CappedCountPaginator
 from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from channels.services import (
@@ -76,13 +76,6 @@ def _names(names: list[str]) -> str:
 
 
 # -- channels -------------------------------------------------------------------------
-
-
-class PrettyJSONField(forms.JSONField):
-    def prepare_value(self, value: Any) -> str:
-        if isinstance(value, str):
-            return value
-        return json.dumps(value, indent=2, ensure_ascii=False)
 
 
 class ChannelAdminForm(forms.ModelForm):
@@ -155,21 +148,6 @@ class NewestDeliveriesFormSet(BaseInlineFormSet):
         if not hasattr(self, "_newest"):
             self._newest = super().get_queryset()[:NEWEST_DELIVERIES]
         return self._newest
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class DeliveryInline(ReadOnlyInline):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -10,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.utils.html import format_html
 
+from alertsite.admin_helpers import PrettyJSONField
 from alertsite.paginators import CappedCountPaginator
 from rules.models import Priority, Rule, RuleMatch
 from rules.services import rule_create, rule_set_enabled, rule_update
@@ -17,13 +17,6 @@ from rules.validation import RULE_FIELDS, RuleValidationError, rule_validate
 
 PRIORITY_COLOURS = {Priority.HIGH: "#b42318", Priority.MEDIUM: "#b54708", Priority.LOW: "#175cd3"}
 JSON_FIELDS = ("conditions", "group_by", "threshold")
-
-
-class PrettyJSONField(forms.JSONField):
-    def prepare_value(self, value: Any) -> str:
-        if isinstance(value, str):
-            return value
-        return json.dumps(value, indent=2, ensure_ascii=False)
 
 
 class RuleAdminForm(forms.ModelForm):

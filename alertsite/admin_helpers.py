@@ -1,0 +1,37 @@
+"""Pieces every app's admin shares: read-only logs and inlines, JSON edited as indented text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+
+
+class PrettyJSONField(forms.JSONField):
+    """A JSON form field shown indented, so people can read and edit it."""
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class ReadOnlyMixin:
+    """Logs are written by services only: nobody adds, changes or deletes them in the admin."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
