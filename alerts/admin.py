@@ -9,7 +9,6 @@ import orjson
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
-from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -18,7 +17,7 @@ from alerts.models import Alert, AlertEvent, AlertNote, AlertTransition, referen
 from alerts.services import AlertInputError, alert_assign, alerts_bulk_transition
 from alerts.states import AlertStatus
 from alertsite.accounts.roles import Role
-from alertsite.admin_helpers import ReadOnlyInline
+from alertsite.admin_helpers import ReadOnlyInline, newest_formset
 from alertsite.paginators import CappedCountPaginator
 from rules.admin import PRIORITY_COLOURS
 from rules.models import Rule
@@ -170,13 +169,7 @@ class AlertNoteInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("author")
 
 
-class NewestEventsFormSet(BaseInlineFormSet):
-    """Only the newest NEWEST_EVENTS links: a grouped alert may have joined thousands of events."""
-
-    def get_queryset(self) -> QuerySet[AlertEvent]:
-        if not hasattr(self, "_newest"):
-            self._newest = super().get_queryset()[:NEWEST_EVENTS]
-        return self._newest
+NewestEventsFormSet = newest_formset(NEWEST_EVENTS)
 
 
 class AlertEventInline(ReadOnlyInline):

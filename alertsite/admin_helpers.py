@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 
 
 class PrettyJSONField(forms.JSONField):
@@ -35,3 +36,16 @@ class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
+
+
+def newest_formset(limit: int) -> type[BaseInlineFormSet]:
+    """An inline formset showing only the first `limit` rows of its (newest-first) queryset:
+    a grouped alert or a busy channel has thousands."""
+
+    class NewestFormSet(BaseInlineFormSet):
+        def get_queryset(self):
+            if not hasattr(self, "_newest"):
+                self._newest = super().get_queryset()[:limit]
+            return self._newest
+
+    return NewestFormSet

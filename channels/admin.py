@@ -16,14 +16,13 @@ from django.contrib import admin, messages
 from django.contrib.admin import actions as admin_actions
 from django.db import transaction
 from django.db.models import Count, QuerySet
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from alerts.models import reference_for
-from alertsite.admin_helpers import PrettyJSONField, ReadOnlyInline
+from alertsite.admin_helpers import PrettyJSONField, ReadOnlyInline, newest_formset
 from alertsite.paginators import CappedCountPaginator
 from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from channels.services import (
@@ -141,13 +140,7 @@ class FailingListFilter(admin.SimpleListFilter):
         return queryset
 
 
-class NewestDeliveriesFormSet(BaseInlineFormSet):
-    """Only the newest NEWEST_DELIVERIES: a busy channel has sent thousands."""
-
-    def get_queryset(self) -> QuerySet[Delivery]:
-        if not hasattr(self, "_newest"):
-            self._newest = super().get_queryset()[:NEWEST_DELIVERIES]
-        return self._newest
+NewestDeliveriesFormSet = newest_formset(NEWEST_DELIVERIES)
 
 
 class DeliveryInline(ReadOnlyInline):

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from alertsite.accounts.api.serializers import UserRefSerializer
 from rules.models import Rule
+from rules.validation import RULE_FIELDS
 
 
 class RuleSerializer(serializers.ModelSerializer):
@@ -18,21 +19,7 @@ class RuleSerializer(serializers.ModelSerializer):
         model = Rule
         fields = [
             "id",
-            "name",
-            "description",
-            "enabled",
-            "priority",
-            "template",
-            "conditions",
-            "generate_alerts",
-            "send_notifications",
-            "channels",
-            "notify_on_acknowledge",
-            "notify_on_resolve",
-            "existing_conditions",
-            "group_by",
-            "group_window_minutes",
-            "threshold",
+            *RULE_FIELDS,
             "created_at",
             "updated_at",
             "created_by",
