@@ -17,7 +17,7 @@ from alerts.models import Alert, AlertEvent, AlertNote, AlertTransition, referen
 from alerts.services import AlertInputError, alert_assign, alerts_bulk_transition
 from alerts.states import AlertStatus
 from alertsite.accounts.roles import Role
-from alertsite.admin_helpers import ReadOnlyInline, newest_formset
+from alertsite.admin_helpers import ReadOnlyInline, ReadOnlyMixin, newest_formset
 from alertsite.paginators import CappedCountPaginator
 from rules.admin import PRIORITY_COLOURS
 from rules.models import Rule
@@ -200,7 +200,7 @@ def _event_link(event: Any):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Alerts are never edited through a form: status changes go through the actions (services)."""
 
     list_display = [
@@ -261,16 +261,6 @@ class AlertAdmin(admin.ModelAdmin):
         ("Triggering event", {"fields": ["event_display", "event_json"]}),
     ]
     readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]
-
-    # Read-only pages; the actions need the transition permission instead of a form.
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_transition_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("alerts.change_alert")
@@ -376,19 +366,10 @@ def _skip_reasons(skipped: list[dict[str, Any]], to: str) -> list[str]:
 # -- logs -----------------------------------------------------------------------------
 
 
-class ReadOnlyLogAdmin(admin.ModelAdmin):
+class ReadOnlyLogAdmin(ReadOnlyMixin, admin.ModelAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 100
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def get_search_results(self, request, queryset, search_term: str):
         found = _reference_search(queryset, search_term, "alert_id")

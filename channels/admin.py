@@ -22,7 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from alerts.models import reference_for
-from alertsite.admin_helpers import PrettyJSONField, ReadOnlyInline, newest_formset
+from alertsite.admin_helpers import PrettyJSONField, ReadOnlyInline, ReadOnlyMixin, newest_formset
 from alertsite.paginators import CappedCountPaginator
 from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from channels.services import (
@@ -363,7 +363,7 @@ class DeliveryAttemptInline(ReadOnlyInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """The outbox as a read-only log; failed deliveries can be sent again with the retry action."""
 
     list_display = [
@@ -423,15 +423,6 @@ class DeliveryAdmin(admin.ModelAdmin):
             return queryset.filter(uuid=uuid.UUID(term)), False
         except ValueError:
             return queryset.filter(source=term), False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("channels.change_delivery")

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.html import format_html
 
+from alertsite.admin_helpers import ReadOnlyMixin
 from alertsite.paginators import CappedCountPaginator
 from events.models import AuditEvent, EventType
 
@@ -66,7 +67,7 @@ class TimeRangeListFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["timestamp", "event_type", "service", "initiator", "resource", "client_ip", "outcome", "event_id"]
     list_filter = [EventTypeListFilter, ServiceListFilter, "success", TimeRangeListFilter]
     search_fields = ["=event_id", "initiator", "resource", "=client_ip"]
@@ -89,15 +90,6 @@ class AuditEventAdmin(admin.ModelAdmin):
         "pretty_payload",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="Success", boolean=True, ordering="success")
     def outcome(self, obj: AuditEvent) -> bool | None:

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.utils.html import format_html
 
-from alertsite.admin_helpers import PrettyJSONField
+from alertsite.admin_helpers import PrettyJSONField, ReadOnlyMixin
 from alertsite.paginators import CappedCountPaginator
 from rules.models import Priority, Rule, RuleMatch
 from rules.services import rule_create, rule_set_enabled, rule_update
@@ -181,7 +181,7 @@ class RuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(RuleMatch)
-class RuleMatchAdmin(admin.ModelAdmin):
+class RuleMatchAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["matched_at", "rule", "event_type", "event_timestamp", "group_key"]
     list_filter = ["rule"]
     search_fields = ["=event__event_id", "rule__name"]
@@ -197,12 +197,3 @@ class RuleMatchAdmin(admin.ModelAdmin):
     @admin.display(description="Event type")
     def event_type(self, match: RuleMatch) -> str:
         return match.event.event_type
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
