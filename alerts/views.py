@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import urlencode
 
 import orjson
@@ -28,10 +27,10 @@ from alerts.services import (
 from alerts.states import AlertStatus
 from alertsite.accounts.roles import Role
 from alertsite.console import readers_only, responders_only
+from alertsite.timeranges import TIME_RANGE_CHOICES, TIME_RANGES
 
 PAGE_SIZE = 50
 RULE_CHOICES_MAX = 200
-RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 SORTS = {
     "created": ("created_at", "id"),
     "priority": ("priority_rank", "created_at", "id"),
@@ -64,7 +63,7 @@ def dashboard_filters(request: HttpRequest) -> dict:
         "rule": params.get("rule", ""),
         "rule_q": params.get("rule_q", "").strip(),
         "assignee": params.get("assignee", ""),
-        "range": params.get("range", "") if params.get("range", "") in RANGES else "",
+        "range": params.get("range", "") if params.get("range", "") in TIME_RANGES else "",
         "q": params.get("q", "").strip(),
         "sort": params.get("sort", "created") if params.get("sort", "created") in SORTS else "created",
         "dir": "asc" if params.get("dir") == "asc" else "desc",
@@ -90,7 +89,7 @@ def filtered_alerts(filters: dict, user) -> QuerySet[Alert]:
     elif filters["assignee"].isdigit():
         queryset = queryset.filter(assignee_id=int(filters["assignee"]))
     if filters["range"]:
-        queryset = queryset.filter(created_at__gte=timezone.now() - RANGES[filters["range"]])
+        queryset = queryset.filter(created_at__gte=timezone.now() - TIME_RANGES[filters["range"]])
     if filters["q"]:
         pk = reference_parse(filters["q"])
         queryset = (
@@ -154,13 +153,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         "rules": rule_choices if len(rule_choices) <= RULE_CHOICES_MAX else None,
         "assignees": responders(),
         "statuses": AlertStatus.choices,
-        "ranges": [
-            ("", "Any time"),
-            ("1h", "Last hour"),
-            ("24h", "Last 24 hours"),
-            ("7d", "Last 7 days"),
-            ("30d", "Last 30 days"),
-        ],
+        "ranges": [("", "Any time"), *TIME_RANGE_CHOICES],
         "live": page == 1 and filters["sort"] == "created" and filters["dir"] == "desc",
         "after": max((alert.pk for alert in alerts), default=0),
     }

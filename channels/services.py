@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from alertsite.errors import FieldErrors
 from channels.crypto import MASK
 from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, NotificationKind
 from channels.transports import ConfigError, DeliveryError, Outgoing, transports
@@ -44,10 +45,8 @@ MAX_NAME = 100
 # -- configuration --------------------------------------------------------------------
 
 
-class ChannelValidationError(ValueError):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{path}: {message}" for path, message in errors.items()))
-        self.errors = errors
+class ChannelValidationError(FieldErrors):
+    """Problems with a channel: path of each bad field -> message."""
 
 
 def channel_validate(data: dict[str, Any], *, instance: Channel | None = None) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import orjson
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -12,6 +10,8 @@ from django.utils.html import format_html
 
 from alertsite.admin_helpers import ReadOnlyMixin
 from alertsite.paginators import CappedCountPaginator
+from alertsite.timeranges import TIME_RANGE_CHOICES, TIME_RANGES
+from events.catalog import SERVICES
 from events.models import AuditEvent, EventType
 
 
@@ -44,10 +44,9 @@ class EventTypeListFilter(admin.SimpleListFilter):
 class ServiceListFilter(admin.SimpleListFilter):
     title = "service"
     parameter_name = "service"
-    SERVICES = ["directory", "sso", "radius", "ldap", "systems", "mdm", "password_manager", "software", "alerts"]
 
     def lookups(self, request, model_admin):
-        return [(service, service) for service in self.SERVICES]
+        return [(service, service) for service in SERVICES]
 
     def queryset(self, request, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
         return queryset.filter(service=self.value()) if self.value() else queryset
@@ -56,13 +55,12 @@ class ServiceListFilter(admin.SimpleListFilter):
 class TimeRangeListFilter(admin.SimpleListFilter):
     title = "time"
     parameter_name = "within"
-    RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
     def lookups(self, request, model_admin):
-        return [("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days"), ("30d", "Last 30 days")]
+        return TIME_RANGE_CHOICES
 
     def queryset(self, request, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
-        window = self.RANGES.get(self.value() or "")
+        window = TIME_RANGES.get(self.value() or "")
         return queryset.filter(timestamp__gte=timezone.now() - window) if window else queryset
 
 

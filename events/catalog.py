@@ -12,6 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+# Services of the Directory Insights log, as the console and admin filters offer them.
+SERVICES = ("directory", "sso", "radius", "ldap", "systems", "mdm", "password_manager", "software", "alerts")
+
 # Keys -----------------------------------------------------------------------------------------
 
 # Offered for every event type, known or not (spec 3.5 "All events").

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.db.models import Q
@@ -12,11 +11,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from alertsite.console import readers_only
+from alertsite.timeranges import TIME_RANGE_CHOICES, TIME_RANGES
+from events.catalog import SERVICES
 from events.models import AuditEvent, EventType
 
 PAGE_SIZE = 50
-RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
-SERVICES = ["directory", "sso", "radius", "ldap", "systems", "mdm", "password_manager", "software", "alerts"]
 
 
 @readers_only
@@ -26,7 +25,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
         "type": params.get("type", "").strip(),
         "service": params.get("service", "").strip(),
         "success": params.get("success", "") if params.get("success", "") in ("true", "false") else "",
-        "range": params.get("range", "") if params.get("range", "") in RANGES else "",
+        "range": params.get("range", "") if params.get("range", "") in TIME_RANGES else "",
         "q": params.get("q", "").strip(),
     }
     queryset = AuditEvent.objects.order_by("-timestamp", "-id")
@@ -37,7 +36,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     if filters["success"]:
         queryset = queryset.filter(success=filters["success"] == "true")
     if filters["range"]:
-        queryset = queryset.filter(timestamp__gte=timezone.now() - RANGES[filters["range"]])
+        queryset = queryset.filter(timestamp__gte=timezone.now() - TIME_RANGES[filters["range"]])
     if filters["q"]:
         q = filters["q"]
         queryset = queryset.filter(
@@ -63,12 +62,6 @@ def event_list(request: HttpRequest) -> HttpResponse:
         "paged": bool(before_id),
         "event_types": EventType.objects.values_list("name", flat=True),
         "services": SERVICES,
-        "ranges": [
-            ("", "Any time"),
-            ("1h", "Last hour"),
-            ("24h", "Last 24 hours"),
-            ("7d", "Last 7 days"),
-            ("30d", "Last 30 days"),
-        ],
+        "ranges": [("", "Any time"), *TIME_RANGE_CHOICES],
     }
     return render(request, "console/events/list.html", context)

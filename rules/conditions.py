@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from alertsite.errors import FieldErrors
 from events.catalog import ASSOCIATION_ACTIONS_BY_SLUG, ASSOCIATION_EVENT_TYPE, association_action_matches
 from rules.operators import OperatorValueError, operators
 from rules.paths import Path, change_entries, path_parse, values_at
@@ -30,12 +31,8 @@ FILTER_FIELDS = frozenset({"key", "operator", "value"})
 EventPredicate = Callable[[dict[str, Any]], bool]
 
 
-class ConditionError(ValueError):
+class ConditionError(FieldErrors):
     """Problems with a conditions list: `errors` maps each bad node's path to a message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{path}: {message}" for path, message in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True, slots=True)

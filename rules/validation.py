@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from alertsite.errors import FieldErrors
 from rules.conditions import KEY_RE, ConditionError, conditions_parse
 from rules.models import Priority, Rule
 
@@ -48,10 +49,8 @@ BOOLEAN_FIELDS = (
 )
 
 
-class RuleValidationError(ValueError):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{path}: {message}" for path, message in errors.items()))
-        self.errors = errors
+class RuleValidationError(FieldErrors):
+    """Problems with a rule: path of each bad field -> message."""
 
 
 def rule_defaults() -> dict[str, Any]:

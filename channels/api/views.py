@@ -12,6 +12,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from alertsite.api_helpers import field_errors_400, json_object
 from channels.api.serializers import ChannelSerializer, ChannelWriteSerializer, DeliverySerializer
 from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from channels.services import (
@@ -23,16 +24,6 @@ from channels.services import (
     channel_update,
     delivery_retry,
 )
-
-
-def _body(request: Request) -> dict:
-    if not isinstance(request.data, dict):
-        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
-    return dict(request.data)
-
-
-def _invalid(exc: ChannelValidationError) -> ValidationError:
-    return ValidationError({path: [message] for path, message in exc.errors.items()})
 
 
 @extend_schema_view(
@@ -51,14 +42,14 @@ class ChannelViewSet(viewsets.ModelViewSet):
 
     def create(self, request: Request) -> Response:
         try:
-            channel = channel_create(data=_body(request), actor=request.user)
+            channel = channel_create(data=json_object(request), actor=request.user)
         except ChannelValidationError as exc:
-            raise _invalid(exc) from exc
+            raise field_errors_400(exc) from exc
         return Response(ChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, pk: str | None = None, partial: bool = False) -> Response:
         channel = self.get_object()
-        data = _body(request)
+        data = json_object(request)
         if not partial:
             missing = [field for field in ("name", "config") if field not in data]
             if missing:
@@ -66,7 +57,7 @@ class ChannelViewSet(viewsets.ModelViewSet):
         try:
             channel = channel_update(channel=channel, data=data, actor=request.user)
         except ChannelValidationError as exc:
-            raise _invalid(exc) from exc
+            raise field_errors_400(exc) from exc
         return Response(ChannelSerializer(channel).data)
 
     def partial_update(self, request: Request, pk: str | None = None) -> Response:

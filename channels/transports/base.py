@@ -5,18 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from alertsite.errors import FieldErrors
 from alertsite.registry import Registry
 
 if TYPE_CHECKING:
     from channels.models import Channel
 
 
-class ConfigError(ValueError):
+class ConfigError(FieldErrors):
     """Invalid channel config: `errors` maps each bad field's path (`config.headers[1].name`) to a message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{path}: {message}" for path, message in errors.items()))
-        self.errors = errors
 
 
 class DeliveryError(Exception):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -18,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alertsite.accounts.permissions import AnyReader
+from alertsite.api_helpers import field_errors_400, json_object
 from events.api.serializers import AuditEventSerializer
 from rules.api.serializers import (
     RulePreviewInputSerializer,
@@ -43,16 +43,6 @@ class RulePagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
-
-
-def _body(request: Request) -> dict[str, Any]:
-    if not isinstance(request.data, dict):
-        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
-    return dict(request.data)
-
-
-def _invalid(exc: RuleValidationError) -> ValidationError:
-    return ValidationError({path: [message] for path, message in exc.errors.items()})
 
 
 @extend_schema_view(
@@ -81,17 +71,17 @@ class RuleViewSet(viewsets.ModelViewSet):
 
     def create(self, request: Request) -> Response:
         try:
-            rule = rule_create(data=_body(request), actor=request.user)
+            rule = rule_create(data=json_object(request), actor=request.user)
         except RuleValidationError as exc:
-            raise _invalid(exc) from exc
+            raise field_errors_400(exc) from exc
         return Response(RuleSerializer(self._reload(rule)).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, pk: str | None = None, partial: bool = False) -> Response:
         rule = self.get_object()
         try:
-            rule = rule_update(rule=rule, data=_body(request), actor=request.user, replace=not partial)
+            rule = rule_update(rule=rule, data=json_object(request), actor=request.user, replace=not partial)
         except RuleValidationError as exc:
-            raise _invalid(exc) from exc
+            raise field_errors_400(exc) from exc
         return Response(RuleSerializer(self._reload(rule)).data)
 
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
@@ -140,7 +130,7 @@ class RuleViewSet(viewsets.ModelViewSet):
     )
     @action(detail=False, methods=["post"])
     def preview(self, request: Request) -> Response:
-        body = _body(request)
+        body = json_object(request)
         since_raw = body.pop("since", None)
         sample_size = body.pop("sample_size", 10)
         since = timezone.now() - timedelta(days=PREVIEW_DEFAULT_DAYS)
@@ -154,7 +144,7 @@ class RuleViewSet(viewsets.ModelViewSet):
         try:
             values = rule_validate(body, check_name=False)
         except RuleValidationError as exc:
-            raise _invalid(exc) from exc
+            raise field_errors_400(exc) from exc
         result = rule_preview(values=values, since=since, sample_size=sample_size)
         return Response(
             {
@@ -219,7 +209,7 @@ class ConditionConvertView(APIView):
         responses={200: OpenApiResponse(description='{"expression"} or {"match", "filters"}')},
     )
     def post(self, request: Request) -> Response:
-        body = _body(request)
+        body = json_object(request)
         if "expression" in body:
             try:
                 match, filters = expression_to_filters(str(body["expression"]))
