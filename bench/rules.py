@@ -181,12 +181,12 @@ class TypeIndexOnlyEngine(RuleEngine):
     def __init__(self, rules: Sequence[RuleSpec]) -> None:
         import rules.engine as engine_module
 
-        original = engine_module._index_filter
-        engine_module._index_filter = lambda condition: None  # every condition compiled whole, unindexed
+        original = engine_module._index_filters
+        engine_module._index_filters = lambda condition: []  # every condition compiled whole, unindexed
         try:
             super().__init__(rules)
         finally:
-            engine_module._index_filter = original
+            engine_module._index_filters = original
 
 
 def best_of(repeats: int, run: Callable[[], Any]) -> tuple[float, float, Any]:
@@ -213,12 +213,13 @@ def candidate_counts(engine: RuleEngine, sample: Sequence[dict[str, Any]]) -> tu
 
 
 def index_paths(engine: RuleEngine) -> str:
-    """How many conditions each path indexes (an `in` condition counted once), plus the unindexed."""
+    """How many conditions each (compound) key indexes (an `in` condition counted once), plus the unindexed."""
     counts: Counter[str] = Counter()
     for type_index in engine.by_type.values():
         counts["(unindexed)"] += len(type_index.unindexed)
-        for path, buckets in type_index.by_key.items():
-            counts[".".join(path)] += len({id(c) for bucket in buckets.values() for c in bucket})
+        for paths, buckets in type_index.by_key.items():
+            name = " + ".join(".".join(path) for path in paths)
+            counts[name] += len({id(c) for bucket in buckets.values() for c in bucket})
     return ", ".join(f"{name} {count:,}" for name, count in counts.most_common())
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from alertsite.errors import FieldErrors
 from events.catalog import ASSOCIATION_ACTIONS_BY_SLUG, ASSOCIATION_EVENT_TYPE, association_action_matches
 from rules.operators import OperatorValueError, operators
-from rules.paths import Path, change_entries, path_parse, values_at
+from rules.paths import change_entries, path_parse, values_reader
 
 MAX_FILTERS = 25
 MAX_CONDITIONS = 200
@@ -204,14 +204,25 @@ def filter_compile(flt: Filter) -> EventPredicate:
         def candidates(event: dict[str, Any]) -> list[Any]:
             return change_entries(event, field)
     else:
-        path: Path = path_parse(flt.key)
-
-        def candidates(event: dict[str, Any]) -> list[Any]:
-            return values_at(event, path)
+        candidates = values_reader(path_parse(flt.key))
 
     if negated:
-        return lambda event: not any(predicate(value) for value in candidates(event))
-    return lambda event: any(predicate(value) for value in candidates(event))
+
+        def holds_for_none(event: dict[str, Any]) -> bool:
+            for value in candidates(event):
+                if predicate(value):
+                    return False
+            return True
+
+        return holds_for_none
+
+    def holds_for_some(event: dict[str, Any]) -> bool:
+        for value in candidates(event):
+            if predicate(value):
+                return True
+        return False
+
+    return holds_for_some
 
 
 def condition_compile(condition: Condition) -> EventPredicate:
@@ -230,6 +241,9 @@ def condition_compile(condition: Condition) -> EventPredicate:
             parts.append(lambda event: any(check(event) for check in compiled))
         elif len(compiled) == 1:
             parts.append(compiled[0])
+        elif len(compiled) == 2:
+            first, second = compiled
+            parts.append(lambda event: first(event) and second(event))
         else:
             parts.append(lambda event: all(check(event) for check in compiled))
     if not parts:

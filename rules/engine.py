@@ -2,9 +2,11 @@
 
 Index layout, per event type (association actions index under `association_change`):
 - `unindexed`: conditions with no usable equality filter (expressions, `any` sets, ...).
-- `by_key[path][value]`: conditions whose `all` set holds an `eq`/`in` filter on `path`;
-  only the buckets of the event's own values at `path` are visited. The index is a
-  superset filter: every candidate is still checked with its full predicate.
+- `by_key[paths][values]`: conditions whose `all` set holds `eq`/`in` filters, keyed on the
+  tuple of those filters' paths (a compound key: `(geoip.country_code, success)`), so a
+  rule on a busy value (country US) is visited only when its other equalities hold too.
+  Only the buckets of the event's own values at those paths are visited. The index is a
+  superset filter: every candidate is still checked with what the bucket doesn't prove.
 
 The engine is built once per process and rebuilt when the rules version counter
 (bumped in the same transaction as any rule change) moves.
@@ -13,8 +15,9 @@ The engine is built once per process and rebuilt when the rules version counter
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,11 +25,13 @@ import orjson
 
 from rules.conditions import Condition, EventPredicate, Filter, condition_compile
 from rules.expression import ExpressionError, expression_to_filters
-from rules.paths import Path, path_parse, values_at
+from rules.paths import Path, path_parse, values_at, values_reader
 
 logger = logging.getLogger(__name__)
 
 INDEXABLE_OPERATORS = frozenset({"eq", "in"})
+MAX_KEY_PATHS = 3  # equality filters joined into one compound key
+MAX_KEY_COMBINATIONS = 16  # buckets one condition may sit in (the product of its `in` sizes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +53,43 @@ class CompiledCondition:
 @dataclass
 class TypeIndex:
     unindexed: list[CompiledCondition] = field(default_factory=list)
-    by_key: dict[Path, dict[Hashable, list[CompiledCondition]]] = field(default_factory=dict)
+    by_key: dict[tuple[Path, ...], dict[tuple[Hashable, ...], list[CompiledCondition]]] = field(default_factory=dict)
+    # Filled by seal(): each indexed path read once per event, and each compound key as positions in `paths`.
+    readers: list[Callable[[Any], Sequence[Any]]] = field(default_factory=list)
+    lookups: list[tuple[tuple[int, ...], dict[tuple[Hashable, ...], list[CompiledCondition]]]] = field(
+        default_factory=list
+    )
+
+    def seal(self) -> None:
+        paths = sorted({path for compound in self.by_key for path in compound})
+        position = {path: index for index, path in enumerate(paths)}
+        self.readers = [values_reader(path) for path in paths]
+        self.lookups = [
+            (tuple(position[path] for path in compound), buckets) for compound, buckets in self.by_key.items()
+        ]
+
+    def candidates(self, event: dict[str, Any]) -> list[CompiledCondition]:
+        found = list(self.unindexed)
+        keys_at = [_event_keys(read(event)) for read in self.readers]
+        for positions, buckets in self.lookups:
+            if len(positions) == 1:
+                for key in keys_at[positions[0]]:
+                    bucket = buckets.get((key,))
+                    if bucket:
+                        found.extend(bucket)
+                continue
+            if len(positions) == 2:
+                first, second = keys_at[positions[0]], keys_at[positions[1]]
+                if len(first) == 1 and len(second) == 1:  # the common case, without itertools
+                    bucket = buckets.get((first[0], second[0]))
+                    if bucket:
+                        found.extend(bucket)
+                    continue
+            for combination in itertools.product(*(keys_at[position] for position in positions)):
+                bucket = buckets.get(combination)
+                if bucket:
+                    found.extend(bucket)
+        return found
 
 
 def index_key(value: Any) -> Hashable | None:
@@ -79,29 +120,38 @@ def _as_filters(condition: Condition) -> Condition:
     )
 
 
-def _index_filter(condition: Condition) -> tuple[Filter, Path, list[Hashable]] | None:
-    """The condition's most selective equality filter to index on, or None when it has none usable.
+def _index_filters(condition: Condition) -> list[tuple[Filter, Path, list[Hashable]]]:
+    """The condition's equality filters to index on, most selective first; empty when none is usable.
 
     Strings beat booleans (a `success` bucket holds half the traffic), then fewer values win.
+    Up to MAX_KEY_PATHS filters on distinct paths join the compound key, as long as the
+    condition sits in at most MAX_KEY_COMBINATIONS buckets.
     """
     if condition.expression is not None or not condition.filters:
-        return None
+        return []
     if condition.match == "any" and len(condition.filters) > 1:
-        return None
-    best: tuple[tuple[bool, int], Filter, list[Hashable]] | None = None
+        return []
+    usable: list[tuple[tuple[bool, int], Filter, list[Hashable]]] = []
     for flt in condition.filters:
         if flt.operator not in INDEXABLE_OPERATORS:
             continue
         values = flt.value if isinstance(flt.value, list) else [flt.value]
-        keys = [index_key(value) for value in values]
-        if any(key is None for key in keys):
+        keys = list(dict.fromkeys(index_key(value) for value in values))
+        if not keys or any(key is None for key in keys):
             continue
-        score = (any(isinstance(value, bool) for value in values), len(keys))
-        if best is None or score < best[0]:
-            best = (score, flt, keys)
-    if best is None:
-        return None
-    return best[1], path_parse(best[1].key), best[2]
+        usable.append(((any(isinstance(value, bool) for value in values), len(keys)), flt, keys))
+    usable.sort(key=lambda entry: entry[0])
+    chosen: list[tuple[Filter, Path, list[Hashable]]] = []
+    combinations = 1
+    for _, flt, keys in usable:
+        path = path_parse(flt.key)
+        if len(chosen) == MAX_KEY_PATHS or any(path == taken for _, taken, _ in chosen):
+            continue
+        if chosen and combinations * len(keys) > MAX_KEY_COMBINATIONS:
+            continue
+        combinations *= len(keys)
+        chosen.append((flt, path, keys))
+    return sorted(chosen, key=lambda entry: entry[1])  # one compound key per set of paths, whatever the order
 
 
 def _implied_by_bucket(flt: Filter) -> bool:
@@ -121,32 +171,24 @@ class RuleEngine:
             for position, original in enumerate(rule.conditions):
                 condition = _as_filters(original)
                 type_index = self.by_type.setdefault(condition.event_type, TypeIndex())
-                indexed = _index_filter(condition)
-                if indexed is None:
+                indexed = _index_filters(condition)
+                if not indexed:
                     type_index.unindexed.append(CompiledCondition(rule.id, position, condition_compile(condition)))
                     continue
-                flt, path, keys = indexed
-                if _implied_by_bucket(flt) and (condition.match == "all" or len(condition.filters) == 1):
-                    # Reached only through the bucket, so that filter already holds: don't check it again.
-                    condition = replace(condition, filters=tuple(f for f in condition.filters if f is not flt))
+                if condition.match == "all" or len(condition.filters) == 1:
+                    # Reached only through its buckets, so those filters already hold: don't check them again.
+                    proven = {id(flt) for flt, _, _ in indexed if _implied_by_bucket(flt)}
+                    condition = replace(condition, filters=tuple(f for f in condition.filters if id(f) not in proven))
                 compiled = CompiledCondition(rule.id, position, condition_compile(condition))
-                buckets = type_index.by_key.setdefault(path, {})
-                for key in dict.fromkeys(keys):
+                buckets = type_index.by_key.setdefault(tuple(path for _, path, _ in indexed), {})
+                for key in itertools.product(*(keys for _, _, keys in indexed)):
                     buckets.setdefault(key, []).append(compiled)
+        for type_index in self.by_type.values():
+            type_index.seal()
 
     def candidates(self, event: dict[str, Any]) -> list[CompiledCondition]:
         type_index = self.by_type.get(event.get("event_type"))  # type: ignore[arg-type]
-        if type_index is None:
-            return []
-        found = list(type_index.unindexed)
-        for path, buckets in type_index.by_key.items():
-            for value in values_at(event, path):
-                key = value.lower() if type(value) is str else index_key(value)
-                if key is not None:
-                    bucket = buckets.get(key)
-                    if bucket:
-                        found.extend(bucket)
-        return found
+        return [] if type_index is None else type_index.candidates(event)
 
     def matching_rules(self, event: dict[str, Any]) -> list[int]:
         """Ids of the rules the event matches, in first-matched order. Never raises."""
@@ -174,6 +216,16 @@ class RuleEngine:
 
     def group_key(self, rule_id: int, event: dict[str, Any]) -> str:
         return group_key_for(self.group_by.get(rule_id, ()), event)
+
+
+def _event_keys(values: Sequence[Any]) -> list[Hashable]:
+    """The distinct bucket keys of an event's values at one path."""
+    if len(values) == 1:
+        value = values[0]
+        key = value.lower() if type(value) is str else index_key(value)
+        return [] if key is None else [key]
+    keys = (index_key(value) for value in values)
+    return list(dict.fromkeys(key for key in keys if key is not None))
 
 
 def group_key_for(paths: Sequence[Path], event: dict[str, Any]) -> str:

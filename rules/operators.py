@@ -121,27 +121,37 @@ def ordered(actual: Any, expected_key: tuple[str, Any], compare: Callable[[Any, 
     return actual_key is not None and actual_key[0] == expected_key[0] and compare(actual_key[1], expected_key[1])
 
 
-def networks(value: str | list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+Network = tuple[int, int, int]  # (IP version, network address as int, netmask as int)
+
+
+def networks(value: str | list[str]) -> list[Network]:
+    """CIDRs as integer (version, network, mask) triples: membership is then one AND and compare."""
     items = [value] if isinstance(value, str) else value
-    return [ipaddress.ip_network(item.strip(), strict=False) for item in items]
+    nets = (ipaddress.ip_network(item.strip(), strict=False) for item in items)
+    return [(net.version, int(net.network_address), int(net.netmask)) for net in nets]
 
 
 @lru_cache(maxsize=65536)
-def ip_parse(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """Client IPs repeat a lot: parse each once."""
+def ip_parse(text: str) -> tuple[int, int] | None:
+    """An address as (version, int), or None. Client IPs repeat a lot: parse each once."""
     try:
-        return ipaddress.ip_address(text.strip())
+        address = ipaddress.ip_address(text.strip())
     except ValueError:
         return None
+    return address.version, int(address)
 
 
-def ip_in(actual: Any, nets: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+def ip_in(actual: Any, nets: list[Network]) -> bool:
     if type(actual) is not str:
         return False
-    address = ip_parse(actual)
-    if address is None:
+    parsed = ip_parse(actual)
+    if parsed is None:
         return False
-    return any(address.version == net.version and address in net for net in nets)
+    version, number = parsed
+    for net_version, network, mask in nets:
+        if net_version == version and number & mask == network:
+            return True
+    return False
 
 
 # -- validators -----------------------------------------------------------------------

@@ -8,6 +8,7 @@ when any value matches. A missing key yields no values at all; a present `null` 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 Path = tuple[str, ...]
@@ -33,6 +34,35 @@ def values_at(event: Any, path: Path) -> list[Any]:
             return found
         nodes = found
     return nodes
+
+
+def values_reader(path: Path) -> Callable[[Any], Sequence[Any]]:
+    """`values_at` bound to one path, with the common one- and two-segment scalar lookups inlined.
+
+    The rule engine reads the same few paths millions of times; arrays fall back to `values_at`.
+    """
+    if len(path) == 1:
+        (first,) = path
+
+        def read_one(event: Any) -> Sequence[Any]:
+            if type(event) is not dict or first not in event:
+                return ()
+            value = event[first]
+            return values_at(event, path) if type(value) is list else (value,)
+
+        return read_one
+    if len(path) == 2:
+        first, second = path
+
+        def read_two(event: Any) -> Sequence[Any]:
+            node = event.get(first) if type(event) is dict else None
+            if type(node) is not dict or second not in node:
+                return values_at(event, path) if type(node) is list else ()
+            value = node[second]
+            return values_at(event, path) if type(value) is list else (value,)
+
+        return read_two
+    return lambda event: values_at(event, path)
 
 
 def _flatten_into(items: list[Any], out: list[Any]) -> None:

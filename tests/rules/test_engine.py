@@ -72,6 +72,33 @@ def test_indexed_candidate_is_still_checked_with_its_whole_predicate():
     assert engine.matching_rules(make_event(success=False, geoip={"country_code": "US"})) == [1]
 
 
+def test_equalities_on_several_keys_form_one_compound_key():
+    us_failures = rule(1, login(Filter("geoip.country_code", "eq", "US"), FAILED))
+    engine = RuleEngine([us_failures])
+    assert list(engine.by_type["user_login_attempt"].by_key) == [(("geoip", "country_code"), ("success",))]
+    assert candidate_rule_ids(engine, make_event(geoip={"country_code": "US"}, success=True)) == set()
+    assert engine.matching_rules(make_event(geoip={"country_code": "us"}, success=False)) == [1]
+
+
+def test_compound_key_of_in_filters_holds_every_combination():
+    engine = RuleEngine(
+        [rule(1, login(Filter("geoip.country_code", "in", ["US", "CA"]), Filter("mfa", "in", [True, False])))]
+    )
+    for country, mfa in (("US", True), ("CA", False), ("ca", True)):
+        assert engine.matching_rules(make_event(geoip={"country_code": country}, mfa=mfa)) == [1]
+    assert engine.matching_rules(make_event(geoip={"country_code": "DE"}, mfa=True)) == []
+
+
+def test_compound_key_through_an_array_tries_each_value():
+    condition = Condition(
+        event_type="user_update",
+        filters=(Filter("changes.field", "eq", "role"), Filter("initiated_by.email", "eq", "bob.smith@example.com")),
+    )
+    engine = RuleEngine([rule(1, condition)])
+    event = make_event(event_type="user_update", changes=[{"field": "email"}, {"field": "role"}])
+    assert engine.matching_rules(event) == [1]
+
+
 def test_any_match_set_is_not_indexed_but_still_matches():
     engine = RuleEngine(
         [rule(1, login(Filter("success", "eq", True), Filter("geoip.country_code", "eq", "DE"), match="any"))]
