@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from events.models import AuditEvent
@@ -46,13 +46,23 @@ class PendingMatch:
 
 def events_evaluate(*, event_pks: Sequence[int], engine: RuleEngine | None = None) -> EvaluationResult:
     """Evaluate the not-yet-evaluated events among `event_pks` against every enabled rule."""
+    return _evaluate(AuditEvent.objects.filter(pk__in=list(event_pks)), engine=engine)
+
+
+def events_evaluate_pending(*, limit: int, engine: RuleEngine | None = None) -> EvaluationResult:
+    """Evaluate the oldest `limit` events still waiting, whoever queued them (the coalesced drain)."""
+    return _evaluate(AuditEvent.objects.order_by("received_at", "pk"), engine=engine, limit=limit)
+
+
+def _evaluate(rows: QuerySet[AuditEvent], *, engine: RuleEngine | None, limit: int | None = None) -> EvaluationResult:
     engine = engine or engine_current()
     with transaction.atomic():
-        rows = AuditEvent.objects.filter(pk__in=list(event_pks), evaluated_at__isnull=True)
+        rows = rows.filter(evaluated_at__isnull=True)
         if connection.features.has_select_for_update_skip_locked:
             # Another worker already evaluating some of these keeps them; we take the rest.
             rows = rows.select_for_update(skip_locked=True, of=("self",))
-        events = list(rows.only("pk", "timestamp", "payload").order_by("pk"))
+        rows = rows.only("pk", "timestamp", "payload")
+        events = list(rows[:limit] if limit is not None else rows.order_by("pk"))
         if not events:
             return EvaluationResult(events=0, matches=0, new_matches=0)
         pending = []

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 
-from rules.evaluation import evaluation_batches, events_evaluate, events_unevaluated
+from alertsite.wakeups import tasks_run_inline, wake, woken
+from rules.evaluation import evaluation_batches, events_evaluate, events_evaluate_pending, events_unevaluated
+
+PENDING = "evaluation"
+DRAIN_ROUNDS = 20  # batches one drain evaluates before it hands over to a fresh task
 
 
 @shared_task(name="rules.tasks.evaluate_events_task", acks_late=True)
 def evaluate_events_task(event_pks: list[int]) -> dict[str, int]:
     result = events_evaluate(event_pks=event_pks)
     return {"events": result.events, "matches": result.matches, "new_matches": result.new_matches}
+
+
+@shared_task(name="rules.tasks.evaluate_pending_task", acks_late=True)
+def evaluate_pending_task() -> int:
+    """The coalesced drain: evaluate whatever is waiting, batch by batch, until nothing is."""
+    woken(PENDING)
+    size = settings.ALERTSITE_EVALUATION_BATCH_SIZE
+    total = 0
+    inline = tasks_run_inline(evaluate_pending_task)  # nobody else would take over: drain it all here
+    for _ in itertools.count() if inline else range(DRAIN_ROUNDS):
+        result = events_evaluate_pending(limit=size)
+        total += result.events
+        if result.events < size:
+            return total
+    wake(PENDING, evaluate_pending_task)  # more is waiting: let a fresh task (maybe another worker) go on
+    return total
 
 
 @shared_task(name="rules.tasks.evaluation_sweep_task")
@@ -35,6 +56,11 @@ def rule_backfill_task(rule_id: int) -> int:
 
 
 def evaluation_enqueue(event_pks: list[int]) -> None:
-    """The ingest listener: one evaluation task per batch of new events."""
-    for batch in evaluation_batches(event_pks):
-        evaluate_events_task.delay(batch)
+    """The ingest listener: a task per full batch, so big imports spread over the workers; a
+    smaller rest wakes the coalesced drain, so many small requests share one task."""
+    batches = evaluation_batches(event_pks)
+    for batch in batches:
+        if len(batch) < settings.ALERTSITE_EVALUATION_BATCH_SIZE:
+            wake(PENDING, evaluate_pending_task)
+        else:
+            evaluate_events_task.delay(batch)

@@ -135,6 +135,16 @@ else:
 
 # CELERY -----------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+# The shared cache holds cross-process flags (alertsite.wakeups): the broker's Redis in
+# production, process memory on the embedded default (where tasks run inline anyway).
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CELERY_BROKER_URL,
+            "KEY_PREFIX": "alertsite",
+        }
+    }
 # Embedded default: no broker, tasks run in the calling process and the periodic
 # jobs run from alertsite.scheduler inside `manage.py serve`.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

@@ -55,6 +55,70 @@ def test_one_evaluation_task_is_enqueued_per_batch(ingest_client, django_capture
     assert [len(batch) for batch in batches] == [500, 500]
 
 
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_small_batches_committed_while_the_drain_waits_share_it(
+    ingest_client, django_capture_on_commit_callbacks, broker_queue
+):
+    rule_create(data=FAILED_LOGINS, actor=None)
+    broker_queue.flushdb()  # the rule's own audit event woke the drain already
+    for n in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            ingest(ingest_client, failed_logins(1, prefix=f"r{n}-"))
+    assert broker_queue.llen("celery") == 1
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_started_drain_lets_the_next_commit_wake_another(
+    ingest_client, django_capture_on_commit_callbacks, broker_queue
+):
+    from alertsite.wakeups import woken
+    from rules.tasks import PENDING
+
+    rule_create(data=FAILED_LOGINS, actor=None)
+    broker_queue.flushdb()
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(ingest_client, failed_logins(1, prefix="a"))
+    woken(PENDING)  # what the drain does first
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(ingest_client, failed_logins(1, prefix="b"))
+    assert broker_queue.llen("celery") == 2
+
+
+@pytest.mark.django_db
+def test_the_drain_evaluates_every_waiting_event(ingest_client, django_capture_on_commit_callbacks, monkeypatch):
+    from events import services as event_services
+    from rules.tasks import evaluate_pending_task
+
+    rule = rule_create(data=FAILED_LOGINS, actor=None)
+    monkeypatch.setattr(event_services, "events_ingested_notify", lambda pks: None)  # as if the broker was down
+    monkeypatch.setattr("django.conf.settings.ALERTSITE_EVALUATION_BATCH_SIZE", 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(ingest_client, failed_logins(5))
+    assert evaluate_pending_task() == 5
+    assert RuleMatch.objects.filter(rule=rule).count() == 5
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_drain_with_more_waiting_hands_over_to_a_fresh_task(
+    ingest_client, django_capture_on_commit_callbacks, monkeypatch, broker_queue
+):
+    from events import services as event_services
+    from rules import tasks
+
+    rule_create(data=FAILED_LOGINS, actor=None)
+    monkeypatch.setattr(event_services, "events_ingested_notify", lambda pks: None)
+    monkeypatch.setattr("django.conf.settings.ALERTSITE_EVALUATION_BATCH_SIZE", 2)
+    monkeypatch.setattr(tasks, "DRAIN_ROUNDS", 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(ingest_client, failed_logins(5))
+    broker_queue.flushdb()
+    assert tasks.evaluate_pending_task() == 2
+    assert broker_queue.llen("celery") == 1
+
+
 @pytest.mark.django_db
 def test_redelivered_evaluation_task_does_not_match_twice(ingest_client, django_capture_on_commit_callbacks):
     rule = rule_create(data=FAILED_LOGINS, actor=None)
