@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
 
-from alerts.models import Alert, reference_parse
+from alerts.models import Alert
+from alerts.selectors import UnknownAssignee, alerts_assigned, alerts_matching
 from alerts.states import AlertStatus
 
 
@@ -18,8 +20,6 @@ class CommaChoiceFilter(django_filters.BaseInFilter, django_filters.CharFilter):
         if value:
             unknown = [item for item in value if item not in self.allowed]
             if unknown:
-                from rest_framework.exceptions import ValidationError
-
                 raise ValidationError(
                     {self.field_name: [f"Unknown value(s) {', '.join(unknown)}; use {', '.join(self.allowed)}."]}
                 )
@@ -40,20 +40,10 @@ class AlertFilter(django_filters.FilterSet):
         fields = ["status", "priority", "rule", "since", "until", "assignee", "search"]
 
     def filter_assignee(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
-        value = value.strip().lower()
-        if value == "none":
-            return queryset.filter(assignee__isnull=True)
-        if value == "me":
-            return queryset.filter(assignee=self.request.user) if self.request else queryset.none()
-        if value.isdigit():
-            return queryset.filter(assignee_id=int(value))
-        return queryset.none()
+        try:
+            return alerts_assigned(queryset, value, user=self.request.user if self.request else None)
+        except UnknownAssignee as exc:
+            raise ValidationError({"assignee": [str(exc)]}) from exc
 
     def filter_search(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
-        value = value.strip()
-        if not value:
-            return queryset
-        pk = reference_parse(value)
-        if pk is not None:
-            return queryset.filter(pk=pk)
-        return queryset.filter(Q(title__icontains=value) | Q(rule_name__icontains=value))
+        return alerts_matching(queryset, value)

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from alerts.models import Alert, AlertEvent
+from alerts.models import Alert, AlertEvent, reference_parse
 from alerts.states import UNRESOLVED, AlertStatus
 
 PRIORITIES = ("high", "medium", "low")
@@ -81,3 +81,30 @@ def alert_metrics(*, since: datetime, noisiest: int = 10) -> dict[str, Any]:
         ],
         "noisiest_rules": [{"rule": e["rule"], "alerts": e["n"]} for e in by_rule[:noisiest]],
     }
+
+
+class UnknownAssignee(ValueError):
+    """An assignee filter that is neither a user id, `me` nor `none`."""
+
+
+def alerts_assigned(queryset: QuerySet[Alert], value: str, *, user: Any) -> QuerySet[Alert]:
+    """`value` is a user id, `me` or `none` (the API's `assignee` and the console's filter)."""
+    value = value.strip().lower()
+    if value == "none":
+        return queryset.filter(assignee__isnull=True)
+    if value == "me":
+        return queryset.filter(assignee=user) if user is not None and user.is_authenticated else queryset.none()
+    if value.isdigit():
+        return queryset.filter(assignee_id=int(value))
+    raise UnknownAssignee(f"Unknown assignee {value[:50]!r}; use a user id, 'me' or 'none'.")
+
+
+def alerts_matching(queryset: QuerySet[Alert], text: str) -> QuerySet[Alert]:
+    """Search: a reference (ALR-000123) finds that alert, anything else the title or rule name."""
+    text = text.strip()
+    if not text:
+        return queryset
+    pk = reference_parse(text)
+    if pk is not None:
+        return queryset.filter(pk=pk)
+    return queryset.filter(Q(title__icontains=text) | Q(rule_name__icontains=text))

@@ -15,7 +15,8 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from alerts.models import Alert, AlertTransition, reference_parse
+from alerts.models import Alert, AlertTransition
+from alerts.selectors import alerts_assigned, alerts_matching
 from alerts.services import (
     AlertInputError,
     InvalidTransition,
@@ -54,6 +55,7 @@ def responders() -> QuerySet:
 def dashboard_filters(request: HttpRequest) -> dict:
     """The dashboard's filters from the query string, with the vendor's default: open + acknowledged."""
     params = request.GET
+    assignee = params.get("assignee", "").strip().lower()
     statuses = [s for s in params.getlist("status") for s in s.split(",") if s in AlertStatus.values]
     if "status" not in params:
         statuses = [AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED]
@@ -62,7 +64,7 @@ def dashboard_filters(request: HttpRequest) -> dict:
         "priority": [p for p in params.getlist("priority") if p in ("high", "medium", "low")],
         "rule": params.get("rule", ""),
         "rule_q": params.get("rule_q", "").strip(),
-        "assignee": params.get("assignee", ""),
+        "assignee": assignee if assignee in ("me", "none") or assignee.isdigit() else "",
         "range": params.get("range", "") if params.get("range", "") in TIME_RANGES else "",
         "q": params.get("q", "").strip(),
         "sort": params.get("sort", "created") if params.get("sort", "created") in SORTS else "created",
@@ -82,21 +84,11 @@ def filtered_alerts(filters: dict, user) -> QuerySet[Alert]:
         queryset = queryset.filter(rule_id=int(filters["rule"]))
     if filters["rule_q"]:
         queryset = queryset.filter(rule_name__icontains=filters["rule_q"])
-    if filters["assignee"] == "me":
-        queryset = queryset.filter(assignee=user)
-    elif filters["assignee"] == "none":
-        queryset = queryset.filter(assignee__isnull=True)
-    elif filters["assignee"].isdigit():
-        queryset = queryset.filter(assignee_id=int(filters["assignee"]))
+    if filters["assignee"]:
+        queryset = alerts_assigned(queryset, filters["assignee"], user=user)
     if filters["range"]:
         queryset = queryset.filter(created_at__gte=timezone.now() - TIME_RANGES[filters["range"]])
-    if filters["q"]:
-        pk = reference_parse(filters["q"])
-        queryset = (
-            queryset.filter(pk=pk)
-            if pk is not None
-            else queryset.filter(Q(title__icontains=filters["q"]) | Q(rule_name__icontains=filters["q"]))
-        )
+    queryset = alerts_matching(queryset, filters["q"])
     if filters["sort"] == "priority":
         queryset = queryset.annotate(
             priority_rank=Case(

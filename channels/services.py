@@ -75,8 +75,12 @@ def channel_validate(data: dict[str, Any], *, instance: Channel | None = None) -
     if not isinstance(enabled, bool):
         errors["enabled"] = "Must be true or false."
     config: dict[str, Any] = {}
-    if kind in transports and "kind" not in errors:
-        raw = data.get("config", transports.get(kind).config_public(instance.config) if instance else None)
+    if instance is not None and "config" not in data:
+        # Unchanged config is not re-checked: a channel whose host has since become forbidden
+        # (ALERTSITE_WEBHOOK_ALLOW_PRIVATE switched off, say) can still be renamed or disabled.
+        config = instance.config
+    elif kind in transports and "kind" not in errors:
+        raw = data.get("config")
         try:
             config = transports.get(kind).config_clean(raw, instance.config if instance else None)
         except ConfigError as exc:

@@ -216,6 +216,14 @@ def test_assignee_filter_takes_an_id_me_or_none(auth_client, make_user, raise_al
     assert ids(client.get(URL, {"assignee": other.pk})) == [theirs.pk]
 
 
+def test_unknown_assignee_is_a_400_naming_the_field(viewer, raise_alerts):
+    raise_alerts(1)
+    response = viewer.get(URL, {"assignee": "bob"})
+    assert response.status_code == 400
+    assert "assignee" in str(response.json())
+    assert "'me' or 'none'" in str(response.json())
+
+
 def test_search_finds_an_alert_by_reference(viewer, raise_alerts):
     alerts = raise_alerts(3)
     target = alerts[1]

@@ -156,6 +156,19 @@ def test_private_destinations_are_allowed_when_the_setting_says_so(admin):
     assert response.status_code == 201, response.content
 
 
+def test_channel_whose_host_became_forbidden_can_still_be_disabled(admin):
+    created = admin.post(URL, data={**webhook_body(), "config": {"url": "http://127.0.0.1:9/hook"}}, format="json")
+    assert created.status_code == 201, created.content
+    with override_settings(ALERTSITE_WEBHOOK_ALLOW_PRIVATE=False):
+        response = admin.patch(f"{URL}/{created.json()['id']}", data={"enabled": False}, format="json")
+        assert response.status_code == 200, response.content
+        assert Channel.objects.get(pk=created.json()["id"]).enabled is False
+        config = {**created.json()["config"], "url": "http://127.0.0.1:9/hook"}
+        resent = admin.patch(f"{URL}/{created.json()['id']}", data={"config": config}, format="json")
+        assert resent.status_code == 400
+        assert "config.url" in resent.json()
+
+
 # -- webhook headers ---------------------------------------------------------------------------
 
 
