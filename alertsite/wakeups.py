@@ -6,20 +6,22 @@ overhead than on evaluation and the queue grows without bound. Instead each comm
 Redis in production), later asks see the flag and do nothing. The drain clears the flag
 *before* it reads what is pending, so anything committed after that read wakes it again.
 A lost task costs at most WAKE_TTL seconds (the flag expires), and the periodic sweeps
-pick up anything older anyway.
+pick up anything older anyway. Without a shared cache (a broker other than Redis) every
+commit queues its own drain, as if nothing were coalesced: correct, only busier.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 
 WAKE_TTL = 10  # seconds
 
 
 def _flag(name: str) -> str:
-    return f"alertsite:wake:{name}"
+    return f"wake:{name}"
 
 
 def tasks_run_inline(task: Any) -> bool:
@@ -27,14 +29,27 @@ def tasks_run_inline(task: Any) -> bool:
     return bool(task.app.conf.task_always_eager)
 
 
+def flags_shared() -> bool:
+    """A flag only coalesces when every web and worker process sees it: not in per-process memory."""
+    backend = settings.CACHES["default"]["BACKEND"]
+    return not backend.endswith(("LocMemCache", "DummyCache"))
+
+
 def wake(name: str, task: Any) -> bool:
     """Queue `task` (no arguments) unless a wake-up of `name` is already queued. True when queued."""
-    if not tasks_run_inline(task) and not cache.add(_flag(name), 1, timeout=WAKE_TTL):
+    coalesce = not tasks_run_inline(task) and flags_shared()
+    if coalesce and not cache.add(_flag(name), 1, timeout=WAKE_TTL):
         return False
-    task.delay()
+    try:
+        task.delay()
+    except Exception:
+        if coalesce:
+            cache.delete(_flag(name))  # nothing is queued: the next commit must try again
+        raise
     return True
 
 
 def woken(name: str) -> None:
     """Called first thing by the drain: later commits must queue a fresh wake-up."""
-    cache.delete(_flag(name))
+    if flags_shared():
+        cache.delete(_flag(name))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -85,9 +86,17 @@ class TypeIndex:
                     if bucket:
                         found.extend(bucket)
                     continue
-            for combination in itertools.product(*(keys_at[position] for position in positions)):
-                bucket = buckets.get(combination)
-                if bucket:
+            per_path = [keys_at[position] for position in positions]
+            if math.prod(len(keys) for keys in per_path) <= len(buckets):
+                for combination in itertools.product(*per_path):
+                    bucket = buckets.get(combination)
+                    if bucket:
+                        found.extend(bucket)
+                continue
+            # Arrays at several paths: their combinations outnumber the buckets, so walk the buckets.
+            present = [set(keys) for keys in per_path]
+            for combination, bucket in buckets.items():
+                if all(key in keys for key, keys in zip(combination, present, strict=True)):
                     found.extend(bucket)
         return found
 

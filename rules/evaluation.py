@@ -9,7 +9,7 @@ re-delivered task or a re-queued event finds the matches already there and does 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,9 +49,19 @@ def events_evaluate(*, event_pks: Sequence[int], engine: RuleEngine | None = Non
     return _evaluate(AuditEvent.objects.filter(pk__in=list(event_pks)), engine=engine)
 
 
-def events_evaluate_pending(*, limit: int, engine: RuleEngine | None = None) -> EvaluationResult:
+def events_pending(*, received_since: datetime, exclude: Collection[int] = ()) -> QuerySet[AuditEvent]:
+    """Events received since then and still waiting, oldest first (older ones are the sweep's)."""
+    rows = AuditEvent.objects.filter(received_at__gte=received_since, evaluated_at__isnull=True)
+    if exclude:
+        rows = rows.exclude(pk__in=list(exclude))
+    return rows.order_by("received_at", "pk")
+
+
+def events_evaluate_pending(
+    *, limit: int, received_since: datetime, exclude: Collection[int] = (), engine: RuleEngine | None = None
+) -> EvaluationResult:
     """Evaluate the oldest `limit` events still waiting, whoever queued them (the coalesced drain)."""
-    return _evaluate(AuditEvent.objects.order_by("received_at", "pk"), engine=engine, limit=limit)
+    return _evaluate(events_pending(received_since=received_since, exclude=exclude), engine=engine, limit=limit)
 
 
 def _evaluate(rows: QuerySet[AuditEvent], *, engine: RuleEngine | None, limit: int | None = None) -> EvaluationResult:

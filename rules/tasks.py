@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from alertsite.wakeups import tasks_run_inline, wake, woken
-from rules.evaluation import evaluation_batches, events_evaluate, events_evaluate_pending, events_unevaluated
+from rules.evaluation import (
+    evaluation_batches,
+    events_evaluate,
+    events_evaluate_pending,
+    events_pending,
+    events_unevaluated,
+)
+
+logger = logging.getLogger(__name__)
 
 PENDING = "evaluation"
 DRAIN_ROUNDS = 20  # batches one drain evaluates before it hands over to a fresh task
@@ -23,18 +33,46 @@ def evaluate_events_task(event_pks: list[int]) -> dict[str, int]:
 
 @shared_task(name="rules.tasks.evaluate_pending_task", acks_late=True)
 def evaluate_pending_task() -> int:
-    """The coalesced drain: evaluate whatever is waiting, batch by batch, until nothing is."""
+    """The coalesced drain: evaluate whatever is waiting, batch by batch, until nothing is.
+
+    Only events of the last sweep interval: anything older is the sweep's, so an event that
+    fails every time holds up the drain for that long at most.
+    """
     woken(PENDING)
     size = settings.ALERTSITE_EVALUATION_BATCH_SIZE
+    since = timezone.now() - timedelta(seconds=settings.ALERTSITE_EVALUATION_SWEEP_AFTER_SECONDS)
+    failed: set[int] = set()
     total = 0
     inline = tasks_run_inline(evaluate_pending_task)  # nobody else would take over: drain it all here
     for _ in itertools.count() if inline else range(DRAIN_ROUNDS):
-        result = events_evaluate_pending(limit=size)
-        total += result.events
-        if result.events < size:
+        try:
+            taken = evaluated = events_evaluate_pending(limit=size, received_since=since, exclude=failed).events
+        except Exception:
+            logger.exception("evaluation batch failed; evaluating its events one at a time")
+            taken, evaluated = _evaluate_one_at_a_time(since=since, limit=size, failed=failed)
+        total += evaluated
+        if taken < size:
             return total
     wake(PENDING, evaluate_pending_task)  # more is waiting: let a fresh task (maybe another worker) go on
     return total
+
+
+def _evaluate_one_at_a_time(*, since: datetime, limit: int, failed: set[int]) -> tuple[int, int]:
+    """Isolate what broke a batch: events that fail alone are logged, skipped by this drain and
+    left to the sweep. Answers (events taken, events evaluated)."""
+    pks = list(events_pending(received_since=since, exclude=failed).values_list("pk", flat=True)[:limit])
+    evaluated = 0
+    errors: list[Exception] = []
+    for pk in pks:
+        try:
+            evaluated += events_evaluate(event_pks=[pk]).events
+        except Exception as exc:
+            logger.exception("event could not be evaluated; left to the sweep", extra={"event_pk": pk})
+            failed.add(pk)
+            errors.append(exc)
+    if errors and len(errors) == len(pks):
+        raise errors[-1]  # not one worked: more likely the database than the events
+    return len(pks), evaluated
 
 
 @shared_task(name="rules.tasks.evaluation_sweep_task")

@@ -99,6 +99,18 @@ def test_compound_key_through_an_array_tries_each_value():
     assert engine.matching_rules(event) == [1]
 
 
+def test_compound_key_over_long_arrays_walks_the_buckets_instead_of_every_combination():
+    condition = Condition(
+        event_type="user_update",
+        filters=(Filter("changes.field", "eq", "role"), Filter("changes.to", "eq", "admin")),
+    )
+    engine = RuleEngine([rule(1, condition)])
+    changes = [{"field": f"f{n}", "to": f"t{n}"} for n in range(200)]
+    assert engine.matching_rules(make_event(event_type="user_update", changes=changes)) == []
+    changes.append({"field": "Role", "to": "admin"})
+    assert engine.matching_rules(make_event(event_type="user_update", changes=changes)) == [1]
+
+
 def test_any_match_set_is_not_indexed_but_still_matches():
     engine = RuleEngine(
         [rule(1, login(Filter("success", "eq", True), Filter("geoip.country_code", "eq", "DE"), match="any"))]

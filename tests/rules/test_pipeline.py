@@ -100,6 +100,51 @@ def test_the_drain_evaluates_every_waiting_event(ingest_client, django_capture_o
     assert RuleMatch.objects.filter(rule=rule).count() == 5
 
 
+@pytest.mark.django_db
+def test_an_event_that_breaks_its_batch_does_not_hold_up_the_others(
+    ingest_client, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    from events import services as event_services
+    from rules import evaluation
+    from rules.tasks import evaluate_pending_task
+
+    rule = rule_create(data=FAILED_LOGINS, actor=None)
+    monkeypatch.setattr(event_services, "events_ingested_notify", lambda pks: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(ingest_client, failed_logins(3))
+    poison = AuditEvent.objects.get(event_id="e1").pk
+    record = evaluation.matches_record
+
+    def breaks_on_poison(pending):
+        if any(match.event_id == poison for match in pending):
+            raise RuntimeError("a bug this event trips")
+        return record(pending)
+
+    monkeypatch.setattr(evaluation, "matches_record", breaks_on_poison)
+    assert evaluate_pending_task() == 2
+    assert RuleMatch.objects.filter(rule=rule).count() == 2
+    assert AuditEvent.objects.get(pk=poison).evaluated_at is None  # left to the sweep
+    assert any(getattr(r, "event_pk", None) == poison for r in caplog.records)
+
+
+@pytest.mark.django_db
+def test_the_drain_leaves_events_older_than_the_sweep_interval_to_the_sweep(
+    ingest_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from events import services as event_services
+    from rules.tasks import evaluate_pending_task
+
+    rule_create(data=FAILED_LOGINS, actor=None)
+    monkeypatch.setattr(event_services, "events_ingested_notify", lambda pks: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(ingest_client, failed_logins(2))
+    AuditEvent.objects.filter(event_id="e0").update(received_at=timezone.now() - timedelta(hours=1))
+    assert evaluate_pending_task() == 1
+    assert AuditEvent.objects.get(event_id="e0").evaluated_at is None
+    assert evaluation_sweep_task() == 1  # the sweep queues it (and, in-process, evaluates it)
+    assert AuditEvent.objects.get(event_id="e0").evaluated_at is not None
+
+
 @pytest.mark.redis
 @pytest.mark.django_db
 def test_a_drain_with_more_waiting_hands_over_to_a_fresh_task(
