@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
@@ -345,6 +346,40 @@ def delivery_send(*, delivery_id: int, final: bool = False) -> SendOutcome:
         status_code, snippet = None, ""
     duration_ms = int((time.monotonic() - started) * 1000)
     return _attempt_record(delivery, number, error, status_code, snippet, duration_ms, final=final)
+
+
+@dataclass
+class SendRun:
+    """What one pass over a list of deliveries did: outcome counts, and what to retry when."""
+
+    counts: dict[str, int] = dataclasses.field(default_factory=dict)
+    retries: dict[Any, list[int]] = dataclasses.field(default_factory=dict)  # retry time -> delivery pks
+
+
+def deliveries_send(delivery_pks: Sequence[int]) -> SendRun:
+    """Attempt each delivery once, in order; once a channel fails in this pass, its remaining
+    deliveries wait for that channel's retry time instead of each sitting out the same timeout
+    (a dead receiver would otherwise hold a worker for timeout x deliveries). A deferral costs
+    no attempt."""
+    run = SendRun()
+    channel_of = dict(Delivery.objects.filter(pk__in=list(delivery_pks)).values_list("pk", "channel_id"))
+    failing: dict[int, Any] = {}  # channel id -> its retry time
+    deferred: dict[Any, list[int]] = {}
+    for pk in delivery_pks:
+        channel_id = channel_of.get(pk)
+        if channel_id in failing:
+            deferred.setdefault(failing[channel_id], []).append(pk)
+            run.counts["deferred"] = run.counts.get("deferred", 0) + 1
+            continue
+        outcome = delivery_send(delivery_id=pk)
+        run.counts[outcome.status] = run.counts.get(outcome.status, 0) + 1
+        if outcome.status == DeliveryStatus.PENDING and outcome.retry_at:
+            failing[channel_id] = outcome.retry_at
+            run.retries.setdefault(outcome.retry_at, []).append(pk)
+    for retry_at, pks in deferred.items():
+        Delivery.objects.filter(pk__in=pks, status=DeliveryStatus.PENDING).update(next_attempt_at=retry_at)
+        run.retries.setdefault(retry_at, []).extend(pks)
+    return run
 
 
 def _attempt_record(

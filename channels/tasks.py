@@ -5,20 +5,17 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from channels.models import DeliveryStatus
-from channels.services import deliveries_requeue, delivery_send
+from channels.services import deliveries_requeue, deliveries_send
 
 
 @shared_task(name="channels.tasks.deliver_task", acks_late=True)
 def deliver_task(delivery_pks: list[int]) -> dict[str, int]:
-    """Attempt each delivery; schedule the retry of transient failures (the sweep backs this up)."""
-    counts: dict[str, int] = {}
-    for pk in delivery_pks:
-        outcome = delivery_send(delivery_id=pk)
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
-        if outcome.status == DeliveryStatus.PENDING and outcome.retry_at and not settings.CELERY_TASK_ALWAYS_EAGER:
-            deliver_task.apply_async([[pk]], eta=outcome.retry_at)
-    return counts
+    """Attempt each delivery; schedule the retries (the sweep backs this up)."""
+    run = deliveries_send(delivery_pks)
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        for retry_at, pks in run.retries.items():
+            deliver_task.apply_async([pks], eta=retry_at)
+    return run.counts
 
 
 @shared_task(name="channels.tasks.delivery_sweep_task")

@@ -12,7 +12,7 @@ from django.utils import timezone
 from alerts.models import Alert
 from alerts.services import alert_acknowledge, alert_reopen, alert_resolve
 from channels.models import Delivery, DeliveryStatus
-from channels.services import deliveries_requeue, delivery_send, notification_enqueue
+from channels.services import deliveries_requeue, deliveries_send, delivery_send, notification_enqueue
 from channels.tasks import delivery_sweep_task
 from events.models import AuditEvent
 from rules.evaluation import events_evaluate
@@ -106,6 +106,23 @@ def test_a_delivery_another_worker_holds_is_left_alone(make_webhook, receiver):
     assert delivery_send(delivery_id=delivery.pk).status == DeliveryStatus.SENDING
     assert receiver.requests == []
     assert delivery_send(delivery_id=10**9).status == "missing"
+
+
+def test_after_a_channel_fails_its_other_deliveries_in_the_pass_wait_for_its_retry(make_webhook, receiver):
+    from tests.receivers import WebhookReceiver
+
+    with WebhookReceiver(default=503) as dead:
+        failing = make_webhook(dead.url)
+        first, second, third = (enqueue(failing) for _ in range(3))
+        healthy = enqueue(make_webhook(receiver.url))
+        run = deliveries_send([first.pk, second.pk, healthy.pk, third.pk])
+        assert len(dead.requests) == 1  # one attempt, not three timeouts in a row
+    assert run.counts == {DeliveryStatus.PENDING: 1, "deferred": 2, DeliveryStatus.SENT: 1}
+    retry_at = Delivery.objects.get(pk=first.pk).next_attempt_at
+    for deferred in (second, third):
+        deferred.refresh_from_db()
+        assert (deferred.status, deferred.attempts, deferred.next_attempt_at) == ("pending", 0, retry_at)
+    assert run.retries == {retry_at: [first.pk, second.pk, third.pk]}
 
 
 # -- the sweep --------------------------------------------------------------------------------
