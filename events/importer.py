@@ -17,7 +17,7 @@ from typing import BinaryIO
 import orjson
 
 from events.services import event_batch_ingest
-from events.validation import EventError, EventRecord, LimitExceeded, Limits, event_validate
+from events.validation import EventError, EventRecord, LimitExceeded, Limits, event_validate, json_loads_exact
 
 CHUNK_BYTES = 1 << 20
 # A string token (group 1 is set only when its closing quote was seen: a chunk may cut
@@ -170,7 +170,7 @@ def events_import(
     for raw in raw_events_split(stream):
         offset = raw.offset_end
         try:
-            event = orjson.loads(raw.data)
+            event = json_loads_exact(raw.data)
         except orjson.JSONDecodeError as exc:
             reject(EventError(index, None, f"Malformed JSON: {exc.msg}", raw.line))
             index += 1

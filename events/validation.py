@@ -9,6 +9,7 @@ each with the event's index (and line, for NDJSON) and the field at fault.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,13 @@ RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|
 # An escaped NUL (\u0000) not preceded by an escaped backslash: jsonb cannot store it.
 ESCAPED_NUL_RE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 MAX_EVENT_TYPE_LENGTH = 100
+# orjson silently turns an integer outside the 64-bit range (-2**63 .. 2**64 - 1) into a float. Such an
+# integer is a run of at least 19 digits that is not part of a fraction or exponent, so only a document
+# holding one gets a second, exact look.
+LONG_INTEGER_RE = re.compile(rb"(?<![\d.])\d{19,}(?![\d.eE])")
+INT_MIN, INT_MAX = -(2**63), 2**64 - 1
+INT_RANGE_MESSAGE = "Integer out of range (more than 64 bits); send it as a string."
+MAX_INT_RANGE_ERRORS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +102,26 @@ class Limits:
 # -- decoding -------------------------------------------------------------------------
 
 
+def json_loads_exact(raw: bytes) -> Any:
+    """orjson.loads, except that integers beyond 64 bits stay Python ints instead of becoming floats.
+
+    orjson decides what is valid JSON (and raises its JSONDecodeError); only a document that might
+    hold such an integer is decoded again by the standard library, which keeps every integer exact.
+    `event_validate` then rejects the event naming the field (orjson cannot store those integers).
+    """
+    data = orjson.loads(raw)
+    if LONG_INTEGER_RE.search(raw):
+        try:
+            data = json.loads(raw)
+        except RecursionError:
+            pass  # deeper than the standard library goes: over the nesting limit anyway (413)
+    return data
+
+
 def decode_json_body(body: bytes, *, max_events: int) -> list[Any]:
     """Decode a JSON body holding one event object or an array of them."""
     try:
-        data = orjson.loads(body)
+        data = json_loads_exact(body)
     except orjson.JSONDecodeError as exc:
         raise MalformedBody(
             EventError(None, None, f"Malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", exc.lineno)
@@ -125,7 +149,7 @@ def decode_ndjson_body(body: bytes, *, max_events: int) -> tuple[list[Any], list
     events: list[Any] = []
     for index, (number, raw) in enumerate(lines):
         try:
-            events.append(orjson.loads(raw))
+            events.append(json_loads_exact(raw))
         except orjson.JSONDecodeError as exc:
             raise MalformedBody(
                 EventError(index, None, f"Malformed JSON on line {number}, column {exc.colno}: {exc.msg}", number)
@@ -140,6 +164,24 @@ def _json_kind(value: Any) -> str:
 
 
 # -- validation -----------------------------------------------------------------------
+
+
+def int_out_of_range_paths(value: Any, *, limit: int = MAX_INT_RANGE_ERRORS) -> list[str]:
+    """Paths (`details.counts[2]`) of integers beyond 64 bits, in document order, at most `limit`."""
+    paths: list[str] = []
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack and len(paths) < limit:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            items = [(child, f"{path}.{key}" if path else str(key)) for key, child in node.items()]
+        elif isinstance(node, list):
+            items = [(child, f"{path}[{position}]") for position, child in enumerate(node)]
+        else:
+            if type(node) is int and not INT_MIN <= node <= INT_MAX:
+                paths.append(path)
+            continue
+        stack.extend(reversed(items))
+    return paths
 
 
 def derive_event_id(event: dict[str, Any]) -> str:
@@ -181,7 +223,13 @@ def event_validate(
     """Check one decoded event; return its record or its errors. Raises LimitExceeded for size/depth."""
     if not isinstance(event, dict):
         return [EventError(index, None, f"Each event must be a JSON object, got {_json_kind(event)}.", line)]
-    payload = orjson.dumps(event)
+    try:
+        payload = orjson.dumps(event)
+    except orjson.JSONEncodeError:
+        paths = int_out_of_range_paths(event)
+        if not paths:
+            raise
+        return [EventError(index, path, INT_RANGE_MESSAGE, line) for path in paths]
     if len(payload) > limits.max_event_bytes:
         raise LimitExceeded(
             f"Event {index} is {len(payload):,} bytes; the limit is {limits.max_event_bytes:,} bytes an event.",

@@ -6,8 +6,28 @@ from alerts.models import Alert, AlertEvent, AlertNote, AlertTransition
 from alertsite.accounts.api.serializers import UserRefSerializer
 
 
+class AlertTransitionSerializer(serializers.ModelSerializer):
+    actor = UserRefSerializer(read_only=True)
+
+    class Meta:
+        model = AlertTransition
+        fields = ["from_status", "to_status", "actor", "note", "at"]
+
+
+class AlertNoteSerializer(serializers.ModelSerializer):
+    author = UserRefSerializer(read_only=True)
+
+    class Meta:
+        model = AlertNote
+        fields = ["id", "author", "text", "created_at"]
+
+
 class AlertSerializer(serializers.ModelSerializer):
-    """An alert as api.md section 6 shows it."""
+    """An alert as api.md section 6 shows it, the same in the list and in the detail.
+
+    `notes` and `history` need the queryset to prefetch `notes__author` and `transitions__actor`
+    (see `alert_queryset` in alerts/api/views.py), or every alert costs two more queries.
+    """
 
     reference = serializers.CharField(read_only=True)
     rule = serializers.SerializerMethodField()
@@ -17,6 +37,8 @@ class AlertSerializer(serializers.ModelSerializer):
     assignee = UserRefSerializer(read_only=True)
     time_to_acknowledge = serializers.IntegerField(source="seconds_to_acknowledge", read_only=True)
     time_to_resolve = serializers.IntegerField(source="seconds_to_resolve", read_only=True)
+    notes = AlertNoteSerializer(many=True, read_only=True)
+    history = AlertTransitionSerializer(source="transitions", many=True, read_only=True)
 
     class Meta:
         model = Alert
@@ -41,6 +63,8 @@ class AlertSerializer(serializers.ModelSerializer):
             "assignee",
             "time_to_acknowledge",
             "time_to_resolve",
+            "notes",
+            "history",
         ]
         read_only_fields = fields
 
@@ -49,22 +73,6 @@ class AlertSerializer(serializers.ModelSerializer):
 
     def get_event(self, alert: Alert) -> dict | None:
         return alert.event.payload if alert.event_id and alert.event is not None else None
-
-
-class AlertTransitionSerializer(serializers.ModelSerializer):
-    actor = UserRefSerializer(read_only=True)
-
-    class Meta:
-        model = AlertTransition
-        fields = ["from_status", "to_status", "actor", "note", "at"]
-
-
-class AlertNoteSerializer(serializers.ModelSerializer):
-    author = UserRefSerializer(read_only=True)
-
-    class Meta:
-        model = AlertNote
-        fields = ["id", "author", "text", "created_at"]
 
 
 class AlertEventRefSerializer(serializers.ModelSerializer):
@@ -79,12 +87,12 @@ class AlertEventRefSerializer(serializers.ModelSerializer):
 
 
 class AlertDetailSerializer(AlertSerializer):
-    notes = AlertNoteSerializer(many=True, read_only=True)
-    history = AlertTransitionSerializer(source="transitions", many=True, read_only=True)
+    """The list item plus `events`, the linked events (one query per alert, so the detail only)."""
+
     events = serializers.SerializerMethodField()
 
     class Meta(AlertSerializer.Meta):
-        fields = [*AlertSerializer.Meta.fields, "notes", "history", "events"]
+        fields = [*AlertSerializer.Meta.fields, "events"]
         read_only_fields = fields
 
     def get_events(self, alert: Alert) -> list[dict]:

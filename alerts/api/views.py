@@ -29,7 +29,7 @@ from alerts.api.serializers import (
     NoteTextSerializer,
 )
 from alerts.filters import AlertFilter
-from alerts.models import Alert, AlertTransition
+from alerts.models import Alert, AlertNote, AlertTransition
 from alerts.selectors import alert_metrics, alert_summary
 from alerts.services import (
     AlertInputError,
@@ -66,6 +66,14 @@ CSV_COLUMNS = [
 ]
 
 
+def alert_queryset() -> QuerySet[Alert]:
+    """Alerts with what AlertSerializer shows: a fixed number of queries whatever the page size."""
+    return Alert.objects.select_related("event", "acknowledged_by", "resolved_by", "assignee").prefetch_related(
+        Prefetch("notes", queryset=AlertNote.objects.select_related("author")),
+        Prefetch("transitions", queryset=AlertTransition.objects.select_related("actor")),
+    )
+
+
 class AlertPagination(CursorPagination):
     ordering = ("-created_at", "-id")
     page_size = 50
@@ -97,13 +105,9 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     filterset_class = AlertFilter
 
     def get_queryset(self) -> QuerySet[Alert]:
-        queryset = Alert.objects.select_related("event", "acknowledged_by", "resolved_by", "assignee")
-        if self.action == "retrieve":
-            queryset = queryset.prefetch_related(
-                "notes__author",
-                Prefetch("transitions", queryset=AlertTransition.objects.select_related("actor")),
-            )
-        return queryset
+        if self.action in ("list", "retrieve"):
+            return alert_queryset()
+        return Alert.objects.select_related("event", "acknowledged_by", "resolved_by", "assignee")
 
     def get_serializer_class(self):
         return AlertDetailSerializer if self.action == "retrieve" else AlertSerializer
@@ -121,9 +125,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(AlertDetailSerializer(self.get_queryset_for_detail().get(pk=alert.pk)).data)
 
     def get_queryset_for_detail(self) -> QuerySet[Alert]:
-        return Alert.objects.select_related("event", "acknowledged_by", "resolved_by", "assignee").prefetch_related(
-            "notes__author", Prefetch("transitions", queryset=AlertTransition.objects.select_related("actor"))
-        )
+        return alert_queryset()
 
     @extend_schema(request=NoteInputSerializer, responses={200: AlertDetailSerializer, 409: OpenApiResponse()})
     @action(detail=True, methods=["post"])

@@ -28,24 +28,54 @@ def test_token_path_answers_with_a_trailing_slash(api_client, make_user):
     assert response.status_code == 200
 
 
-def test_wrong_password_is_refused_with_a_clear_message(api_client, make_user):
+def test_wrong_password_is_refused_with_401_and_a_clear_message(api_client, make_user):
     user = make_user("viewer")
 
     response = api_client.post(TOKEN_URL, {"username": user.username, "password": "nope"}, format="json")
 
-    assert response.status_code == 400
-    assert "Unable to log in" in response.json()["non_field_errors"][0]
+    assert response.status_code == 401
+    assert "Unable to log in" in response.json()["detail"]
     assert not Token.objects.filter(user=user).exists()
 
 
-def test_inactive_user_gets_no_token(api_client, make_user):
+def test_unknown_user_is_refused_with_the_same_401_as_a_wrong_password(api_client, make_user):
+    user = make_user("viewer")
+    wrong_password = api_client.post(TOKEN_URL, {"username": user.username, "password": "nope"}, format="json")
+
+    response = api_client.post(TOKEN_URL, {"username": "nobody", "password": PASSWORD}, format="json")
+
+    assert response.status_code == 401
+    assert response.json() == wrong_password.json()
+
+
+def test_inactive_user_gets_no_token_but_a_401(api_client, make_user):
     user = make_user("viewer")
     services.user_deactivate(user=user)
 
     response = api_client.post(TOKEN_URL, {"username": user.username, "password": PASSWORD}, format="json")
 
+    assert response.status_code == 401
+    assert "deactivated" in response.json()["detail"]
+    assert not Token.objects.filter(user=user).exists()
+
+
+def test_refused_credentials_carry_a_token_challenge(api_client):
+    response = api_client.post(TOKEN_URL, {"username": "nobody", "password": "nope"}, format="json")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+@pytest.mark.parametrize("missing", ["username", "password"])
+def test_missing_field_is_a_400_naming_it(api_client, make_user, missing):
+    user = make_user("viewer")
+    body = {"username": user.username, "password": PASSWORD}
+    del body[missing]
+
+    response = api_client.post(TOKEN_URL, body, format="json")
+
     assert response.status_code == 400
-    assert "deactivated" in response.json()["non_field_errors"][0]
+    assert set(response.json()) == {missing}
 
 
 def test_token_login_ignores_a_stale_token_header(api_client, make_user):

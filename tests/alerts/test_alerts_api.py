@@ -126,12 +126,30 @@ def test_list_items_follow_the_contract(viewer, raise_alerts):
         "resolved_at",
         "resolved_by",
         "assignee",
+        "notes",
+        "history",
     }
     assert expected <= set(item)
+    assert (item["notes"], item["history"]) == ([], [])
     assert item["reference"] == alert.reference
     assert item["rule"] == {"id": alert.rule_id, "name": "Failed logins"}
     assert item["event"]["id"] == alert.event.event_id
     assert (item["status"], item["priority"], item["event_count"]) == ("open", "high", 1)
+
+
+def test_list_items_have_the_shape_of_the_detail_with_notes_and_history(admin, raise_alerts):
+    (alert,) = raise_alerts(1)
+    admin.post(f"{URL}/{alert.pk}/notes", {"text": "Called the user"}, format="json")
+    admin.post(f"{URL}/{alert.pk}/acknowledge", {"note": "On it"}, format="json")
+    item = admin.get(URL).json()["results"][0]
+    detail = admin.get(f"{URL}/{alert.pk}").json()
+    assert set(detail) - set(item) == {"events"}  # the linked events are the detail's only addition
+    assert item == {key: value for key, value in detail.items() if key != "events"}
+    assert [note["text"] for note in item["notes"]] == ["Called the user"]
+    assert item["notes"][0]["author"] == {"id": admin.user.pk, "username": admin.user.username}
+    assert [(h["from_status"], h["to_status"], h["note"]) for h in item["history"]] == [
+        ("open", "acknowledged", "On it")
+    ]
 
 
 def test_list_answers_with_and_without_a_trailing_slash(viewer, raise_alerts):
@@ -700,3 +718,26 @@ def test_list_query_count_does_not_grow_with_the_page_size(
         assert len(admin.get(URL, {"page_size": 5}).json()["results"]) == 5
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert len(admin.get(URL, {"page_size": 50}).json()["results"]) == 50
+
+
+def test_list_with_notes_and_history_costs_the_same_queries_for_2_and_20_alerts(admin, make_user, raise_alerts):
+    rita = make_user("responder")
+
+    def annotate(alerts):
+        for alert in alerts:
+            admin.post(f"{URL}/{alert.pk}/notes", {"text": f"Looked at {alert.reference}"}, format="json")
+            alert_acknowledge(alert=alert, actor=rita)
+            alert_assign(alert=alert, assignee=rita, actor=rita)
+
+    def list_queries(expected: int) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            results = admin.get(URL, {"page_size": 50}).json()["results"]
+        assert len(results) == expected
+        assert all(len(item["notes"]) == 1 and len(item["history"]) == 1 for item in results)
+        return len(queries.captured_queries)
+
+    annotate(raise_alerts(2))
+    admin.get(URL)  # warm up
+    two = list_queries(2)
+    annotate(raise_alerts(18))
+    assert list_queries(20) == two

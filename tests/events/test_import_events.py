@@ -129,6 +129,13 @@ def test_rejected_array_element_is_reported_with_the_line_it_starts_on(tmp_path)
     assert f"rejected line {start_line}: event_type:" in err
 
 
+def test_integer_beyond_64_bits_is_rejected_naming_its_field(tmp_path):
+    lines = [json.dumps(make_event(id="ok")), json.dumps(make_event(id="huge", details={"n": 2**70}))]
+    out, err = run(write(tmp_path, "events.ndjson", "\n".join(lines) + "\n"))
+    assert out == "accepted 1, duplicates 0, rejected 1"
+    assert "rejected line 2: details.n: Integer out of range" in err
+
+
 def test_importing_twice_is_idempotent(tmp_path):
     path = write(tmp_path, "events.ndjson", ndjson(*[make_event(id=f"e{n}") for n in range(3)]))
     run(path)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import orjson
 import pytest
 from django.test import override_settings
 
 from events import hooks
 from events.models import AuditEvent, EventType
-from events.validation import derive_event_id
+from events.validation import INT_RANGE_MESSAGE, Limits, derive_event_id, event_validate
 from tests.factories import make_event
 
 pytestmark = pytest.mark.django_db
@@ -224,6 +226,45 @@ def test_every_bad_event_of_a_batch_is_reported(ingest_client):
 
 def test_nul_character_answers_400_instead_of_failing_in_the_database(ingest_client):
     assert_rejected(post_json(ingest_client, make_event(message="a\u0000b")), 400, text="NUL")
+
+
+BIG = 123456789012345678901234567890  # orjson alone would store 1.2345678901234568e+29
+
+
+def test_integer_beyond_64_bits_answers_400_naming_its_path(ingest_client):
+    events = [make_event(id="a"), make_event(id="b", details={"counts": [1, BIG]})]
+    response = post_json(ingest_client, json.dumps(events))
+    assert_rejected(response, 400, index=1, field="details.counts[1]", text="send it as a string")
+    assert response.json()["errors"] == [{"index": 1, "field": "details.counts[1]", "message": INT_RANGE_MESSAGE}]
+
+
+def test_negative_integer_beyond_64_bits_answers_400(ingest_client):
+    assert_rejected(post_json(ingest_client, json.dumps(make_event(n=-(2**63) - 1))), 400, index=0, field="n")
+
+
+def test_integer_beyond_64_bits_in_ndjson_answers_400_naming_the_line(ingest_client):
+    body = ndjson(make_event(id="a")) + json.dumps(make_event(id="b", n=BIG)).encode() + b"\n"
+    response = post_json(ingest_client, body, "application/x-ndjson")
+    assert_rejected(response, 400, index=1, field="n", text="more than 64 bits")
+    assert response.json()["errors"][0]["line"] == 2
+
+
+def test_integers_at_the_64_bit_bounds_are_kept_exactly(ingest_client):
+    event = make_event(low=-(2**63), high=2**64 - 1, nearly=1234567890123456789)
+    assert post_json(ingest_client, json.dumps(event)).status_code == 202
+    assert AuditEvent.objects.get().payload == event
+
+
+def test_long_digit_strings_and_long_fractions_are_kept_as_sent(ingest_client):
+    event = make_event(account=str(BIG), ratio=0.1234567890123456789012)
+    assert post_json(ingest_client, json.dumps(event)).status_code == 202
+    assert AuditEvent.objects.get().payload == event
+
+
+def test_event_validate_reports_a_python_int_beyond_64_bits_instead_of_raising():
+    limits = Limits(max_events=10, max_body_bytes=1 << 20, max_event_bytes=1 << 18, max_depth=32)
+    errors = event_validate(make_event(n=BIG), index=3, limits=limits)
+    assert [error.as_dict() for error in errors] == [{"index": 3, "field": "n", "message": INT_RANGE_MESSAGE}]
 
 
 @override_settings(ALERTSITE_INGEST_MAX_EVENTS=3)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate, get_user_model
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 
 from alertsite.accounts.roles import Role, user_role_assigned
 
@@ -47,19 +47,23 @@ class UserUpdateSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
 
 
+BAD_CREDENTIALS_MESSAGE = (
+    "Unable to log in with the provided credentials: wrong username or password, or the account is deactivated."
+)
+
+
 class TokenObtainSerializer(serializers.Serializer):
+    """A missing or blank field is a 400 naming it; credentials that do not log in are a 401."""
+
     username = serializers.CharField(write_only=True)
     password = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
 
     def validate(self, attrs: dict) -> dict:
         user = authenticate(self.context.get("request"), username=attrs["username"], password=attrs["password"])
         if user is None:
-            # One message for both cases: telling them apart would reveal which usernames exist.
-            raise serializers.ValidationError(
-                "Unable to log in with the provided credentials: wrong username or password, "
-                "or the account is deactivated.",
-                code="authorization",
-            )
+            # One message for every case: telling them apart would reveal which usernames exist.
+            # AuthenticationFailed is not a ValidationError, so it leaves is_valid() as a 401.
+            raise exceptions.AuthenticationFailed(BAD_CREDENTIALS_MESSAGE)
         attrs["user"] = user
         return attrs
 

@@ -48,7 +48,20 @@ class TokenObtainView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=TokenObtainSerializer, responses={200: TokenSerializer}, auth=[])
+    def get_authenticate_header(self, request: Request) -> str:
+        # Without authentication classes DRF would turn the 401 for bad credentials into a 403;
+        # a 401 needs a challenge, and the token is what this endpoint hands out.
+        return "Token"
+
+    @extend_schema(
+        request=TokenObtainSerializer,
+        responses={
+            200: TokenSerializer,
+            400: OpenApiResponse(description="A field is missing or blank; the answer names it."),
+            401: OpenApiResponse(description='Wrong username or password, or a deactivated account: {"detail"}.'),
+        },
+        auth=[],
+    )
     def post(self, request: Request) -> Response:
         serializer = TokenObtainSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
