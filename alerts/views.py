@@ -27,8 +27,9 @@ from alerts.services import (
 )
 from alerts.states import AlertStatus
 from alertsite.accounts.roles import Role
-from alertsite.console import readers_only, responders_only
+from alertsite.console import next_url, readers_only, responders_only
 from alertsite.timeranges import TIME_RANGE_CHOICES, TIME_RANGES
+from rules.models import PRIORITY_RANK
 
 PAGE_SIZE = 50
 RULE_CHOICES_MAX = 200
@@ -73,8 +74,6 @@ def dashboard_filters(request: HttpRequest) -> dict:
 
 
 def filtered_alerts(filters: dict, user) -> QuerySet[Alert]:
-    from django.db.models import Case, IntegerField, Value, When
-
     queryset = Alert.objects.select_related("assignee")
     if filters["status"]:
         queryset = queryset.filter(status__in=filters["status"])
@@ -90,14 +89,7 @@ def filtered_alerts(filters: dict, user) -> QuerySet[Alert]:
         queryset = queryset.filter(created_at__gte=timezone.now() - TIME_RANGES[filters["range"]])
     queryset = alerts_matching(queryset, filters["q"])
     if filters["sort"] == "priority":
-        queryset = queryset.annotate(
-            priority_rank=Case(
-                When(priority="high", then=Value(3)),
-                When(priority="medium", then=Value(2)),
-                default=Value(1),
-                output_field=IntegerField(),
-            )
-        )
+        queryset = queryset.annotate(priority_rank=PRIORITY_RANK)
     prefix = "-" if filters["dir"] == "desc" else ""
     return queryset.order_by(*(prefix + field for field in SORTS[filters["sort"]]))
 
@@ -174,9 +166,7 @@ def alert_rows_new(request: HttpRequest) -> HttpResponse:
 @responders_only
 def alert_bulk(request: HttpRequest) -> HttpResponse:
     action = request.POST.get("action", "")
-    back = request.POST.get("next") or "/insights/alerts/"
-    if not back.startswith("/"):
-        back = "/insights/alerts/"
+    back = next_url(request, "/insights/alerts/")
     ids = [int(value) for value in request.POST.getlist("ids") if value.isdigit()]
     if action not in ("acknowledge", "resolve") or not ids:
         messages.warning(request, "Select at least one alert, then Acknowledge or Resolve.")

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from alertsite.accounts.roles import Role, user_role
 
@@ -22,6 +23,14 @@ def open_alert_count() -> int:
     from alerts.models import Alert
 
     return Alert.objects.filter(status="open").count()
+
+
+def next_url(request: HttpRequest, default: str) -> str:
+    """Where a form asks to go back to (`next`), when it is a page of this site; else `default`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
 
 
 def console_context(request: HttpRequest) -> dict[str, Any]:

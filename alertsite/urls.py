@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from alertsite.health import healthz
+from alertsite.urlhelpers import slash_optional
 from alertsite.views import bell, home
 
 urlpatterns = [
@@ -14,8 +15,8 @@ urlpatterns = [
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("alertsite.api")),
-    path("", home, name="home"),
-    path("bell/", bell, name="console-bell"),
+    path("", home, name="home"),  # "/" is the only spelling of the root
+    *slash_optional("bell/", bell, name="console-bell"),
     path("", include("alerts.urls")),
     path("", include("rules.urls")),
     path("", include("channels.urls")),

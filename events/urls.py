@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django.urls import path
-
+from alertsite.urlhelpers import slash_optional
 from events import views
 
 urlpatterns = [
-    path("insights/events/", views.event_list, name="console-events"),
+    *slash_optional("insights/events/", views.event_list, name="console-events"),
 ]

@@ -254,7 +254,13 @@ def condition_compile(condition: Condition) -> EventPredicate:
 
 
 def condition_explain(condition: Condition, event: dict[str, Any]) -> dict[str, Any]:
-    """Why an event matched a condition or not: the type, the action, each filter or the expression."""
+    """Why an event matched a condition or not: the type, the action, each filter and any expression.
+
+    `filters` is always a list. An expression the engine reads as plain filters (a flat chain
+    of filter twins, see `rules.expression.expression_to_filters`) lists those filters'
+    outcomes, and decides as the engine does; any other expression lists none. The
+    expression's own outcome is under `expression`.
+    """
     type_matches = event.get("event_type") == condition.event_type
     result: dict[str, Any] = {"event_type": condition.event_type, "type_matched": type_matches}
     matched = type_matches
@@ -262,21 +268,28 @@ def condition_explain(condition: Condition, event: dict[str, Any]) -> dict[str, 
         action_matched = association_action_matches(ASSOCIATION_ACTIONS_BY_SLUG[condition.action], event)
         result["action"] = {"slug": condition.action, "matched": action_matched}
         matched = matched and action_matched
+    match: str | None = condition.match
+    filters: tuple[Filter, ...] | None = condition.filters
     if condition.expression is not None:
-        from rules.expression import expression_compile
+        from rules.expression import ExpressionError, expression_compile, expression_to_filters
 
         expression_matched = bool(expression_compile(condition.expression)(event))
         result["expression"] = {"source": condition.expression, "matched": expression_matched}
-        matched = matched and expression_matched
-    else:
-        outcomes = [
-            {"key": flt.key, "operator": flt.operator, "value": flt.value, "matched": filter_compile(flt)(event)}
-            for flt in condition.filters
-        ]
-        result["match"] = condition.match
-        result["filters"] = outcomes
+        try:
+            match, as_filters = expression_to_filters(condition.expression)
+            filters = tuple(Filter(f["key"], f["operator"], f.get("value")) for f in as_filters)
+        except ExpressionError:
+            match, filters = None, None
+            matched = matched and expression_matched
+    outcomes = [
+        {"key": flt.key, "operator": flt.operator, "value": flt.value, "matched": filter_compile(flt)(event)}
+        for flt in filters or ()
+    ]
+    if match is not None:
+        result["match"] = match
         if outcomes:
-            combine = any if condition.match == "any" else all
+            combine = any if match == "any" else all
             matched = matched and combine(outcome["matched"] for outcome in outcomes)
+    result["filters"] = outcomes
     result["matched"] = matched
     return result

@@ -2,8 +2,26 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q, QuerySet
+from django_filters.constants import EMPTY_VALUES
 
-from rules.models import Priority, Rule
+from rules.models import PRIORITY_RANK, Priority, Rule
+
+PRIORITY_RANK_FIELD = "priority_rank"
+
+
+class RuleOrderingFilter(django_filters.OrderingFilter):
+    """`ordering=priority` sorts by rank (low, medium, high; `-priority` high first), as the console does.
+
+    Ties fall back to the name, then the id, as the unordered list does, so pages never overlap.
+    """
+
+    def filter(self, qs: QuerySet[Rule], value: list[str] | None) -> QuerySet[Rule]:
+        if value in EMPTY_VALUES:
+            return qs
+        ordering = [self.get_ordering_value(param) for param in value if param not in EMPTY_VALUES]
+        if any(field.lstrip("-") == PRIORITY_RANK_FIELD for field in ordering):
+            qs = qs.annotate(**{PRIORITY_RANK_FIELD: PRIORITY_RANK})
+        return qs.order_by(*ordering, "name", "pk")
 
 
 class RuleFilter(django_filters.FilterSet):
@@ -12,8 +30,17 @@ class RuleFilter(django_filters.FilterSet):
     event_type = django_filters.CharFilter(method="filter_event_type", help_text="Rules selecting this event type.")
     channel = django_filters.NumberFilter(field_name="channels")
     search = django_filters.CharFilter(method="filter_search", help_text="Name or description.")
-    ordering = django_filters.OrderingFilter(
-        fields=["name", "priority", "created_at", "updated_at", "last_triggered_at", "alert_count", "match_count"]
+    ordering = RuleOrderingFilter(
+        fields=[
+            "name",
+            (PRIORITY_RANK_FIELD, "priority"),
+            "created_at",
+            "updated_at",
+            "last_triggered_at",
+            "alert_count",
+            "match_count",
+        ],
+        help_text="A field, `-` first for descending; priority sorts by rank (low, medium, high).",
     )
 
     class Meta:

@@ -13,6 +13,16 @@ class Priority(models.TextChoices):
     HIGH = "high", "High"
 
 
+# Sorts priorities by rank (low < medium < high), not alphabetically: rules and alerts alike.
+PRIORITY_RANK = models.Case(
+    models.When(priority=Priority.LOW, then=models.Value(1)),
+    models.When(priority=Priority.MEDIUM, then=models.Value(2)),
+    models.When(priority=Priority.HIGH, then=models.Value(3)),
+    default=models.Value(0),
+    output_field=models.IntegerField(),
+)
+
+
 class BackfillStatus(models.TextChoices):
     IDLE = "idle", "Idle"
     QUEUED = "queued", "Queued"

@@ -99,8 +99,10 @@ def rule_update(*, rule: Rule, data: dict[str, Any], actor: AbstractBaseUser | N
             resource=_resource(rule),
             changes=changes,
         )
-        turned_on = {change["field"] for change in changes} & {"enabled", "existing_conditions", "conditions"}
-        if rule.enabled and rule.existing_conditions and turned_on:
+        # api.md: existing_conditions applies "when true at save or enable time", so any save
+        # that changes something queues the backfill (a no-op save returned above). RuleMatch
+        # keeps an event from matching twice: a rerun adds only what earlier runs missed.
+        if rule.enabled and rule.existing_conditions:
             rule_backfill_schedule(rule=rule)
     return rule
 

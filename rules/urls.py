@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from django.urls import path
-
+from alertsite.urlhelpers import slash_optional
 from rules import views
 
 urlpatterns = [
-    path("insights/alerts/rules/", views.rule_list, name="console-rules"),
-    path("insights/alerts/rules/templates/", views.rule_templates, name="console-rule-templates"),
-    path("insights/alerts/rules/new/", views.rule_new, name="console-rule-new"),
-    path("insights/alerts/rules/preview/", views.rule_preview_fragment, name="console-rule-preview"),
-    path("insights/alerts/rules/<int:pk>/edit/", views.rule_edit, name="console-rule-edit"),
-    path("insights/alerts/rules/<int:pk>/enabled/", views.rule_toggle, name="console-rule-toggle"),
-    path("insights/alerts/rules/<int:pk>/duplicate/", views.rule_duplicate, name="console-rule-duplicate"),
-    path("insights/alerts/rules/<int:pk>/delete/", views.rule_delete_confirm, name="console-rule-delete"),
+    *slash_optional("insights/alerts/rules/", views.rule_list, name="console-rules"),
+    *slash_optional("insights/alerts/rules/templates/", views.rule_templates, name="console-rule-templates"),
+    *slash_optional("insights/alerts/rules/new/", views.rule_new, name="console-rule-new"),
+    *slash_optional("insights/alerts/rules/preview/", views.rule_preview_fragment, name="console-rule-preview"),
+    *slash_optional("insights/alerts/rules/<int:pk>/edit/", views.rule_edit, name="console-rule-edit"),
+    *slash_optional("insights/alerts/rules/<int:pk>/enabled/", views.rule_toggle, name="console-rule-toggle"),
+    *slash_optional("insights/alerts/rules/<int:pk>/duplicate/", views.rule_duplicate, name="console-rule-duplicate"),
+    *slash_optional("insights/alerts/rules/<int:pk>/delete/", views.rule_delete_confirm, name="console-rule-delete"),
 ]

@@ -14,16 +14,15 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from alertsite.console import admins_only, readers_only
+from alertsite.console import admins_only, next_url, readers_only
 from channels.models import Channel
 from events.catalog import ASSOCIATION_ACTIONS, ASSOCIATION_EVENT_TYPE, association_actions_for, keys_for
 from events.models import AuditEvent, EventType
@@ -38,7 +37,7 @@ from rules.forms import (
     form_parse,
     form_values,
 )
-from rules.models import Priority, Rule
+from rules.models import PRIORITY_RANK, Priority, Rule
 from rules.operators import BOOLEAN, LIST, NONE, NUMBER, STRING, operators
 from rules.preview import rule_preview
 from rules.services import rule_create, rule_delete, rule_set_enabled, rule_update
@@ -55,13 +54,6 @@ EVENT_LABELS_SHOWN = 3
 DEFAULT_TEMPLATE = "event_based"
 RULES_URL_NAME = "console-rules"
 
-PRIORITY_RANK = Case(
-    When(priority=Priority.LOW, then=Value(1)),
-    When(priority=Priority.MEDIUM, then=Value(2)),
-    When(priority=Priority.HIGH, then=Value(3)),
-    default=Value(0),
-    output_field=IntegerField(),
-)
 # sort value -> ordering; ties fall back to the name, then the id, so pages never overlap.
 SORTS: dict[str, tuple[Any, ...]] = {
     "name": (Lower("name").asc(), "pk"),
@@ -171,10 +163,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
 
 
 def _back(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return reverse("console-rules")
+    return next_url(request, reverse("console-rules"))
 
 
 @admins_only

@@ -65,6 +65,50 @@ class RuleTestInputSerializer(serializers.Serializer):
     event = serializers.DictField()
 
 
+class RuleTestFilterSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    operator = serializers.CharField()
+    value = serializers.JSONField(required=False, allow_null=True)
+    matched = serializers.BooleanField()
+
+
+class RuleTestActionSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    matched = serializers.BooleanField()
+
+
+class RuleTestExpressionSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    matched = serializers.BooleanField(help_text="The expression's own outcome.")
+
+
+class RuleTestConditionSerializer(serializers.Serializer):
+    event_type = serializers.CharField()
+    type_matched = serializers.BooleanField(help_text="Whether the event is of this condition's event_type.")
+    action = RuleTestActionSerializer(required=False, help_text="Only for an association action condition.")
+    match = serializers.ChoiceField(
+        choices=["all", "any"],
+        required=False,
+        help_text="How the filters combine; absent for an expression that has no field-filter form.",
+    )
+    filters = RuleTestFilterSerializer(
+        many=True,
+        help_text="Each filter's outcome; for an expression, those of its field-filter form (empty when it has none).",
+    )
+    expression = RuleTestExpressionSerializer(required=False, help_text="Only for an expression condition.")
+    matched = serializers.BooleanField()
+
+
+class RuleTestResultSerializer(serializers.Serializer):
+    """Documents the answer of POST /rules/{id}/test for the OpenAPI schema."""
+
+    matched = serializers.BooleanField(
+        help_text="Whether the event matches the rule's conditions (any one of them), whether or not the rule is enabled."
+    )
+    enabled = serializers.BooleanField(help_text="Whether the rule is enabled: a disabled rule raises nothing.")
+    conditions = RuleTestConditionSerializer(many=True)
+
+
 class RulePreviewInputSerializer(RuleWriteSerializer):
     name = serializers.CharField(max_length=100, required=False)
     since = serializers.DateTimeField(required=False)

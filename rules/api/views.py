@@ -24,6 +24,7 @@ from rules.api.serializers import (
     RuleSerializer,
     RuleTemplateSerializer,
     RuleTestInputSerializer,
+    RuleTestResultSerializer,
     RuleWriteSerializer,
 )
 from rules.conditions import ConditionError, condition_explain, conditions_parse
@@ -105,8 +106,12 @@ class RuleViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         request=RuleTestInputSerializer,
-        responses={200: OpenApiResponse(description='{"matched": bool, "conditions": [...]}')},
+        responses={200: RuleTestResultSerializer},
         summary="Explain whether an event matches this rule, condition by condition and filter by filter",
+        description=(
+            "`matched` says whether the event matches the rule's conditions, enabled or not, so a rule "
+            "can be tried before it is enabled; `enabled` says whether the rule would act on it."
+        ),
     )
     @action(detail=True, methods=["post"], url_path="test")
     def test_event(self, request: Request, pk: str | None = None) -> Response:
@@ -117,7 +122,7 @@ class RuleViewSet(viewsets.ModelViewSet):
         conditions = [condition_explain(condition, event) for condition in conditions_parse(rule.conditions)]
         return Response(
             {
-                "matched": rule.enabled and any(condition["matched"] for condition in conditions),
+                "matched": any(condition["matched"] for condition in conditions),
                 "enabled": rule.enabled,
                 "conditions": conditions,
             }

@@ -86,6 +86,17 @@ def test_illegal_move_shows_an_error_message(client, make_user, raise_alerts):
     assert "cannot be acknowledged" in response.content.decode()
 
 
+def test_bulk_move_never_sends_the_browser_to_another_site(client, make_user, raise_alerts):
+    client.force_login(make_user("responder"))
+    (alert,) = raise_alerts(1)
+    for elsewhere in ("//evil.example/", "https://evil.example/insights/alerts/"):
+        response = client.post(
+            "/insights/alerts/bulk/", {"action": "acknowledge", "ids": [alert.pk], "next": elsewhere}
+        )
+        assert response.status_code == 302
+        assert response["Location"] == "/insights/alerts/"
+
+
 def test_bulk_acknowledge_with_one_remark(client, make_user, raise_alerts):
     alerts = raise_alerts(3)
     response = logged_in(client, make_user, "responder").post(

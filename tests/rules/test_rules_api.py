@@ -233,6 +233,26 @@ def test_list_is_ordered_by_name_unless_asked_otherwise(admin):
     assert names(admin.get(RULES, {"ordering": "-created_at"})) == ["a", "c", "b"]
 
 
+def test_ordering_by_priority_sorts_by_rank_low_first(admin):
+    for name, priority in (("a", "high"), ("b", "low"), ("c", "medium")):
+        stored_rule(name=name, priority=priority)
+    assert names(admin.get(RULES, {"ordering": "priority"})) == ["b", "c", "a"]
+
+
+def test_ordering_by_minus_priority_sorts_high_first(admin):
+    for name, priority in (("a", "low"), ("b", "high"), ("c", "medium")):
+        stored_rule(name=name, priority=priority)
+    assert names(admin.get(RULES, {"ordering": "-priority"})) == ["b", "c", "a"]
+
+
+def test_rules_of_the_same_priority_are_ordered_by_name_so_pages_never_overlap(admin):
+    for name, priority in (("d", "high"), ("a", "high"), ("c", "low"), ("b", "high")):
+        stored_rule(name=name, priority=priority)
+    first = names(admin.get(RULES, {"ordering": "-priority", "page_size": 2}))
+    second = names(admin.get(RULES, {"ordering": "-priority", "page_size": 2, "page": 2}))
+    assert first + second == ["a", "b", "d", "c"]
+
+
 def test_list_query_count_does_not_grow_with_rules(admin, django_assert_max_num_queries):
     channel = webhook()
 
@@ -384,6 +404,88 @@ def test_test_of_an_event_of_another_type_does_not_match(admin):
     data = admin.post(f"{RULES}/{rule.pk}/test", {"event": event}, format="json").json()
     assert data["matched"] is False
     assert data["conditions"][0]["matched"] is False
+
+
+def test_test_of_a_disabled_rule_says_whether_the_event_matches_its_conditions(admin):
+    rule = stored_rule(enabled=False)
+    event = make_event(event_type="admin_login_attempt", success=False)
+    data = admin.post(f"{RULES}/{rule.pk}/test", {"event": event}, format="json").json()
+    assert (data["matched"], data["enabled"]) == (True, False)
+
+
+def test_test_says_whether_the_rule_is_enabled(admin):
+    rule = stored_rule()
+    event = make_event(event_type="admin_login_attempt", success=False)
+    data = admin.post(f"{RULES}/{rule.pk}/test", {"event": event}, format="json").json()
+    assert (data["matched"], data["enabled"]) == (True, True)
+
+
+def test_test_lists_filters_for_every_kind_of_condition(admin):
+    conditions = [
+        {"event_type": "user_login_attempt", "filters": [FAILED_LOGIN_FILTER]},
+        {"event_type": "user_login_attempt", "expression": "len(initiated_by.email) > 3"},
+        {"event_type": "user_lockout"},
+    ]
+    rule = stored_rule(conditions=conditions)
+    data = admin.post(f"{RULES}/{rule.pk}/test", {"event": make_event()}, format="json").json()
+    for condition in data["conditions"]:
+        assert {"event_type", "matched", "filters"} <= set(condition), condition
+        assert all({"key", "operator", "matched"} <= set(f) for f in condition["filters"])
+
+
+def test_test_of_an_expression_lists_the_outcomes_of_its_field_filters(admin):
+    expression = 'success == false && ieq(geoip.country_code, "us")'
+    rule = stored_rule(conditions=[{"event_type": "user_login_attempt", "expression": expression}])
+    event = make_event(success=False, geoip={"country_code": "DE"})
+    data = admin.post(f"{RULES}/{rule.pk}/test", {"event": event}, format="json").json()
+    (condition,) = data["conditions"]
+    assert [(f["key"], f["operator"], f["matched"]) for f in condition["filters"]] == [
+        ("success", "eq", True),
+        ("geoip.country_code", "eq", False),
+    ]
+    assert condition["match"] == "all"
+    assert condition["matched"] is False
+    assert data["matched"] is False
+
+
+def test_test_of_an_expression_keeps_the_expression_and_its_outcome(admin):
+    expression = 'success == false || inCidr(client_ip, "203.0.113.0/24")'
+    rule = stored_rule(conditions=[{"event_type": "user_login_attempt", "expression": expression}])
+    data = admin.post(f"{RULES}/{rule.pk}/test", {"event": make_event(success=False)}, format="json").json()
+    (condition,) = data["conditions"]
+    assert condition["expression"] == {"source": expression, "matched": True}
+    assert (condition["match"], [f["matched"] for f in condition["filters"]]) == ("any", [True, False])
+    assert condition["matched"] is True
+
+
+def test_test_of_an_expression_without_a_field_form_lists_no_filters(admin):
+    expression = "len(initiated_by.email) > 3"
+    rule = stored_rule(conditions=[{"event_type": "user_login_attempt", "expression": expression}])
+    data = admin.post(f"{RULES}/{rule.pk}/test", {"event": make_event()}, format="json").json()
+    (condition,) = data["conditions"]
+    assert condition["filters"] == []
+    assert condition["expression"] == {"source": expression, "matched": True}
+    assert condition["matched"] is True
+    assert data["matched"] is True
+
+
+def test_schema_documents_the_test_answer(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    paths, components = schema["paths"], schema["components"]["schemas"]
+    operation = (paths.get("/api/v1/rules/{id}/test") or paths["/api/v1/rules/{id}/test/"])["post"]
+
+    def component(ref: str) -> dict[str, Any]:
+        return components[ref.rsplit("/", 1)[-1]]
+
+    answer = component(operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"])
+    assert set(answer["required"]) >= {"matched", "enabled", "conditions"}
+    condition = component(answer["properties"]["conditions"]["items"]["$ref"])
+    assert set(condition["required"]) >= {"event_type", "matched", "filters"}
+    assert set(component(condition["properties"]["filters"]["items"]["$ref"])["required"]) >= {
+        "key",
+        "operator",
+        "matched",
+    }
 
 
 def test_test_without_an_event_is_a_400(admin):
