@@ -8,6 +8,9 @@ run outside one, with database access merely allowed; the test tasks themselves 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
@@ -120,3 +123,18 @@ def test_thread_runs_due_entries_until_stopped():
         scheduler.join(timeout=5)
     assert not scheduler.is_alive()
     assert "record_run" in ran
+
+
+def test_every_scheduled_task_is_found_in_a_fresh_server_process():
+    """In `manage.py serve` nothing may have imported an app's tasks module yet."""
+    script = (
+        "import django; django.setup()\n"
+        "from alertsite.celery import app\n"
+        "from alertsite.runtime.scheduler import EmbeddedScheduler\n"
+        "missing = [task for task, _ in EmbeddedScheduler().entries.values() if task not in app.tasks]\n"
+        "print(missing)\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "alertsite.settings.test"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -15,6 +15,7 @@ from celery.schedules import maybe_schedule
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
+from django.utils.module_loading import autodiscover_modules
 
 from alertsite.celery import app
 
@@ -24,6 +25,9 @@ logger = logging.getLogger(__name__)
 class EmbeddedScheduler(threading.Thread):
     def __init__(self, schedule: dict | None = None, tick_seconds: float = 1.0) -> None:
         super().__init__(name="alertsite-scheduler", daemon=True)
+        # A worker imports every app's tasks module at start; this process must too, or a
+        # task that nothing else imported yet (the delivery sweep) is "not registered".
+        autodiscover_modules("tasks")
         self.entries = {
             name: (entry["task"], maybe_schedule(entry["schedule"]))
             for name, entry in (schedule if schedule is not None else settings.CELERY_BEAT_SCHEDULE).items()
