@@ -55,8 +55,9 @@ NAMED = 5  # channels named one by one in an action's message; the rest are coun
 SERVICE_FIELDS = ("kind", "name", "enabled", "config")
 CONFIG_HELP = (
     'JSON. Email: {"recipients": ["soc@example.com"], "roles": ["admin"]}. '
-    'Webhook: {"url": "https://hooks.example.com/alertsite", "verify_ssl": true, "secret": "...", '
-    '"headers": [{"name": "X-Team", "value": "soc", "sensitive": false}], "auth": {"type": "none"}}. '
+    'Webhook: {"url": "https://hooks.example.com/alertsite/{{TOKEN}}", "verify_ssl": true, "secret": "...", '
+    '"headers": [{"name": "X-Team", "value": "soc", "sensitive": false}], "auth": {"type": "none"}, '
+    '"url_secrets": [{"name": "TOKEN", "value": "..."}]}. '
     'Secrets show as "********": leave them so to keep the stored value, or type a new one.'
 )
 

@@ -1,4 +1,4 @@
-"""Encryption at rest for channel secrets (webhook secret, sensitive headers, credentials).
+"""Encryption at rest for channel secrets (webhook secret, sensitive headers, credentials, URL values).
 
 Values are stored as `{"$enc": "<Fernet token>"}` inside `Channel.config`. The key comes
 from ALERTSITE_ENCRYPTION_KEY; older keys listed in ALERTSITE_ENCRYPTION_KEYS_OLD still

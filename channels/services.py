@@ -163,6 +163,7 @@ def _secrets_sent(config: Any) -> bool:
     auth = config.get("auth") or {}
     values = [config.get("secret"), auth.get("password"), auth.get("token")]
     values += [h.get("value") for h in config.get("headers") or [] if isinstance(h, dict) and h.get("sensitive")]
+    values += [row.get("value") for row in config.get("url_secrets") or [] if isinstance(row, dict)]
     return any(isinstance(value, str) and value and value != MASK for value in values)
 
 
@@ -274,7 +275,11 @@ def _relaxed_commit() -> None:
 
 
 def envelope_for(delivery: Delivery, *, sent_at: str) -> dict[str, Any]:
-    """The body of every notification (api.md, "Outgoing webhook")."""
+    """The body of every notification (api.md, "Outgoing webhook").
+
+    Status notifications (`alert.acknowledged`, `alert.resolved`) carry `alert.transition`
+    (who, when, remark); one queued before transitions were recorded carries it as null.
+    """
     payload = delivery.payload or {}
     envelope: dict[str, Any] = {
         "version": "1",
@@ -285,6 +290,8 @@ def envelope_for(delivery: Delivery, *, sent_at: str) -> dict[str, Any]:
     alert = payload.get("alert")
     if alert is not None:
         alert = {**alert, "url": f"{settings.ALERTSITE_BASE_URL.rstrip('/')}/insights/alerts/{alert.get('id')}/"}
+        if delivery.kind in (NotificationKind.ALERT_ACKNOWLEDGED, NotificationKind.ALERT_RESOLVED):
+            alert.setdefault("transition", None)
         envelope["alert"] = alert
     if "rule" in payload and alert is None:
         envelope["rule"] = payload["rule"]

@@ -26,6 +26,7 @@ from channels.services import (
 
 TABS = {"email": ChannelKind.EMAIL, "webhooks": ChannelKind.WEBHOOK}
 HEADER_ROWS = 5
+URL_SECRET_ROWS = 10  # "Protect sensitive data in the URL": up to 10 rows (the script shows them one by one)
 ROLES = [("admin", "Admins"), ("responder", "Responders"), ("viewer", "Viewers")]
 
 
@@ -34,6 +35,13 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     tab = request.GET.get("tab", "email") if request.GET.get("tab") in TABS else "email"
     channels = Channel.objects.filter(kind=TABS[tab]).annotate(rule_count=Count("rules")).order_by("name")
     return render(request, "console/channels/list.html", {"nav": "channels", "tab": tab, "channels": channels})
+
+
+def _row_count(post: Any, key: str, default: int) -> int:
+    try:
+        return max(0, min(int(post.get(key, default)), 50))
+    except (TypeError, ValueError):
+        return default
 
 
 def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
@@ -45,7 +53,7 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
         data["config"] = {"recipients": recipients, "roles": post.getlist("roles")}
         return data
     headers = []
-    for index in range(int(post.get("header_rows", HEADER_ROWS))):
+    for index in range(_row_count(post, "header_rows", HEADER_ROWS)):
         name = post.get(f"header_name_{index}", "").strip()
         if name:
             headers.append(
@@ -55,6 +63,12 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
                     "sensitive": post.get(f"header_sensitive_{index}") == "on",
                 }
             )
+    url_secrets = []
+    for index in range(_row_count(post, "url_secret_rows", URL_SECRET_ROWS)):
+        name = post.get(f"url_secret_name_{index}", "").strip()
+        value = post.get(f"url_secret_value_{index}", "")
+        if name or value not in ("", MASK):  # a row whose name was cleared is removed, its stored value too
+            url_secrets.append({"name": name, "value": value})
     auth_type = post.get("auth_type", "none")
     auth: dict[str, Any] = {"type": auth_type}
     if auth_type == "basic":
@@ -63,6 +77,7 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
         auth["token"] = post.get("auth_token", "")
     data["config"] = {
         "url": post.get("url", "").strip(),
+        "url_secrets": url_secrets,
         "verify_ssl": post.get("verify_ssl") == "on",
         "secret": post.get("secret", ""),
         "headers": headers,
@@ -71,10 +86,35 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
     return data
 
 
+def url_secret_rows(config: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
+    """The protected-value rows of the form. A value is never written into the page: a stored one
+    shows as the mask (sent back, it keeps the value); one typed into a form that came back with
+    errors must be typed again."""
+    rows = []
+    for index, row in enumerate(config.get("url_secrets") or []):
+        if not isinstance(row, dict):
+            continue
+        value = row.get("value")
+        rows.append(
+            {
+                "name": row.get("name") if isinstance(row.get("name"), str) else "",
+                "stored": value == MASK,
+                "retype": isinstance(value, str) and value not in ("", MASK),
+                "name_error": errors.get(f"config.url_secrets[{index}].name", ""),
+                "value_error": errors.get(f"config.url_secrets[{index}].value", "")
+                or errors.get(f"config.url_secrets[{index}]", ""),
+            }
+        )
+    blank = {"name": "", "stored": False, "retype": False, "name_error": "", "value_error": ""}
+    rows += [blank] * max(0, URL_SECRET_ROWS - len(rows))
+    return rows
+
+
 def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], channel: Channel | None) -> dict[str, Any]:
     config = values.get("config") or {}
     headers = list(config.get("headers") or [])
     rows = [*headers, *([{"name": "", "value": "", "sensitive": False}] * max(1, HEADER_ROWS - len(headers)))]
+    secret_rows = url_secret_rows(config, errors)
     return {
         "nav": "channels",
         "kind": kind,
@@ -85,8 +125,12 @@ def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], chan
         "recipients_text": "\n".join(config.get("recipients") or []),
         "header_rows": list(enumerate(rows)),
         "header_count": len(rows),
+        "url_secret_rows": list(enumerate(secret_rows)),
+        "url_secret_count": len(secret_rows),
         "errors": errors,
         "config_errors": {k: v for k, v in errors.items() if k.startswith("config")},
+        "url_error": errors.get("config.url", ""),
+        "url_secrets_error": errors.get("config.url_secrets", ""),
         "roles": ROLES,
         "mask": MASK,
     }

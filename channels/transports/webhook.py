@@ -1,4 +1,10 @@
-"""Webhook transport: POST the JSON envelope, signed with HMAC-SHA256 when the channel has a secret."""
+"""Webhook transport: POST the JSON envelope, signed with HMAC-SHA256 when the channel has a secret.
+
+"Protect sensitive data in the URL": the stored URL may reference write-only values as
+`{{NAME}}` in its path or query (`url_secrets`, sealed at rest like the other secrets). They are
+filled in, percent-encoded, only when a request is made, and the filled-in URL never appears in
+an error, a response snippet or a log line (any secret value found there reads `***`).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,16 @@ import base64
 import hashlib
 import hmac
 import http.client
+import logging
 import re
 import socket
 import ssl
 import time
+import traceback
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import orjson
 from django.utils import timezone
@@ -39,6 +48,14 @@ RESERVED_HEADERS = frozenset({"host", "content-length", "content-type", "transfe
 RETRYABLE = frozenset({408, 429})
 SNIPPET = 500
 USER_AGENT = "alertsite-webhook/1"
+MAX_URL_SECRETS = 10
+MAX_URL_SECRET_VALUE = 1000
+MAX_FILLED_URL = 8000
+URL_SECRET_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+PLACEHOLDER_RE = re.compile(r"\{\{(.*?)\}\}")
+URL_SECRET_NAME_HELP = "1 to 64 upper-case letters, digits or _, starting with a letter"
+
+logger = logging.getLogger(__name__)
 
 
 def _sendable(value: str) -> bool:
@@ -49,6 +66,37 @@ def _sendable(value: str) -> bool:
 def signature_for(secret: str, timestamp: str, body: bytes) -> str:
     digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
+
+
+def url_placeholders(url: str) -> list[str]:
+    """The names referenced as {{NAME}} in a URL, in order, repeats included."""
+    return PLACEHOLDER_RE.findall(url)
+
+
+def url_fill(url: str, values: dict[str, str]) -> str:
+    """The URL with every {{NAME}} replaced by its value, percent-encoded (no / ? # & = survive)."""
+    return PLACEHOLDER_RE.sub(lambda match: quote(values[match.group(1)], safe=""), url)
+
+
+def scrubber(secrets: list[str]) -> Callable[[str], str]:
+    """Replace every secret value (as typed, or percent-encoded as it went on the wire) with ***."""
+    forms = sorted(
+        {
+            form
+            for value in secrets
+            if value
+            for form in (value, quote(value, safe=""), quote(value), quote_plus(value))
+        },
+        key=len,
+        reverse=True,
+    )
+
+    def scrub(text: str) -> str:
+        for form in forms:
+            text = text.replace(form, "***")
+        return text
+
+    return scrub
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -73,24 +121,24 @@ class WebhookTransport(Transport):
         previous = previous or {}
         if not isinstance(config, dict):
             raise ConfigError({"config": "Must be an object with a url."})
-        unknown = set(config) - {"url", "verify_ssl", "secret", "headers", "auth"}
+        unknown = set(config) - {"url", "verify_ssl", "secret", "headers", "auth", "url_secrets"}
         for key in sorted(unknown):
             errors[f"config.{key}"] = "Unknown field."
         url = config.get("url")
+        url_secrets, clear = self._url_secrets_clean(
+            config.get("url_secrets") or [], previous.get("url_secrets") or [], errors
+        )
         if not isinstance(url, str) or not url.strip():
             errors["config.url"] = "This field is required."
         elif len(url) > MAX_URL:
             errors["config.url"] = f"At most {MAX_URL} characters."
         else:
             url = url.strip()
-            try:
-                url_check(url, resolve=True)
-            except UnsafeDestination as exc:
-                errors["config.url"] = str(exc)
+            self._url_clean(url, clear, errors)
         verify = config.get("verify_ssl", True)
         if not isinstance(verify, bool):
             errors["config.verify_ssl"] = "Must be true or false."
-        stored: dict[str, Any] = {"url": url, "verify_ssl": verify}
+        stored: dict[str, Any] = {"url": url, "verify_ssl": verify, "url_secrets": url_secrets}
 
         secret = config.get("secret")
         if secret == MASK:
@@ -107,6 +155,93 @@ class WebhookTransport(Transport):
         if errors:
             raise ConfigError(errors)
         return stored
+
+    def _url_secrets_clean(
+        self, rows: Any, previous: list[dict[str, Any]], errors: dict[str, str]
+    ) -> tuple[list[dict[str, Any]], dict[str, tuple[int, str | None]] | None]:
+        """Seal the URL's sensitive values. Returns the rows as stored, and name -> (index, clear
+        value, or None when that row's value is unusable); None instead of the map when the list
+        itself is unusable (then the URL's placeholders are not matched against it)."""
+        if not isinstance(rows, list):
+            errors["config.url_secrets"] = "Must be a list of {name, value}."
+            return [], None
+        if len(rows) > MAX_URL_SECRETS:
+            errors["config.url_secrets"] = f"At most {MAX_URL_SECRETS} protected values."
+            return [], None
+        old = {row["name"]: row["value"] for row in previous if isinstance(row, dict) and is_sealed(row.get("value"))}
+        cleaned: list[dict[str, Any]] = []
+        clear: dict[str, tuple[int, str | None]] = {}
+        for index, row in enumerate(rows):
+            where = f"config.url_secrets[{index}]"
+            if not isinstance(row, dict):
+                errors[where] = "Must be an object with name and value."
+                continue
+            for key in sorted(set(row) - {"name", "value"}):
+                errors[f"{where}.{key}"] = "Unknown field."
+            name, value = row.get("name"), row.get("value")
+            if not isinstance(name, str) or not URL_SECRET_NAME_RE.match(name):
+                errors[f"{where}.name"] = f"Must be {URL_SECRET_NAME_HELP} (used as {{{{NAME}}}} in the URL)."
+                continue
+            if name in clear:
+                errors[f"{where}.name"] = f"{name} is listed twice."
+                continue
+            if value == MASK and name in old:
+                cleaned.append({"name": name, "value": old[name]})
+                clear[name] = (index, secret_open(old[name]))
+                continue
+            clear[name] = (index, None)
+            if value == MASK:
+                errors[f"{where}.value"] = "There is no saved value to keep: enter the value."
+            elif not isinstance(value, str) or not value or len(value) > MAX_URL_SECRET_VALUE:
+                errors[f"{where}.value"] = f"Required: text of at most {MAX_URL_SECRET_VALUE} characters."
+            else:
+                cleaned.append({"name": name, "value": secret_seal(value)})
+                clear[name] = (index, value)
+        return cleaned, clear
+
+    def _url_clean(self, url: str, clear: dict[str, tuple[int, str | None]] | None, errors: dict[str, str]) -> None:
+        """Placeholders only in the path and query, each with a value and each value used; then the
+        URL as it will be requested (values filled in) must pass the destination checks."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            errors["config.url"] = "This is not a valid URL."
+            return
+        names = url_placeholders(url)
+        leftover = PLACEHOLDER_RE.sub("", url)
+        bad = [name for name in names if not URL_SECRET_NAME_RE.match(name)]
+        if "{{" in leftover or "}}" in leftover:
+            errors["config.url"] = "Write a placeholder as {{NAME}}, with both pairs of braces."
+            return
+        if bad:
+            errors["config.url"] = f"{{{{{bad[0][:70]}}}}} is not a placeholder: names are {URL_SECRET_NAME_HELP}."
+            return
+        if "{{" in parts.netloc or "{{" in parts.fragment or "{{" in parts.scheme:
+            errors["config.url"] = "Placeholders may only be used in the path and query of the URL, not in its host."
+            return
+        if clear is None:
+            return  # url_secrets itself is wrong; its error says so
+        missing = [name for name in dict.fromkeys(names) if name not in clear]
+        if missing:
+            listed = ", ".join(f"{{{{{name}}}}}" for name in missing)
+            errors["config.url"] = f"No protected value named {listed}: add it under url_secrets."
+        for name, (index, _value) in clear.items():
+            if name not in names:
+                errors[f"config.url_secrets[{index}].name"] = (
+                    f"{name} is not used in the URL: reference it as {{{{{name}}}}} or remove it."
+                )
+        if missing:
+            return
+        filled = url_fill(url, {name: value or "x" for name, (_index, value) in clear.items()})
+        if len(filled) > MAX_FILLED_URL:
+            errors["config.url"] = f"With its protected values filled in the URL is over {MAX_FILLED_URL} characters."
+            return
+        try:
+            url_check(filled, resolve=True)
+        except UnsafeDestination as exc:
+            errors["config.url"] = str(exc)  # names the host at most, never the path or query
+        except ValueError:
+            errors["config.url"] = "This is not a valid URL."
 
     def _headers_clean(self, headers: Any, previous: list[dict[str, Any]], errors: dict[str, str]) -> list[dict]:
         if not isinstance(headers, list):
@@ -192,6 +327,7 @@ class WebhookTransport(Transport):
         return {
             "url": config.get("url", ""),
             "verify_ssl": config.get("verify_ssl", True),
+            "url_secrets": [{"name": row["name"], "value": MASK} for row in config.get("url_secrets") or []],
             "secret": MASK if config.get("secret") else None,
             "headers": [
                 {
@@ -231,16 +367,46 @@ class WebhookTransport(Transport):
         return body, headers
 
     def send(self, channel: Channel, message: Outgoing, *, timeout: float) -> SendResult:
-        url = channel.config["url"]
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        secrets = {row["name"]: secret_open(row["value"]) for row in channel.config.get("url_secrets") or []}
+        scrub = scrubber(list(secrets.values()))
         try:
+            return self._send(channel, message, timeout=timeout, secrets=secrets, scrub=scrub)
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            if not secrets:
+                raise
+            # Unexpected, with the filled-in URL perhaps in its text: log and report it scrubbed.
+            logger.error("webhook transport raised\n%s", scrub("".join(traceback.format_exception(exc))))
+            raise DeliveryError(scrub(f"{exc.__class__.__name__}: {exc}"), permanent=True) from None
+
+    def _send(
+        self,
+        channel: Channel,
+        message: Outgoing,
+        *,
+        timeout: float,
+        secrets: dict[str, str],
+        scrub: Callable[[str], str],
+    ) -> SendResult:
+        template = channel.config["url"]
+        missing = [name for name in url_placeholders(template) if name not in secrets]
+        if missing:
+            raise DeliveryError(
+                f"The URL refers to {{{{{missing[0]}}}}}, which has no protected value.", permanent=True
+            )
+        url = url_fill(template, secrets)  # only now, just before connecting
+        parts = urlsplit(url)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
             url_check(url, resolve=False)
             address = addresses_resolve(parts.hostname or "", port)[0]
         except UnsafeDestination as exc:
-            raise DeliveryError(str(exc), permanent=True) from exc
+            raise DeliveryError(scrub(str(exc)), permanent=True) from None
         except socket.gaierror as exc:
             raise DeliveryError(f"Cannot resolve {parts.hostname}: {exc.strerror}", permanent=False) from exc
+        except ValueError:
+            raise DeliveryError("The URL is not valid.", permanent=True) from None
         body, headers = self.request_parts(channel, message)
         if parts.scheme == "https":
             connection = PinnedHTTPSConnection(
@@ -254,17 +420,19 @@ class WebhookTransport(Transport):
         try:
             connection.request("POST", target, body=body, headers=headers)
             response = connection.getresponse()
-            snippet = response.read(SNIPPET).decode("utf-8", errors="replace")
+            snippet = scrub(response.read(SNIPPET).decode("utf-8", errors="replace"))
             status = response.status
             retry_after = retry_after_seconds(response.getheader("Retry-After"))
         except TimeoutError as exc:
             raise DeliveryError(f"Timed out after {timeout:g} s", permanent=False) from exc
         except ssl.SSLCertVerificationError as exc:
-            raise DeliveryError(f"TLS certificate rejected: {exc}", permanent=True) from exc
+            raise DeliveryError(scrub(f"TLS certificate rejected: {exc}"), permanent=True) from None
         except http.client.InvalidURL as exc:
-            raise DeliveryError(f"Invalid URL: {exc}", permanent=True) from exc
+            raise DeliveryError(scrub(f"Invalid URL: {exc}"), permanent=True) from None
+        except UnicodeError:
+            raise DeliveryError("The URL must be ASCII: percent-encode other characters.", permanent=True) from None
         except (OSError, http.client.HTTPException) as exc:
-            raise DeliveryError(f"Connection failed: {exc.__class__.__name__}: {exc}", permanent=False) from exc
+            raise DeliveryError(scrub(f"Connection failed: {exc.__class__.__name__}: {exc}"), permanent=False) from None
         finally:
             connection.close()
         if 200 <= status < 300:
