@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 
-from alerts.models import Alert
+from alerts.models import Alert, AlertCategory, AlertSourceType
 from alerts.selectors import UnknownAssignee, alerts_assigned, alerts_matching
 from alerts.states import AlertStatus
 
@@ -29,6 +29,8 @@ class CommaChoiceFilter(django_filters.BaseInFilter, django_filters.CharFilter):
 class AlertFilter(django_filters.FilterSet):
     status = CommaChoiceFilter(field_name="status", choices=list(AlertStatus.values))
     priority = CommaChoiceFilter(field_name="priority", choices=["high", "medium", "low"])
+    category = CommaChoiceFilter(field_name="category", choices=list(AlertCategory.values))
+    source_type = CommaChoiceFilter(field_name="source_type", choices=list(AlertSourceType.values))
     rule = django_filters.NumberFilter(field_name="rule_id")
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
@@ -37,7 +39,7 @@ class AlertFilter(django_filters.FilterSet):
 
     class Meta:
         model = Alert
-        fields = ["status", "priority", "rule", "since", "until", "assignee", "search"]
+        fields = ["status", "priority", "category", "source_type", "rule", "since", "until", "assignee", "search"]
 
     def filter_assignee(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
         try:

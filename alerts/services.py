@@ -22,7 +22,15 @@ from django.apps import apps
 from django.db import connection, transaction
 from django.utils import timezone
 
-from alerts.models import Alert, AlertEvent, AlertNote, AlertTransition, reference_for
+from alerts.models import (
+    Alert,
+    AlertEvent,
+    AlertNote,
+    AlertTransition,
+    alert_category_for,
+    alert_source_for,
+    reference_for,
+)
 from alerts.states import UNRESOLVED, AlertStatus, transition_allowed
 from channels.services import notification_enqueue
 from events.models import AuditEvent
@@ -110,7 +118,7 @@ def matches_handle(*, matches: Sequence[RuleMatch]) -> dict[int, int]:
         if alert is None:
             continue
         opened[rule.pk] += 1
-        audit.add(_created_payload(alert, rule, event), alert.causal_depth + 1)
+        audit.add(_created_payload(alert, event), alert.causal_depth + 1)
         if rule.send_notifications:
             notification_enqueue(
                 kind="alert.created",
@@ -214,12 +222,16 @@ def _alert_open(
     rule: Rule, event: AuditEvent, events: Sequence[AuditEvent], *, group_key: str, collecting: bool
 ) -> Alert:
     now = timezone.now()
+    source_type, source_id = alert_source_for(event.payload)
     alert = Alert.objects.create(
         rule=rule,
         rule_name=rule.name,
         priority=rule.priority,
         status=AlertStatus.OPEN,
         title=alert_title(rule.name, event),
+        category=alert_category_for(event.payload),
+        source_type=source_type,
+        source_id=source_id,
         event=event,
         event_type=event.event_type,
         event_count=len(events),
@@ -257,17 +269,13 @@ def alert_title(rule_name: str, event: AuditEvent) -> str:
     return title[:300]
 
 
-def _created_payload(alert: Alert, rule: Rule, event: AuditEvent) -> dict[str, Any]:
+def _created_payload(alert: Alert, event: AuditEvent) -> dict[str, Any]:
     return audit_payload(
         event_type="alert_created",
         service=AUDIT_SERVICE,
         initiated_by=actor_reference(None),
         resource={
-            "type": "alert",
-            "id": str(alert.pk),
-            "reference_id": alert.reference,
-            "source_type": "user" if event.initiator else "system",
-            "source_id": event.initiator or event.resource,
+            **_alert_resource(alert),
             "context": {
                 "event_id": event.event_id,
                 "event_type": event.event_type,
@@ -275,28 +283,45 @@ def _created_payload(alert: Alert, rule: Rule, event: AuditEvent) -> dict[str, A
                 "client_ip": event.client_ip,
             },
         },
-        extra={
-            "correlation": {"id": str(rule.pk), "type": "alert_rule"},
-            "severity": rule.get_priority_display(),
-            "category": "Directory",
-            "message": alert.title,
-        },
+        extra={**_alert_extra(alert), "message": alert.title},
     )
 
 
-def alert_notification_payload(alert: Alert, event: AuditEvent | None) -> dict[str, Any]:
-    """The alert part of an outgoing notification (channels adds envelope, URL and signature)."""
+def alert_notification_payload(
+    alert: Alert, event: AuditEvent | None, transition: AlertTransition | None = None
+) -> dict[str, Any]:
+    """The alert part of an outgoing notification (channels adds envelope, URL and signature).
+
+    A status notification carries `alert.transition`: from, to, by (null for the system),
+    at and the remark given with the move.
+    """
+    body: dict[str, Any] = {
+        "id": alert.pk,
+        "reference": alert.reference,
+        "status": alert.status,
+        "priority": alert.priority,
+        "title": alert.title,
+        "event_count": alert.event_count,
+        "rule": {"id": alert.rule_id, "name": alert.rule_name},
+    }
+    if transition is not None:
+        body["transition"] = transition_payload(transition)
+    return {"alert": body, "event": event.payload if event is not None else None}
+
+
+def transition_payload(transition: AlertTransition) -> dict[str, Any]:
+    """`{"from", "to", "by": {"id", "username", "email"} | None, "at", "note"}` of one status change."""
+    actor = transition.actor
     return {
-        "alert": {
-            "id": alert.pk,
-            "reference": alert.reference,
-            "status": alert.status,
-            "priority": alert.priority,
-            "title": alert.title,
-            "event_count": alert.event_count,
-            "rule": {"id": alert.rule_id, "name": alert.rule_name},
-        },
-        "event": event.payload if event is not None else None,
+        "from": transition.from_status,
+        "to": transition.to_status,
+        "by": (
+            {"id": actor.pk, "username": actor.get_username(), "email": actor.email or ""}
+            if actor is not None
+            else None
+        ),
+        "at": transition.at.isoformat().replace("+00:00", "Z"),
+        "note": transition.note,
     }
 
 
@@ -351,7 +376,9 @@ def alert_transition(*, alert: Alert | int, to: str, actor: AbstractBaseUser | N
             ]
         alert.status = to
         alert.save(update_fields=fields)
-        AlertTransition.objects.create(alert=alert, from_status=previous, to_status=to, actor=user, note=note, at=now)
+        record = AlertTransition.objects.create(
+            alert=alert, from_status=previous, to_status=to, actor=user, note=note, at=now
+        )
         changes = [{"field": "Status", "from": STATUS_LABELS[previous], "to": STATUS_LABELS[to]}]
         if note:
             changes.append({"field": "Remark", "from": "", "to": note})
@@ -364,21 +391,23 @@ def alert_transition(*, alert: Alert | int, to: str, actor: AbstractBaseUser | N
                         initiated_by=actor_reference(user),
                         resource=_alert_resource(alert),
                         changes=changes,
-                        extra={"correlation": {"id": str(alert.rule_id), "type": "alert_rule"}},
+                        extra=_alert_extra(alert),
                     ),
                     alert.causal_depth + 1,
                 )
             ]
         )
-        _notify_transition(alert, to)
+        _notify_transition(alert, record)
     return alert
 
 
-def _notify_transition(alert: Alert, to: str) -> None:
+def _notify_transition(alert: Alert, record: AlertTransition) -> None:
     rule = alert.rule
     if rule is None or not (rule.generate_alerts and rule.send_notifications):
         return
-    kind = {AlertStatus.ACKNOWLEDGED: "alert.acknowledged", AlertStatus.RESOLVED: "alert.resolved"}.get(to)
+    kind = {AlertStatus.ACKNOWLEDGED: "alert.acknowledged", AlertStatus.RESOLVED: "alert.resolved"}.get(
+        record.to_status
+    )
     wanted = {
         "alert.acknowledged": rule.notify_on_acknowledge,
         "alert.resolved": rule.notify_on_resolve,
@@ -387,7 +416,7 @@ def _notify_transition(alert: Alert, to: str) -> None:
         notification_enqueue(
             kind=kind,
             channel_ids=list(rule.channels.values_list("pk", flat=True)),
-            payload=alert_notification_payload(alert, alert.event),
+            payload=alert_notification_payload(alert, alert.event, record),
             source=f"alert:{alert.pk}:{alert.transitions.count()}",
             alert_id=alert.pk,
             rule_id=rule.pk,
@@ -480,6 +509,7 @@ def _record_update(alert: Alert, actor: AbstractBaseUser | None, changes: list[d
                     initiated_by=actor_reference(actor),
                     resource=_alert_resource(alert),
                     changes=changes,
+                    extra=_alert_extra(alert),
                 ),
                 alert.causal_depth + 1,
             )
@@ -488,7 +518,23 @@ def _record_update(alert: Alert, actor: AbstractBaseUser | None, changes: list[d
 
 
 def _alert_resource(alert: Alert) -> dict[str, Any]:
-    return {"type": "alert", "id": str(alert.pk), "reference_id": reference_for(alert.pk)}
+    """The alert as the `resource` of its audit events, with its subject (vendor alert_* samples)."""
+    return {
+        "type": "alert",
+        "id": str(alert.pk),
+        "reference_id": reference_for(alert.pk),
+        "source_type": alert.source_type,
+        "source_id": alert.source_id,
+    }
+
+
+def _alert_extra(alert: Alert) -> dict[str, Any]:
+    """Top-level fields every alert_* audit event carries, so rules can filter on them (spec 3.5)."""
+    return {
+        "correlation": {"id": str(alert.rule_id) if alert.rule_id else "", "type": "alert_rule"},
+        "severity": alert.get_priority_display(),
+        "category": alert.get_category_display(),
+    }
 
 
 def _note_checked(text: Any, *, required: bool) -> str:

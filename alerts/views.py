@@ -15,7 +15,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from alerts.models import Alert, AlertTransition
+from alerts.models import Alert, AlertCategory, AlertSourceType, AlertTransition
 from alerts.selectors import alerts_assigned, alerts_matching
 from alerts.services import (
     AlertInputError,
@@ -63,6 +63,8 @@ def dashboard_filters(request: HttpRequest) -> dict:
     return {
         "status": statuses,
         "priority": [p for p in params.getlist("priority") if p in ("high", "medium", "low")],
+        "category": [c for c in params.getlist("category") if c in AlertCategory.values],
+        "source_type": params.get("source_type", "") if params.get("source_type", "") in AlertSourceType.values else "",
         "rule": params.get("rule", ""),
         "rule_q": params.get("rule_q", "").strip(),
         "assignee": assignee if assignee in ("me", "none") or assignee.isdigit() else "",
@@ -79,6 +81,10 @@ def filtered_alerts(filters: dict, user) -> QuerySet[Alert]:
         queryset = queryset.filter(status__in=filters["status"])
     if filters["priority"]:
         queryset = queryset.filter(priority__in=filters["priority"])
+    if filters["category"]:
+        queryset = queryset.filter(category__in=filters["category"])
+    if filters["source_type"]:
+        queryset = queryset.filter(source_type=filters["source_type"])
     if filters["rule"].isdigit():
         queryset = queryset.filter(rule_id=int(filters["rule"]))
     if filters["rule_q"]:
@@ -98,7 +104,9 @@ def _query(filters: dict, **overrides) -> str:
     data = {**filters, **overrides}
     pairs = [("status", s) for s in data["status"]] or [("status", "")]
     pairs += [("priority", p) for p in data["priority"]]
-    pairs += [(key, data[key]) for key in ("rule", "rule_q", "assignee", "range", "q", "sort", "dir") if data.get(key)]
+    pairs += [("category", c) for c in data["category"]]
+    keys = ("source_type", "rule", "rule_q", "assignee", "range", "q", "sort", "dir")
+    pairs += [(key, data[key]) for key in keys if data.get(key)]
     if data.get("page", 1) != 1:
         pairs.append(("page", data["page"]))
     return urlencode(pairs)
@@ -137,6 +145,8 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         "rules": rule_choices if len(rule_choices) <= RULE_CHOICES_MAX else None,
         "assignees": responders(),
         "statuses": AlertStatus.choices,
+        "categories": AlertCategory.choices,
+        "source_types": AlertSourceType.choices,
         "ranges": [("", "Any time"), *TIME_RANGE_CHOICES],
         "live": page == 1 and filters["sort"] == "created" and filters["dir"] == "desc",
         "after": max((alert.pk for alert in alerts), default=0),

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from events.catalog import ASSOCIATION_ACTIONS_BY_SLUG
+from rules.operators import operators
 
 if TYPE_CHECKING:
     from django.http import QueryDict
@@ -178,6 +179,65 @@ def condition_title(condition: Any) -> str:
     if isinstance(action, str) and action in ASSOCIATION_ACTIONS_BY_SLUG:
         return ASSOCIATION_ACTIONS_BY_SLUG[action].description
     return str(condition.get("event_type") or "?")
+
+
+def condition_chip(condition: Any) -> str:
+    """The summary chip of a selected event, as the rule form shows it: "3 filters, All" / "Expression"."""
+    if not isinstance(condition, dict):
+        return "?"
+    if isinstance(condition.get("expression"), str) and condition["expression"]:
+        return "Expression"
+    filters = condition.get("filters") if isinstance(condition.get("filters"), list) else []
+    if not filters:
+        return "No filters"
+    match = "Any" if condition.get("match") == "any" else "All"
+    return f"{len(filters)} filter{'s' if len(filters) != 1 else ''}, {match}"
+
+
+def value_words(value: Any) -> str:
+    """A filter's value as a person reads it: lists joined by commas, booleans and null in JSON's words."""
+    if isinstance(value, list):
+        return ", ".join(value_words(item) for item in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return str(value)
+
+
+def condition_words(condition: Any) -> dict[str, Any]:
+    """Say what one condition selects, for the read-only rule page: its event, then filters or expression."""
+    if not isinstance(condition, dict):
+        return {"title": "?", "event_type": "", "chip": "?", "kind": "filters", "filters": [], "match": "All"}
+    action = condition.get("action")
+    words: dict[str, Any] = {
+        "title": condition_title(condition),
+        "event_type": str(condition.get("event_type") or ""),
+        "action": action if isinstance(action, str) and action in ASSOCIATION_ACTIONS_BY_SLUG else "",
+        "chip": condition_chip(condition),
+        "match": "Any" if condition.get("match") == "any" else "All",
+        "filters": [],
+    }
+    expression = condition.get("expression")
+    if isinstance(expression, str) and expression:
+        words["kind"] = "expression"
+        words["expression"] = expression
+        return words
+    words["kind"] = "filters"
+    for item in condition.get("filters") or []:
+        if not isinstance(item, dict):
+            continue
+        key = str(item.get("operator") or "")
+        operator = operators.get(key) if key in operators else None
+        words["filters"].append(
+            {
+                "key": str(item.get("key") or ""),
+                "operator": operator.label if operator is not None else key,
+                "has_value": "value" in item,
+                "value": value_words(item.get("value")),
+            }
+        )
+    return words
 
 
 def error_label(path: str, conditions: Any) -> str:

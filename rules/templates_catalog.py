@@ -97,7 +97,7 @@ RULE_TEMPLATES: tuple[RuleTemplate, ...] = (
         "insights",
         "Rule For Event Based Alerts",
         "Start from a blank rule and pick the Directory Insights events that should raise an alert.",
-        priority="medium",
+        priority="low",  # spec 2.1: start low; the admin raises it
         conditions=[],
         # The admin names the rule; the template's own name would clash on the second use.
         rule_name="",

@@ -1,5 +1,8 @@
 """Console pages of the rules app: the Rules dashboard, Rule Management (templates) and the rule form.
 
+Admins edit rules; responders and viewers read them: a rule's page shows them the same rule in
+words, read-only (api.md section 2: they "read everything").
+
 Views are adapters: they read the request, call one service from rules.services and render.
 Every check on a rule lives in rules.validation; its errors come back by path and are shown
 next to the field (or the condition / filter row) they name.
@@ -13,6 +16,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
@@ -22,15 +26,26 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from alertsite.console import admins_only, next_url, readers_only
+from alerts.states import AlertStatus
+from alertsite.accounts.roles import user_role
+from alertsite.console import ADMINS, admins_only, next_url, readers_only
 from channels.models import Channel
-from events.catalog import ASSOCIATION_ACTIONS, ASSOCIATION_EVENT_TYPE, association_actions_for, keys_for
+from events.catalog import (
+    ASSOCIATION_ACTIONS,
+    ASSOCIATION_EVENT_TYPE,
+    ASSOCIATION_OPS,
+    CONNECTION_TYPES,
+    SERVICES,
+    association_actions_for,
+    keys_for,
+)
 from events.models import AuditEvent, EventType
 from rules.conditions import MAX_FILTERS
 from rules.forms import (
     RuleForm,
     condition_errors,
     condition_title,
+    condition_words,
     error_anchor,
     error_label,
     field_errors,
@@ -77,6 +92,21 @@ BOOLEAN_KEY_NAMES = frozenset(
     {"success", "mfa", "idp_initiated", "sso_token_success", "start_tls", "tls_established", "enabled", "suspended"}
 )
 NUMBER_KEY_NAMES = frozenset({"error_code", "number_of_results", "logon_type", "count"})
+# Keys with a known set of values (spec 10.1-10.3): the filter editor offers them in a dropdown,
+# with "Other value..." for anything else. By full key path.
+ENUM_VALUES: dict[str, list[str]] = {
+    "association.op": list(ASSOCIATION_OPS),
+    "association.connection.from.type": list(CONNECTION_TYPES),
+    "association.connection.to.type": list(CONNECTION_TYPES),
+    "mfa_meta.type": ["totp", "duo", "webauthn", "push", "none"],
+    "initiated_by.type": ["admin", "user", "systemuser", "system"],
+    "application.sso_type": ["saml", "oidc"],
+    "auth_method": ["session", "api key", "other"],
+    "nas_mfa_state": ["DISABLED", "ENABLED", "REQUIRED", "ALWAYS"],
+    "service": list(SERVICES),
+    "severity": ["Low", "Medium", "High"],
+}
+TEMPLATE_TAB_LABELS = dict(TEMPLATE_TABS)
 
 
 # -- Rules dashboard -----------------------------------------------------------------------------
@@ -93,12 +123,36 @@ def _event_labels(conditions: Any) -> list[str]:
     return list(dict.fromkeys(labels))
 
 
+def alerts_of_rule_url(rule_pk: int) -> str:
+    """The Alerts dashboard narrowed to one rule's alerts, whatever their status (not only the open ones)."""
+    query = urlencode([("rule", rule_pk), *(("status", status) for status in AlertStatus.values)])
+    return f"{reverse('console-alerts')}?{query}"
+
+
+def _template_of(slug: str) -> dict[str, str] | None:
+    """The Rule Management template a rule came from, by name and tab; None when it names none."""
+    template = TEMPLATES_BY_SLUG.get(slug)
+    if template is None:
+        return {"name": slug, "tab": ""} if slug else None
+    return {"name": template.name, "tab": TEMPLATE_TAB_LABELS.get(template.tab, template.tab)}
+
+
 def _decorate(rule: Rule) -> Rule:
     labels = _event_labels(rule.conditions)
     rule.event_labels = labels[:EVENT_LABELS_SHOWN]  # type: ignore[attr-defined]
     rule.event_labels_more = max(0, len(labels) - EVENT_LABELS_SHOWN)  # type: ignore[attr-defined]
     rule.event_labels_all = labels  # type: ignore[attr-defined]
+    rule.template_info = _template_of(rule.template)  # type: ignore[attr-defined]
+    rule.alerts_url = alerts_of_rule_url(rule.pk)  # type: ignore[attr-defined]
     return rule
+
+
+def _rule_event_types() -> list[str]:
+    """The event types some rule selects: the choices of the dashboard's Event type filter."""
+    types: set[str] = set()
+    for selected in Rule.objects.order_by().values_list("selected_event_types", flat=True).distinct():
+        types.update(selected.split())
+    return sorted(types)
 
 
 def _query(params: dict[str, str], **changes: str) -> str:
@@ -114,6 +168,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     priority = priority if priority in Priority.values else ""
     enabled = request.GET.get("enabled", "")
     enabled = enabled if enabled in ("true", "false") else ""
+    event_type = request.GET.get("event_type", "").strip()
     sort = request.GET.get("sort", "name")
     sort = sort if sort in SORTS else "name"
 
@@ -124,12 +179,21 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         rules = rules.filter(priority=priority)
     if enabled:
         rules = rules.filter(enabled=enabled == "true")
+    if event_type:
+        # The same test as the API's `event_type` filter: the rule selects that type.
+        rules = rules.filter(selected_event_types__contains=f" {event_type} ")
     rules = rules.order_by(*SORTS[sort])
     page = Paginator(rules, RULES_PER_PAGE).get_page(request.GET.get("page"))
     for rule in page.object_list:
         _decorate(rule)
 
-    params = {"q": q, "priority": priority, "enabled": enabled, "sort": sort if sort != "name" else ""}
+    params = {
+        "q": q,
+        "priority": priority,
+        "enabled": enabled,
+        "event_type": event_type,
+        "sort": sort if sort != "name" else "",
+    }
     columns = []
     for column, label, first in SORT_COLUMNS:
         if sort.lstrip("-") == column:
@@ -140,7 +204,10 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         columns.append(
             {"key": column, "label": label, "aria_sort": current, "url": _query(params, sort=next_sort, page="")}
         )
-    filtered = bool(q or priority or enabled)
+    filtered = bool(q or priority or enabled or event_type)
+    event_types = _rule_event_types()
+    if event_type and event_type not in event_types:
+        event_types = sorted([*event_types, event_type])
     context = {
         "nav": "alerts",
         "page": page,
@@ -148,6 +215,8 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         "q": q,
         "priority": priority,
         "enabled": enabled,
+        "event_type": event_type,
+        "event_types": event_types,
         "sort": sort,
         "columns": {column["key"]: column for column in columns},
         "filtered": filtered,
@@ -316,6 +385,7 @@ def _editor_data() -> dict[str, Any]:
             for key, operator in operators.items()
         ],
         "boolean_keys": sorted(BOOLEAN_KEY_NAMES),
+        "enum_values": ENUM_VALUES,
         "number_keys": sorted(NUMBER_KEY_NAMES),
         "max_filters": MAX_FILTERS,
         "convert_url": reverse("condition-convert"),
@@ -385,6 +455,7 @@ def _render_form(
         "preview_days": PREVIEW_DAYS,
         "lookback_hours": settings.ALERTSITE_EXISTING_LOOKBACK_HOURS,
         "action_url": request.get_full_path(),
+        "alerts_url": alerts_of_rule_url(rule.pk) if rule is not None else "",
     }
     return render(request, "console/rules/form.html", context, status=status)
 
@@ -449,8 +520,27 @@ def rule_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-@admins_only
+def _render_read_only(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rule as readers see it: what it selects and does, in words, with nothing to change."""
+    rule = get_object_or_404(_rules_queryset().select_related("created_by", "updated_by"), pk=pk)
+    context = {
+        "nav": "alerts",
+        "rule": _decorate(rule),
+        "conditions": [condition_words(condition) for condition in rule.conditions or []],
+        "channels": list(rule.channels.all()),
+        "advanced_summary": _advanced_summary(form_values(rule_values(rule))),
+        "lookback_hours": settings.ALERTSITE_EXISTING_LOOKBACK_HOURS,
+    }
+    return render(request, "console/rules/detail.html", context)
+
+
+@readers_only
 def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rule form for admins; every other reader gets the same rule read-only (api.md 2: they read everything)."""
+    if user_role(request.user) not in ADMINS:
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied("Only admins change rules.")
+        return _render_read_only(request, pk)
     rule = get_object_or_404(Rule, pk=pk)
     if request.method == "POST":
         form = form_parse(request.POST)

@@ -158,7 +158,10 @@
   DATA.boolean_keys.forEach(function (k) { BOOLEAN_KEYS[k] = true; });
   DATA.number_keys.forEach(function (k) { NUMBER_KEYS[k] = true; });
   var ORDERING = { gt: true, gte: true, lt: true, lte: true };
-  var OTHER_KEY = "__other__";
+  // Keys with known values get a dropdown (one value) or checkboxes (a list) for these operators.
+  var ENUMS = DATA.enum_values || {};
+  var ENUM_SCALAR = { eq: true, neq: true }, ENUM_LIST = { in: true, not_in: true };
+  var OTHER_KEY = "__other__", OTHER_VALUE = "__other__";
   var POSITION_RE = /^line (\d+), column (\d+): ([\s\S]*)$/;
   var PATH_RE = /^conditions\[(\d+)\](?:\.filters\[(\d+)\])?(?:\.(\w+))?$/;
 
@@ -242,14 +245,24 @@
 
   // -- value widgets --------------------------------------------------------------------------------
 
+  function enumOf(filter) {
+    return Object.prototype.hasOwnProperty.call(ENUMS, filter.key) ? ENUMS[filter.key] : null;
+  }
+
   function widgetOf(filter) {
     var op = OPERATORS[filter.operator];
     if (!op) return "text";
     if (op.input === "none") return "none";
-    if (op.input === "list") return "list";
+    if (op.input === "list") return ENUM_LIST[op.key] && enumOf(filter) ? "enum-list" : "list";
     if (op.boolean && (BOOLEAN_KEYS[lastSegment(filter.key)] || typeof filter.value === "boolean")) return "boolean";
+    if (ENUM_SCALAR[op.key] && enumOf(filter)) return "enum";
     return "text";
   }
+
+  // The widget's family: a dropdown holds one value as a text box does, checkboxes a list.
+  function familyOf(widget) { return widget === "enum" ? "text" : widget === "enum-list" ? "list" : widget; }
+
+  function sameText(a, b) { return String(a).toLowerCase() === String(b).toLowerCase(); } // filters ignore case
 
   function numberWanted(filter, op) {
     return op.number && (!op.string || ORDERING[op.key] || NUMBER_KEYS[lastSegment(filter.key)] || filter.numeric);
@@ -295,8 +308,9 @@
 
   // After the key or operator changed: keep the value where it still fits.
   function adaptValue(filter) {
-    var widget = widgetOf(filter);
+    var widget = familyOf(widgetOf(filter));
     delete filter.raw;
+    filter.customValue = false;
     if (widget === "none") { delete filter.value; return; }
     if (widget === "boolean") { if (typeof filter.value !== "boolean") filter.value = filter.value === "true"; return; }
     if (widget === "list") {
@@ -406,21 +420,25 @@
     entry.tools.textContent = "";
     entry.area.textContent = "";
     if (selected) {
-      var text = mine.map(function (condition) {
-        if (condition.mode === "expression") return "Expression";
-        var n = condition.filters.length;
-        return n ? n + " filter" + (n === 1 ? "" : "s") + " (" + (condition.match === "any" ? "Any" : "All") + ")" : "No filters";
-      }).join(" / ");
+      // Spec 4: each selected event shows a summary chip ("3 filters, All" / "Expression") and
+      // Edit / Remove; an event without filters keeps the vendor's "+ Add".
+      var text = summaryText(mine);
       var hasError = mine.some(hasErrors);
-      append(entry.tools, el("span", { class: "event-filters" + (hasError ? " has-error" : ""), id: entry.dom + "-summary" },
+      append(entry.tools, el("span", { class: "event-filters chip" + (hasError ? " has-error" : ""), id: entry.dom + "-summary" },
         hasError ? "Needs attention: " + text : text));
       var first = mine[0];
+      var blank = mine.every(function (condition) { return condition.mode === "filters" && !condition.filters.length; });
       append(entry.tools, el("button", {
         type: "button", class: "add-filters", id: entry.dom + "-add",
         "aria-expanded": first.open ? "true" : "false", "aria-controls": first.uid + "-panel",
         "aria-describedby": entry.dom + "-label",
         onclick: function () { openPanel(entry, first); },
-      }, "+ Add"));
+      }, blank ? "+ Add" : "Edit"));
+      append(entry.tools, el("button", {
+        type: "button", class: "remove-event", id: entry.dom + "-remove",
+        "aria-describedby": entry.dom + "-label",
+        onclick: function () { unselectEntry(entry); entry.checkbox.focus(); },
+      }, "Remove"));
       mine.forEach(function (condition, n) {
         if (condition.open) append(entry.area, buildPanel(entry, condition, n, mine.length));
       });
@@ -587,6 +605,7 @@
         return;
       }
       filter.custom = false;
+      filter.customValue = false;
       var before = widgetOf(filter);
       filter.key = keySelect.value;
       filter.errors = {};
@@ -635,6 +654,10 @@
         filter.value = toggle.checked; state.textContent = toggle.checked ? "true" : "false"; touched();
       });
       append(valueField, el("label", { for: valueId, text: "Value" }), el("span", { class: "value-switch" }, toggle, state));
+    } else if (widget === "enum") {
+      buildEnumValue(valueField, entry, filter, valueId, errors, touched);
+    } else if (widget === "enum-list") {
+      buildEnumList(valueField, filter, valueId, errors, touched);
     } else if (widget === "list") {
       var area = el("textarea", {
         id: valueId, rows: "3", spellcheck: "false",
@@ -671,6 +694,80 @@
     return row;
   }
 
+  // One known value from a dropdown, or "Other value..." and a text box for anything else.
+  function buildEnumValue(valueField, entry, filter, valueId, errors, touched) {
+    var values = enumOf(filter);
+    var current = filter.value === undefined || filter.value === null ? "" : String(filter.value);
+    var match = values.filter(function (value) { return sameText(value, current); })[0];
+    var other = filter.customValue || (current !== "" && match === undefined);
+    var select = el("select", {
+      id: valueId,
+      "aria-invalid": errors.value && !other ? "true" : null,
+      "aria-describedby": describedBy([errors.value ? valueId + "-error" : null]),
+    }, el("option", { value: "", text: "Select value" }));
+    values.forEach(function (value) { append(select, el("option", { value: value, text: value })); });
+    append(select, el("option", { value: OTHER_VALUE, text: "Other value\u2026" }));
+    select.value = other ? OTHER_VALUE : (match === undefined ? "" : match);
+    append(valueField, el("label", { for: valueId, text: "Value" }), select);
+    select.addEventListener("change", function () {
+      if (select.value === OTHER_VALUE) {
+        filter.customValue = true;
+        renderEntry(entry, valueId + "-custom");
+        return;
+      }
+      filter.customValue = false;
+      setValueFromText(filter, select.value);
+      touched();
+      if (other) renderEntry(entry, valueId); // drop the text box
+    });
+    if (other) {
+      var custom = el("input", {
+        type: "text", id: valueId + "-custom", autocomplete: "off", spellcheck: "false",
+        "aria-invalid": errors.value ? "true" : null,
+        "aria-describedby": describedBy([errors.value ? valueId + "-error" : null]),
+      });
+      custom.value = valueText(filter);
+      custom.addEventListener("input", function () { setValueFromText(filter, custom.value); touched(); });
+      append(valueField, el("label", { for: valueId + "-custom", class: "small", text: "Other value" }), custom);
+    }
+  }
+
+  // Several known values as checkboxes, plus a text box for values the list does not know.
+  function buildEnumList(valueField, filter, valueId, errors, touched) {
+    var values = enumOf(filter);
+    var chosen = Array.isArray(filter.value) ? filter.value : filter.value === undefined ? [] : [filter.value];
+    var extra = chosen.filter(function (item) { return !values.some(function (value) { return sameText(value, item); }); });
+    var legendId = valueId + "-legend";
+    var group = el("fieldset", {
+      class: "enum-values", id: valueId, "aria-labelledby": legendId,
+      "aria-invalid": errors.value ? "true" : null,
+      "aria-describedby": describedBy([errors.value ? valueId + "-error" : null]),
+    }, el("legend", { id: legendId, class: "fr-label", text: "Value" }));
+    var list = el("div", { class: "enum-boxes" });
+    append(group, list);
+    var boxes = values.map(function (value, i) {
+      var box = el("input", {
+        type: "checkbox", id: valueId + "-" + i, value: value,
+        checked: chosen.some(function (item) { return sameText(value, item); }),
+      });
+      append(list, el("label", { class: "checkbox small", for: valueId + "-" + i }, box, " " + value));
+      return box;
+    });
+    var more = el("input", { type: "text", id: valueId + "-other", autocomplete: "off", spellcheck: "false", placeholder: "Comma-separated" });
+    more.value = extra.map(String).join(", ");
+    append(group, el("label", { class: "small", for: valueId + "-other", text: "Other values" }), more);
+    function update() {
+      var picked = boxes.filter(function (box) { return box.checked; }).map(function (box) { return box.value; });
+      picked = picked.concat(listFrom(more.value));
+      delete filter.raw;
+      if (picked.length) filter.value = picked; else delete filter.value;
+      touched();
+    }
+    boxes.forEach(function (box) { box.addEventListener("change", update); });
+    more.addEventListener("input", update);
+    append(valueField, group);
+  }
+
   function clearRowErrors(row) {
     row.querySelectorAll(".field-error").forEach(function (node) { node.parentNode.removeChild(node); });
     row.querySelectorAll("[aria-invalid]").forEach(function (node) { node.removeAttribute("aria-invalid"); });
@@ -680,12 +777,16 @@
     var node = $(entry.dom + "-summary");
     if (!node) return;
     var mine = conditionsOf(entry);
-    node.textContent = mine.map(function (condition) {
+    node.textContent = summaryText(mine);
+    node.classList.toggle("has-error", mine.some(hasErrors));
+  }
+
+  function summaryText(mine) {
+    return mine.map(function (condition) {
       if (condition.mode === "expression") return "Expression";
       var n = condition.filters.length;
-      return n ? n + " filter" + (n === 1 ? "" : "s") + " (" + (condition.match === "any" ? "Any" : "All") + ")" : "No filters";
+      return n ? n + " filter" + (n === 1 ? "" : "s") + ", " + (condition.match === "any" ? "Any" : "All") : "No filters";
     }).join(" / ");
-    node.classList.toggle("has-error", mine.some(hasErrors));
   }
 
   // -- expression mode ------------------------------------------------------------------------------

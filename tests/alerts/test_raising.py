@@ -141,7 +141,7 @@ def test_new_alert_is_recorded_as_an_alert_created_event(ingest):
     assert payload["resource"]["id"] == str(alert.pk)
     assert payload["resource"]["reference_id"] == alert.reference
     assert payload["resource"]["source_type"] == "user"
-    assert payload["resource"]["source_id"] == "bob.smith@example.com"
+    assert payload["resource"]["source_id"] == "61c0ffee0000000000000a02"  # the initiator's id (vendor sample)
     assert payload["resource"]["context"]["event_id"] == "e1"
     assert payload["correlation"]["id"] == str(rule.pk)
     assert (payload["severity"], payload["message"]) == ("High", alert.title)

@@ -223,7 +223,7 @@ def test_admin_creates_an_event_based_rule_following_the_vendor_steps(
     second.get_by_label("Select Key").select_option("geoip.country_code")
     second.get_by_label("Operator").select_option("in")
     second.get_by_label("Value").fill("KP, IR, RU")
-    expect(login_entry.locator(".event-filters")).to_have_text("2 filters (All)")
+    expect(login_entry.locator(".event-filters")).to_have_text("2 filters, All")
 
     # The second event: "+ Add", "Switch to Expression Language", "Switch", then the expression.
     totp_entry.get_by_role("button", name="+ Add", exact=True).click()

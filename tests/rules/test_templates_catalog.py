@@ -182,13 +182,13 @@ def test_ready_made_template_conditions_parse_against_the_event_catalog(template
     assert conditions_parse(template.rule["conditions"], event_types=EVENT_TYPES)
 
 
-def test_event_based_template_is_blank_with_alerts_on_and_notifications_off() -> None:
+def test_event_based_template_is_blank_low_priority_with_alerts_on_and_notifications_off() -> None:
     template = TEMPLATES_BY_SLUG["event_based"]
     rule = template.rule
 
     assert (template.tab, template.name) == ("insights", "Rule For Event Based Alerts")
     assert rule["conditions"] == []
-    assert rule["priority"] == "medium"
+    assert rule["priority"] == "low"
     assert rule["generate_alerts"] is True
     assert rule["send_notifications"] is False
 
