@@ -10,7 +10,7 @@ def catalog_ensure(sender: AppConfig, **kwargs) -> None:
     The data migration loads it once; this keeps it complete when code adds event types
     and when a test database is flushed. Cheap when nothing is missing: one query.
     """
-    from events.catalog import CATALOG_BY_NAME, catalog_sync
+    from events.catalog import CATALOG_BY_NAME, catalog_keys_refresh, catalog_sync
     from events.models import EventType
 
     using = kwargs.get("using", "default")
@@ -18,6 +18,7 @@ def catalog_ensure(sender: AppConfig, **kwargs) -> None:
     missing = [spec for name, spec in CATALOG_BY_NAME.items() if name not in present]
     if missing:
         catalog_sync(EventType, missing)
+    catalog_keys_refresh(EventType, using=using)
 
 
 class EventsConfig(AppConfig):

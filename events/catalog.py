@@ -121,11 +121,18 @@ ASSOCIATION_KEYS: tuple[str, ...] = (
     "association.connection.to.name",
 )
 
+# What alertsite's alert_* audit events carry (alerts.services `_alert_resource`, `_alert_extra`)
+# and the vendor's alert_created / alert_status_updated samples: severity and category are
+# labels ("High", "Directory"); the source is the user or device the alert is about.
 ALERT_KEYS: tuple[str, ...] = (
     "severity",
     "category",
-    "resource.source_type",
     "correlation.id",
+    "correlation.type",
+    "resource.id",
+    "resource.reference_id",
+    "resource.source_type",
+    "resource.source_id",
 )
 
 # Ours: spec 3.5 has no MDM row, and an MDM result carries none of the directory fields.
@@ -464,6 +471,39 @@ def catalog_sync(EventTypeModel: Any, specs: Iterable[EventTypeSpec] = EVENT_TYP
         )
         count += 1
     return count
+
+
+def catalog_keys_outdated(stored: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Return the keys to store for catalog types whose stored keys lack some of the catalog's.
+
+    `stored` maps an event type's name to its stored keys (a JSON list; anything else counts as
+    none). When a release adds keys to a type, its row gets the catalog's keys, in catalog order,
+    followed by any other keys it stored (an admin's additions are kept). Types that offer every
+    catalog key, and names the catalog does not know, are left out, so an unchanged catalog asks
+    for no writes.
+    """
+    updates: dict[str, list[str]] = {}
+    for name, keys in stored.items():
+        spec = CATALOG_BY_NAME.get(name)
+        current = [key for key in keys if isinstance(key, str)] if isinstance(keys, list) else []
+        if spec is not None and not set(spec.keys) <= set(current):
+            updates[name] = list(_dedupe([*spec.keys, *current]))
+    return updates
+
+
+def catalog_keys_refresh(EventTypeModel: Any, using: str = "default") -> int:
+    """Give stored catalog types the keys a newer catalog added; return how many rows changed.
+
+    For existing databases, whose rows `catalog_sync` wrote with an older catalog: run after
+    migrate next to the missing-types check. Takes the model class like `catalog_sync`. One
+    query when nothing changed; one UPDATE per outdated type otherwise.
+    """
+    manager = EventTypeModel.objects.using(using)
+    stored = dict(manager.filter(name__in=list(CATALOG_BY_NAME)).values_list("name", "keys"))
+    updates = catalog_keys_outdated(stored)
+    for name, keys in updates.items():
+        manager.filter(name=name).update(keys=keys)
+    return len(updates)
 
 
 # Association actions ---------------------------------------------------------------------------

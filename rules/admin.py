@@ -11,8 +11,9 @@ from django.utils.html import format_html
 
 from alertsite.admin_helpers import PrettyJSONField, ReadOnlyMixin
 from alertsite.paginators import CappedCountPaginator
-from rules.models import Priority, Rule, RuleMatch
+from rules.models import Priority, Rule, RuleMatch, RuleTemplate
 from rules.services import rule_create, rule_set_enabled, rule_update
+from rules.templates_catalog import TEMPLATE_TABS
 from rules.validation import RULE_FIELDS, RuleValidationError, rule_validate
 
 PRIORITY_COLOURS = {Priority.HIGH: "#b42318", Priority.MEDIUM: "#b54708", Priority.LOW: "#175cd3"}
@@ -197,3 +198,56 @@ class RuleMatchAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="Event type")
     def event_type(self, match: RuleMatch) -> str:
         return match.event.event_type
+
+
+class RuleTemplateAdminForm(forms.ModelForm):
+    """An admin's own template: its rule body is checked like a rule (its name may stay blank)."""
+
+    tab = forms.ChoiceField(choices=TEMPLATE_TABS)
+    rule = PrettyJSONField(
+        widget=forms.Textarea(attrs={"rows": 20, "cols": 100, "style": "font-family: monospace"}),
+        help_text='The rule fields a new rule starts from, e.g. {"priority": "high", "conditions": '
+        '[{"event_type": "user_lockout"}], "generate_alerts": true}.',
+    )
+
+    class Meta:
+        model = RuleTemplate
+        fields = ["slug", "tab", "name", "description", "rule", "position"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        body = cleaned.get("rule")
+        if body is None:
+            return cleaned
+        if not isinstance(body, dict):
+            self.add_error("rule", "Must be a JSON object of rule fields.")
+            return cleaned
+        body = {key: value for key, value in body.items() if key != "template"}
+        try:
+            validated = rule_validate(body, check_name=False)
+        except RuleValidationError as exc:
+            for path, message in exc.errors.items():
+                self.add_error("rule", f"{path}: {message}")
+            return cleaned
+        cleaned["rule"] = {
+            **{key: value for key, value in validated.items() if key in RULE_FIELDS},
+            "name": body.get("name") or "",
+            "template": cleaned.get("slug") or "",
+        }
+        return cleaned
+
+
+@admin.register(RuleTemplate)
+class RuleTemplateAdmin(admin.ModelAdmin):
+    """Rule Management's catalog: the built-ins are read-only (the code keeps them current)."""
+
+    form = RuleTemplateAdminForm
+    list_display = ("name", "tab", "slug", "built_in", "position")
+    list_filter = ("tab", "built_in")
+    search_fields = ("name", "slug", "description")
+
+    def has_change_permission(self, request, obj: RuleTemplate | None = None) -> bool:
+        return super().has_change_permission(request, obj) and not (obj is not None and obj.built_in)
+
+    def has_delete_permission(self, request, obj: RuleTemplate | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.built_in)

@@ -1,6 +1,19 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def builtin_templates_ensure(sender: AppConfig, **kwargs) -> None:
+    """After every migrate (and every test flush): the built-in templates as the code defines them.
+
+    The data migration loads them once; this carries later edits of rules.templates_catalog
+    to existing installs without a migration per change. Admins' own templates are untouched.
+    """
+    from rules.models import RuleTemplate
+    from rules.templates_catalog import builtin_templates_sync
+
+    builtin_templates_sync(RuleTemplate)
 
 
 class RulesConfig(AppConfig):
@@ -12,5 +25,6 @@ class RulesConfig(AppConfig):
         from rules.selectors import types_selected_by_rules
         from rules.tasks import evaluation_enqueue
 
+        post_migrate.connect(builtin_templates_ensure, sender=self, dispatch_uid="rules.builtin_templates_ensure")
         ingest_listener_register(evaluation_enqueue)
         evaluation_scope_register(types_selected_by_rules)

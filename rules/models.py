@@ -117,3 +117,38 @@ class RulesVersion(models.Model):
 
     def __str__(self) -> str:
         return f"rules version {self.stamp}"
+
+
+class RuleTemplate(models.Model):
+    """A Rule Management template: a pre-filled rule body in a catalog tab.
+
+    Built-in templates (rules.templates_catalog) are loaded by migration and kept current on
+    every migrate; admins may add their own in the admin, which then show in the console and
+    `GET /api/v1/rule-templates` alike.
+    """
+
+    slug = models.SlugField(max_length=64, unique=True)
+    tab = models.CharField(max_length=32, default="insights")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    rule = models.JSONField(help_text="The rule body a new rule starts from (the API's rule fields).")
+    position = models.PositiveIntegerField(default=1000, help_text="Order in the catalog (built-ins count from 0).")
+    built_in = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def as_dict(self) -> dict:
+        """The shape `GET /api/v1/rule-templates` lists."""
+        return {
+            "slug": self.slug,
+            "tab": self.tab,
+            "name": self.name,
+            "description": self.description,
+            "rule": self.rule,
+        }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 
 from rules.conditions import ConditionError, conditions_parse
 from rules.engine import RuleEngine, RuleSpec
-from rules.models import Rule, RulesVersion
+from rules.models import Rule, RulesVersion, RuleTemplate
+from rules.templates_catalog import TEMPLATES_BY_SLUG
 
 logger = logging.getLogger(__name__)
 
@@ -67,3 +69,48 @@ def types_selected_by_rules(types: set[str]) -> set[str]:
         cached = (stamp, frozenset(selected))
         _selected_types = cached
     return types & cached[1]
+
+
+# -- Rule Management templates --------------------------------------------------------------
+
+
+def template_get(slug: str) -> RuleTemplate | None:
+    """The stored template; a built-in one answers from the code even when its row is missing
+    (a flushed table), so rules naming a built-in template always validate."""
+    if not slug:
+        return None
+    found = RuleTemplate.objects.filter(slug=slug).first()
+    if found is None and slug in TEMPLATES_BY_SLUG:
+        spec = TEMPLATES_BY_SLUG[slug]
+        found = RuleTemplate(
+            slug=spec.slug,
+            tab=spec.tab,
+            name=spec.name,
+            description=spec.description,
+            rule=copy.deepcopy(spec.rule),
+            built_in=True,
+        )
+    return found
+
+
+def template_rule(slug: str) -> dict:
+    """A template's rule body (a fresh copy from the DB). Raises KeyError for an unknown slug."""
+    template = template_get(slug)
+    if template is None:
+        raise KeyError(slug)
+    return template.rule
+
+
+def templates_list(*, tab: str = "", search: str = "") -> list[RuleTemplate]:
+    """The catalog in order, optionally one tab's, optionally those whose name holds `search`."""
+    templates = RuleTemplate.objects.all()
+    if tab:
+        templates = templates.filter(tab=tab)
+    if search.strip():
+        templates = templates.filter(name__icontains=search.strip())
+    return list(templates)
+
+
+def templates_by_slug() -> dict[str, RuleTemplate]:
+    """Every template by slug, in one query (for pages that label many rules)."""
+    return {template.slug: template for template in RuleTemplate.objects.all()}

@@ -22,8 +22,7 @@ from events.services import actor_reference, audit_event_record
 from rules.engine import RuleEngine
 from rules.evaluation import PendingMatch, matches_record
 from rules.models import BackfillStatus, Rule, RulesVersion
-from rules.selectors import rule_spec
-from rules.templates_catalog import template_rule
+from rules.selectors import rule_spec, template_rule
 from rules.validation import RULE_FIELDS, rule_defaults, rule_validate, rule_values
 
 if TYPE_CHECKING:

@@ -1,7 +1,8 @@
-"""The Rule Management templates: pre-filled rule bodies grouped in tabs (spec 8, api.md section 4).
+"""The built-in Rule Management templates: pre-filled rule bodies grouped in tabs (spec 8, api.md §4).
 
-Plain data, so the API (`GET /api/v1/rule-templates`), `POST /api/v1/rules` with a `template`
-and the console can share it without touching the DB.
+These definitions are loaded into the `RuleTemplate` table by a migration and brought up to
+date on every migrate (`builtin_templates_sync`), so the table is what the API, the console
+and `POST /api/v1/rules` with a `template` read; admins add their own templates beside them.
 
 - Every `rule` is a complete body in the contract's shape; `template_rule` hands out a deep
   copy, so callers may edit it freely.
@@ -318,11 +319,19 @@ RULE_TEMPLATES: tuple[RuleTemplate, ...] = (
 TEMPLATES_BY_SLUG: dict[str, RuleTemplate] = {template.slug: template for template in RULE_TEMPLATES}
 
 
-def template_rule(slug: str) -> dict[str, Any]:
-    """Return a deep copy of a template's rule body. Raises KeyError for an unknown slug."""
-    return copy.deepcopy(TEMPLATES_BY_SLUG[slug].rule)
-
-
-def templates_in_tab(tab: str) -> list[RuleTemplate]:
-    """Return the templates of one tab, in catalog order."""
-    return [template for template in RULE_TEMPLATES if template.tab == tab]
+def builtin_templates_sync(model: Any) -> int:
+    """Insert or update every built-in template in `model`'s table (the migration passes its
+    historical model); admins' own templates are left alone. Answers how many there are."""
+    for position, template in enumerate(RULE_TEMPLATES):
+        model.objects.update_or_create(
+            slug=template.slug,
+            defaults={
+                "tab": template.tab,
+                "name": template.name,
+                "description": template.description,
+                "rule": copy.deepcopy(template.rule),
+                "position": position,
+                "built_in": True,
+            },
+        )
+    return len(RULE_TEMPLATES)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from alertsite.errors import FieldErrors
 from rules.conditions import KEY_RE, ConditionError, conditions_parse
 from rules.models import Priority, Rule
+from rules.selectors import template_get
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -90,8 +91,6 @@ def rule_validate(
 
     `check_name=False` serves previews of unsaved rules, which need no name yet.
     """
-    from rules.templates_catalog import TEMPLATES_BY_SLUG
-
     errors: dict[str, str] = {}
     for unknown in sorted(set(data) - set(RULE_FIELDS)):
         errors[unknown] = "Unknown field."
@@ -128,7 +127,7 @@ def rule_validate(
         template = ""
     if not isinstance(template, str):
         errors["template"] = "Must be a template slug."
-    elif template and template not in TEMPLATES_BY_SLUG:
+    elif template and template_get(template) is None:
         errors["template"] = f"Unknown template {template!r}."
     values["template"] = template if isinstance(template, str) else ""
 

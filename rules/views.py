@@ -55,8 +55,9 @@ from rules.forms import (
 from rules.models import PRIORITY_RANK, Priority, Rule
 from rules.operators import BOOLEAN, LIST, NONE, NUMBER, STRING, operators
 from rules.preview import rule_preview
+from rules.selectors import template_get, template_rule, templates_by_slug, templates_list
 from rules.services import rule_create, rule_delete, rule_set_enabled, rule_update
-from rules.templates_catalog import TEMPLATE_TABS, TEMPLATES_BY_SLUG, template_rule, templates_in_tab
+from rules.templates_catalog import TEMPLATE_TABS
 from rules.validation import MAX_NAME, RuleValidationError, rule_validate, rule_values
 
 if TYPE_CHECKING:
@@ -129,20 +130,24 @@ def alerts_of_rule_url(rule_pk: int) -> str:
     return f"{reverse('console-alerts')}?{query}"
 
 
-def _template_of(slug: str) -> dict[str, str] | None:
+def _template_of(slug: str, templates: dict[str, Any]) -> dict[str, str] | None:
     """The Rule Management template a rule came from, by name and tab; None when it names none."""
-    template = TEMPLATES_BY_SLUG.get(slug)
+    template = templates.get(slug)
     if template is None:
         return {"name": slug, "tab": ""} if slug else None
     return {"name": template.name, "tab": TEMPLATE_TAB_LABELS.get(template.tab, template.tab)}
 
 
-def _decorate(rule: Rule) -> Rule:
+def _decorate(rule: Rule, templates: dict[str, Any] | None = None) -> Rule:
+    """Labels, template and links for a rule row; pass `templates_by_slug()` when decorating many."""
+    if templates is None:
+        template = template_get(rule.template)
+        templates = {template.slug: template} if template is not None else {}
     labels = _event_labels(rule.conditions)
     rule.event_labels = labels[:EVENT_LABELS_SHOWN]  # type: ignore[attr-defined]
     rule.event_labels_more = max(0, len(labels) - EVENT_LABELS_SHOWN)  # type: ignore[attr-defined]
     rule.event_labels_all = labels  # type: ignore[attr-defined]
-    rule.template_info = _template_of(rule.template)  # type: ignore[attr-defined]
+    rule.template_info = _template_of(rule.template, templates)  # type: ignore[attr-defined]
     rule.alerts_url = alerts_of_rule_url(rule.pk)  # type: ignore[attr-defined]
     return rule
 
@@ -184,8 +189,9 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         rules = rules.filter(selected_event_types__contains=f" {event_type} ")
     rules = rules.order_by(*SORTS[sort])
     page = Paginator(rules, RULES_PER_PAGE).get_page(request.GET.get("page"))
+    templates = templates_by_slug()
     for rule in page.object_list:
-        _decorate(rule)
+        _decorate(rule, templates)
 
     params = {
         "q": q,
@@ -306,8 +312,10 @@ def rule_templates(request: HttpRequest) -> HttpResponse:
     tab = tab if tab in dict(TEMPLATE_TABS) else TEMPLATE_TABS[0][0]
     q = request.GET.get("q", "").strip()
 
+    matching = templates_list(search=q)
+
     def found(slug_tab: str) -> list[Any]:
-        return [t for t in templates_in_tab(slug_tab) if q.lower() in t.name.lower()]
+        return [t for t in matching if t.tab == slug_tab]
 
     tabs = [
         {"slug": slug, "label": label, "count": len(found(slug)), "url": _query({"tab": slug, "q": q})}
@@ -432,7 +440,7 @@ def _render_form(
     context = {
         "nav": "alerts",
         "rule": rule,
-        "template": TEMPLATES_BY_SLUG.get(template_slug),
+        "template": template_get(template_slug),
         "template_slug": template_slug,
         "values": values,
         "errors": fields,
@@ -484,7 +492,7 @@ def _errors_of(form: RuleForm, exc: RuleValidationError | None = None) -> dict[s
 def rule_new(request: HttpRequest) -> HttpResponse:
     """A new rule from a template (`?template=`), or from a stored event (`?from_event=`)."""
     template_slug = request.POST.get("template") or request.GET.get("template") or DEFAULT_TEMPLATE
-    if template_slug not in TEMPLATES_BY_SLUG:
+    if template_get(template_slug) is None:
         messages.error(request, f"There is no rule template {template_slug!r}. Pick one of these.")
         return redirect("console-rule-templates")
     if request.method == "POST":

@@ -33,8 +33,8 @@ from rules.filters import RuleFilter
 from rules.models import Rule
 from rules.operators import operators
 from rules.preview import rule_preview
+from rules.selectors import templates_list
 from rules.services import rule_create, rule_delete, rule_set_enabled, rule_update
-from rules.templates_catalog import RULE_TEMPLATES
 from rules.validation import RuleValidationError, rule_validate
 
 PREVIEW_DEFAULT_DAYS = 7
@@ -171,25 +171,10 @@ class RuleTemplateListView(APIView):
 
     @extend_schema(responses={200: RuleTemplateSerializer(many=True)}, summary="Rule templates")
     def get(self, request: Request) -> Response:
-        tab = request.query_params.get("tab")
-        search = (request.query_params.get("search") or "").strip().lower()
-        templates = [
-            template
-            for template in RULE_TEMPLATES
-            if (not tab or template.tab == tab) and (not search or search in template.name.lower())
-        ]
-        return Response(
-            [
-                {
-                    "slug": t.slug,
-                    "tab": t.tab,
-                    "name": t.name,
-                    "description": t.description,
-                    "rule": t.rule,
-                }
-                for t in templates
-            ]
+        templates = templates_list(
+            tab=request.query_params.get("tab") or "", search=request.query_params.get("search") or ""
         )
+        return Response([template.as_dict() for template in templates])
 
 
 class OperatorListView(APIView):

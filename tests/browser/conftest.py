@@ -171,7 +171,8 @@ def screenshot(page: Page, name: str) -> None:
 
 @pytest.fixture(autouse=True)
 def event_catalog(db: None) -> None:
-    """Whatever the previous transactional test left, start with the whole event catalog.
+    """Whatever the previous transactional test left, start with the whole event catalog and
+    the built-in rule templates.
 
     A flush after a serialized-rollback test skips post_migrate, and the restore does
     not always come back in time for fixtures that build rules from the catalog.
@@ -179,5 +180,7 @@ def event_catalog(db: None) -> None:
     from django.apps import apps
 
     from events.apps import catalog_ensure
+    from rules.apps import builtin_templates_ensure
 
     catalog_ensure(apps.get_app_config("events"))
+    builtin_templates_ensure(apps.get_app_config("rules"))

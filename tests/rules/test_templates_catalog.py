@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -7,14 +8,10 @@ import pytest
 
 from events.catalog import ASSOCIATION_EVENT_TYPE, CATALOG_BY_NAME
 from rules.conditions import Condition, condition_compile, conditions_parse
-from rules.models import Priority
-from rules.templates_catalog import (
-    RULE_TEMPLATES,
-    TEMPLATE_TABS,
-    TEMPLATES_BY_SLUG,
-    template_rule,
-    templates_in_tab,
-)
+from rules.models import Priority, RuleTemplate
+from rules.selectors import template_rule as stored_template_rule
+from rules.selectors import templates_list
+from rules.templates_catalog import RULE_TEMPLATES, TEMPLATE_TABS, TEMPLATES_BY_SLUG, builtin_templates_sync
 from rules.validation import RULE_FIELDS, RuleValidationError, rule_validate
 from tests.factories import make_event
 
@@ -38,6 +35,15 @@ REQUIRED_THEMES = (
     "user_suspended",
     "admin_privilege_granted",
 )
+
+
+def template_rule(slug: str) -> dict[str, Any]:
+    """A copy of a built-in template's body, as the catalog defines it."""
+    return copy.deepcopy(TEMPLATES_BY_SLUG[slug].rule)
+
+
+def templates_in_tab(tab: str) -> list[Any]:
+    return [template for template in RULE_TEMPLATES if template.tab == tab]
 
 
 def matches(condition: Condition, event: dict[str, Any]) -> bool:
@@ -249,21 +255,43 @@ def test_admin_compromise_templates_are_high_priority(slug: str) -> None:
     assert TEMPLATES_BY_SLUG[slug].rule["priority"] == "high"
 
 
-def test_template_rule_returns_a_copy_the_caller_may_change() -> None:
-    rule = template_rule("failed_admin_logins")
-    rule["name"] = "Changed"
+# -- the stored catalog -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_migrations_load_every_built_in_template_in_catalog_order() -> None:
+    stored = templates_list()
+    assert [template.slug for template in stored] == [template.slug for template in RULE_TEMPLATES]
+    assert all(template.built_in for template in stored)
+    assert stored[0].as_dict() == {**TEMPLATES_BY_SLUG["event_based"].as_dict()}
+
+
+@pytest.mark.django_db
+def test_sync_refreshes_built_ins_and_leaves_admins_templates_alone() -> None:
+    RuleTemplate.objects.filter(slug="user_lockout").update(name="Edited behind our back")
+    mine = RuleTemplate.objects.create(slug="mine", tab="insights", name="Mine", rule={"priority": "low"})
+    builtin_templates_sync(RuleTemplate)
+    assert RuleTemplate.objects.get(slug="user_lockout").name == TEMPLATES_BY_SLUG["user_lockout"].name
+    assert RuleTemplate.objects.get(pk=mine.pk).name == "Mine"
+
+
+@pytest.mark.django_db
+def test_stored_template_rule_is_a_fresh_copy_each_time() -> None:
+    rule = stored_template_rule("failed_admin_logins")
     rule["conditions"][0]["filters"][0]["value"] = True
-    rule["group_by"].append("client_ip")
-
-    fresh = template_rule("failed_admin_logins")
-    assert fresh["name"] == "Failed admin logins"
-    assert fresh["conditions"][0]["filters"][0]["value"] is False
-    assert fresh["group_by"] == ["initiated_by.email"]
+    assert stored_template_rule("failed_admin_logins")["conditions"][0]["filters"][0]["value"] is False
 
 
-def test_template_rule_rejects_an_unknown_slug() -> None:
+@pytest.mark.django_db
+def test_stored_template_rule_rejects_an_unknown_slug() -> None:
     with pytest.raises(KeyError):
-        template_rule("no_such_template")
+        stored_template_rule("no_such_template")
+
+
+@pytest.mark.django_db
+def test_templates_list_filters_by_tab_and_name() -> None:
+    assert {template.tab for template in templates_list(tab="devices")} == {"devices"}
+    assert [template.slug for template in templates_list(search="BRUTE")] == ["brute_force_user_logins"]
 
 
 def test_as_dict_lists_the_api_fields_with_a_copied_rule() -> None:
@@ -371,3 +399,11 @@ def test_suspension_template_also_matches_the_dedicated_event_and_legacy_update(
 
     assert any(matches(c, legacy) for c in conditions)
     assert any(matches(c, make_event(event_type="user_suspended")) for c in conditions)
+
+
+@pytest.mark.django_db
+def test_a_built_in_template_still_validates_when_its_row_is_missing() -> None:
+    RuleTemplate.objects.all().delete()
+    assert stored_template_rule("user_lockout") == TEMPLATES_BY_SLUG["user_lockout"].rule
+    values = rule_validate({**template_rule("user_lockout")}, event_types=EVENT_TYPES, channel_ids=[])
+    assert values["template"] == "user_lockout"

@@ -33,14 +33,15 @@ class Command(BaseCommand):
     def _demo_rules(self, user) -> None:
         """A few ready-made rules on a fresh install, so simulated traffic raises alerts to look at."""
         from rules.models import Rule
+        from rules.selectors import template_get
         from rules.services import rule_create
-        from rules.templates_catalog import TEMPLATES_BY_SLUG
 
         if Rule.objects.exists():
             return
         for slug in DEMO_TEMPLATES:
-            template = TEMPLATES_BY_SLUG[slug]
-            rule_create(data={"template": slug, "name": template.name}, actor=user)
+            template = template_get(slug)
+            if template is not None:  # an admin may have removed it; the demo goes without
+                rule_create(data={"template": slug, "name": template.name}, actor=user)
         self.stdout.write(f"Created {len(DEMO_TEMPLATES)} demo rules from templates.")
 
 
