@@ -67,7 +67,7 @@ STATUS_WEIGHTS = {"open": 5, "acknowledged": 5, "resolved": 90}
 ALERT_COLUMNS = (
     "id, rule_id, rule_name, priority, status, title, event_type, event_count, group_key, collecting, "
     "first_seen_at, last_seen_at, created_at, acknowledged_at, acknowledged_by_id, resolved_at, resolved_by_id, "
-    "assignee_id, seconds_to_acknowledge, seconds_to_resolve, causal_depth"
+    "assignee_id, seconds_to_acknowledge, seconds_to_resolve, causal_depth, category, source_type, source_id"
 )
 TRANSITION_COLUMNS = "alert_id, from_status, to_status, actor_id, note, at"
 RESOLVE_NOTES = ["", "", "", "", "false positive", "user confirmed the login", "password reset done"]
@@ -242,6 +242,9 @@ def alert_chunks(
                     to_ack,
                     to_res,
                     0,
+                    "directory",
+                    "user",
+                    f"{randrange(16**24):024x}",
                 )
             )
         yield alerts, transitions

@@ -54,7 +54,8 @@ ERROR_CHARS = 80
 NAMED = 5  # channels named one by one in an action's message; the rest are counted
 SERVICE_FIELDS = ("kind", "name", "enabled", "config")
 CONFIG_HELP = (
-    'JSON. Email: {"recipients": ["soc@example.com"], "roles": ["admin"]}. '
+    'JSON. Email: {"recipients": ["soc@example.com", {"name": "SOC desk", "email": "desk@example.com"}], '
+    '"roles": ["admin"]}. '
     'Webhook: {"url": "https://hooks.example.com/alertsite/{{TOKEN}}", "verify_ssl": true, "secret": "...", '
     '"headers": [{"name": "X-Team", "value": "soc", "sensitive": false}], "auth": {"type": "none"}, '
     '"url_secrets": [{"name": "TOKEN", "value": "..."}]}. '

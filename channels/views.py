@@ -23,11 +23,16 @@ from channels.services import (
     channel_update,
     delivery_retry,
 )
+from channels.transports.email import MAX_RECIPIENTS, recipient_parts, role_members
 
 TABS = {"email": ChannelKind.EMAIL, "webhooks": ChannelKind.WEBHOOK}
 HEADER_ROWS = 5
 URL_SECRET_ROWS = 10  # "Protect sensitive data in the URL": up to 10 rows (the script shows them one by one)
 ROLES = [("admin", "Admins"), ("responder", "Responders"), ("viewer", "Viewers")]
+RECIPIENT_ROWS = 5  # empty "Email Recipients" rows a new form offers without JavaScript
+RECIPIENT_SPARE_ROWS = 3  # empty rows after the listed ones on an edit form
+RECIPIENT_ROWS_MAX = 2 * MAX_RECIPIENTS  # rows read back at most (more than allowed, so 51 get an error)
+ROLE_MEMBERS_SHOWN = 100  # users listed under a role; the rest are counted
 
 
 @readers_only
@@ -49,8 +54,7 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
     post = request.POST
     data: dict[str, Any] = {"name": post.get("name", ""), "enabled": post.get("enabled") == "on"}
     if kind == ChannelKind.EMAIL:
-        recipients = [line.strip() for line in post.get("recipients", "").splitlines() if line.strip()]
-        data["config"] = {"recipients": recipients, "roles": post.getlist("roles")}
+        data["config"] = {"recipients": recipients_from_form(post), "roles": post.getlist("roles")}
         return data
     headers = []
     for index in range(_row_count(post, "header_rows", HEADER_ROWS)):
@@ -86,6 +90,67 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
     return data
 
 
+def recipients_from_form(post: Any) -> list[Any]:
+    """The "Email Recipients" rows: a row with a name is {"name", "email"}, one without a plain
+    address, an empty one is dropped. A missing or bad `recipient_rows` reads every row there may be;
+    the old one-address-a-line `recipients` field is still read (scripts that post it keep working)."""
+    try:
+        count = int(post.get("recipient_rows", ""))
+    except (TypeError, ValueError):
+        count = -1
+    count = count if 0 <= count <= RECIPIENT_ROWS_MAX else RECIPIENT_ROWS_MAX
+    recipients: list[Any] = []
+    for index in range(count):
+        name = post.get(f"recipient_name_{index}", "").strip()
+        address = post.get(f"recipient_email_{index}", "").strip()
+        if name:
+            recipients.append({"name": name, "email": address})
+        elif address:
+            recipients.append(address)
+    recipients += [line.strip() for line in post.get("recipients", "").splitlines() if line.strip()]
+    return recipients
+
+
+def recipient_rows(config: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
+    """The "Email Recipients" rows of the form, each with its errors, then empty ones to fill in."""
+    rows = []
+    listed = config.get("recipients") if isinstance(config.get("recipients"), list) else []
+    for index, recipient in enumerate(listed):
+        name, address = recipient_parts(recipient)
+        where = f"config.recipients[{index}]"
+        rows.append(
+            {
+                "name": name,
+                "email": address,
+                "name_error": errors.get(f"{where}.name", ""),
+                "email_error": errors.get(f"{where}.email", "") or errors.get(where, ""),
+            }
+        )
+    spare = RECIPIENT_SPARE_ROWS if rows else RECIPIENT_ROWS
+    blank = {"name": "", "email": "", "name_error": "", "email_error": ""}
+    return rows + [blank] * max(0, min(spare, MAX_RECIPIENTS - len(rows)))
+
+
+def role_options(chosen: Any) -> list[dict[str, Any]]:
+    """Each role with the active users holding it now (who a channel with the role mails)."""
+    chosen = chosen if isinstance(chosen, list) else []
+    options = []
+    for value, label in ROLES:
+        members = role_members([value]).order_by("username")
+        count = members.count()
+        options.append(
+            {
+                "value": value,
+                "label": label,
+                "checked": value in chosen,
+                "count": count,
+                "members": list(members.values("username", "email")[:ROLE_MEMBERS_SHOWN]),
+                "more": max(0, count - ROLE_MEMBERS_SHOWN),
+            }
+        )
+    return options
+
+
 def url_secret_rows(config: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
     """The protected-value rows of the form. A value is never written into the page: a stored one
     shows as the mask (sent back, it keeps the value); one typed into a form that came back with
@@ -115,6 +180,7 @@ def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], chan
     headers = list(config.get("headers") or [])
     rows = [*headers, *([{"name": "", "value": "", "sensitive": False}] * max(1, HEADER_ROWS - len(headers)))]
     secret_rows = url_secret_rows(config, errors)
+    mail_rows = recipient_rows(config, errors) if kind == ChannelKind.EMAIL else []
     return {
         "nav": "channels",
         "kind": kind,
@@ -122,7 +188,12 @@ def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], chan
         "channel": channel,
         "values": values,
         "config": config,
-        "recipients_text": "\n".join(config.get("recipients") or []),
+        "recipient_rows": list(enumerate(mail_rows)),
+        "recipient_count": len(mail_rows),
+        "recipients_error": errors.get("config.recipients", ""),
+        "roles_error": errors.get("config.roles", ""),
+        "role_options": role_options(config.get("roles")) if kind == ChannelKind.EMAIL else [],
+        "recipients_max": MAX_RECIPIENTS,
         "header_rows": list(enumerate(rows)),
         "header_count": len(rows),
         "url_secret_rows": list(enumerate(secret_rows)),

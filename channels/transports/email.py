@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import smtplib
+import unicodedata
+from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -10,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 
 from channels.transports.base import ConfigError, DeliveryError, Outgoing, SendResult, Transport, transports
@@ -19,7 +21,13 @@ if TYPE_CHECKING:
     from channels.models import Channel
 
 MAX_RECIPIENTS = 50
+MAX_NAME = 100
+RECIPIENT_FIELDS = ("name", "email")
 ROLES = ("admin", "responder", "viewer")
+# Characters a display name may not hold: control and format characters, line and paragraph
+# separators (a newline in a name would start a new header). Zero-width (non-)joiners stay allowed.
+_NAME_BAD_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+_NAME_ALLOWED = {"\u200c", "\u200d"}
 KIND_WORDS = {
     "alert.created": "new alert",
     "alert.acknowledged": "acknowledged",
@@ -29,15 +37,46 @@ KIND_WORDS = {
 }
 
 
-def role_addresses(roles: list[str]) -> list[str]:
-    """Every active user holding one of the roles, resolved now (superusers count as admin)."""
+def role_members(roles: list[str] | tuple[str, ...]) -> QuerySet:
+    """The active users holding one of the roles, resolved now (superusers count as admin)."""
+    users = get_user_model().objects.filter(is_active=True)
     if not roles:
-        return []
-    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+        return users.none()
     query = Q(groups__name__in=roles)
     if "admin" in roles:
         query |= Q(is_superuser=True)
-    return sorted(set(users.filter(query).values_list("email", flat=True)))
+    return users.filter(query).distinct()
+
+
+def role_addresses(roles: list[str]) -> list[str]:
+    """Every active user holding one of the roles with an e-mail address, resolved now."""
+    return sorted(set(role_members(roles).exclude(email="").values_list("email", flat=True)))
+
+
+def name_problem(name: str) -> str:
+    """Why this display name can't go into a To header, or "" when it can."""
+    if len(name) > MAX_NAME:
+        return f"At most {MAX_NAME} characters; got {len(name)}."
+    for char in name:
+        if char not in _NAME_ALLOWED and unicodedata.category(char) in _NAME_BAD_CATEGORIES:
+            return f"Must not contain line breaks or control characters (found U+{ord(char):04X})."
+    return ""
+
+
+def recipient_parts(recipient: Any) -> tuple[str, str]:
+    """(name, address) of a stored recipient: a plain address string or {"name", "email"}."""
+    if isinstance(recipient, dict):
+        name, address = recipient.get("name"), recipient.get("email")
+        return (name.strip() if isinstance(name, str) else "", address.strip() if isinstance(address, str) else "")
+    return ("", recipient.strip() if isinstance(recipient, str) else "")
+
+
+def recipient_header(recipient: Any) -> str:
+    """A recipient as it goes into the To header: "SOC desk <soc@example.com>", or the bare address."""
+    name, address = recipient_parts(recipient)
+    if not name or name_problem(name):  # never trust a stored name with a line break into a header
+        return address
+    return formataddr((name, address))
 
 
 def subject_for(message: Outgoing) -> str:
@@ -83,29 +122,17 @@ class EmailTransport(Transport):
             errors[f"config.{key}"] = "Unknown field."
         recipients = config.get("recipients") or []
         roles = config.get("roles") or []
-        cleaned: list[str] = []
+        cleaned: list[str | dict[str, str]] = []
         if not isinstance(recipients, list):
-            errors["config.recipients"] = "Must be a list of e-mail addresses."
+            errors["config.recipients"] = "Must be a list of e-mail addresses or {name, email} objects."
         elif len(recipients) > MAX_RECIPIENTS:
             errors["config.recipients"] = f"At most {MAX_RECIPIENTS} addresses; got {len(recipients)}."
         else:
             seen: set[str] = set()
-            for index, address in enumerate(recipients):
-                where = f"config.recipients[{index}]"
-                if not isinstance(address, str):
-                    errors[where] = "Must be an e-mail address."
-                    continue
-                address = address.strip()
-                try:
-                    validate_email(address)
-                except ValidationError:
-                    errors[where] = f"{address[:100]!r} is not a valid e-mail address."
-                    continue
-                if address.lower() in seen:
-                    errors[where] = f"{address} is listed twice."
-                    continue
-                seen.add(address.lower())
-                cleaned.append(address)
+            for index, recipient in enumerate(recipients):
+                item = self._recipient_clean(recipient, f"config.recipients[{index}]", seen, errors)
+                if item is not None:
+                    cleaned.append(item)
         if not isinstance(roles, list) or any(role not in ROLES for role in roles):
             errors["config.roles"] = f"Roles must be among {', '.join(ROLES)}."
             roles = []
@@ -116,13 +143,63 @@ class EmailTransport(Transport):
             raise ConfigError(errors)
         return {"recipients": cleaned, "roles": roles}
 
+    @staticmethod
+    def _recipient_clean(
+        recipient: Any, where: str, seen: set[str], errors: dict[str, str]
+    ) -> str | dict[str, str] | None:
+        """One entry of `recipients` as it is stored (a string stays a string, an object stays an
+        object), or None with its errors added. `seen` holds the lower-cased addresses listed before
+        it: an address may be listed once, whichever the form."""
+        if isinstance(recipient, str):
+            name, address, at = None, recipient, where
+        elif isinstance(recipient, dict):
+            name, address, at = recipient.get("name") or "", recipient.get("email"), f"{where}.email"
+            for key in sorted(str(key) for key in set(recipient) - set(RECIPIENT_FIELDS)):
+                errors[f"{where}.{key}"] = "Unknown field."
+            if not isinstance(name, str):
+                errors[f"{where}.name"] = "Must be a string."
+            elif problem := name_problem(name.strip()):
+                errors[f"{where}.name"] = problem
+            if not isinstance(address, str) or not address.strip():
+                errors[at] = "Required: an e-mail address."
+                return None
+        else:
+            errors[where] = 'Must be an e-mail address or an object {"name", "email"}.'
+            return None
+        address = address.strip()
+        try:
+            validate_email(address)
+        except ValidationError:
+            errors[at] = f"{address[:100]!r} is not a valid e-mail address."
+            return None
+        if address.lower() in seen:
+            errors[at] = f"{address} is listed twice."
+            return None
+        seen.add(address.lower())
+        if name is None:
+            return address
+        return {"name": name.strip(), "email": address} if isinstance(name, str) else None
+
     def config_public(self, config: dict[str, Any]) -> dict[str, Any]:
-        return {"recipients": list(config.get("recipients") or []), "roles": list(config.get("roles") or [])}
+        recipients = [dict(r) if isinstance(r, dict) else r for r in config.get("recipients") or []]
+        return {"recipients": recipients, "roles": list(config.get("roles") or [])}
 
     def send(self, channel: Channel, message: Outgoing, *, timeout: float) -> SendResult:
-        addresses = list(
-            dict.fromkeys([*channel.config.get("recipients", []), *role_addresses(channel.config.get("roles", []))])
-        )
+        # Listed recipients go in To, with their names; role members (resolved now) in Bcc, so the
+        # directory's own addresses are not shown to a listed distribution list. One copy per address.
+        to: list[str] = []
+        seen: set[str] = set()
+        for recipient in channel.config.get("recipients") or []:
+            _, address = recipient_parts(recipient)
+            if address and address.lower() not in seen:
+                seen.add(address.lower())
+                to.append(recipient_header(recipient))
+        bcc: list[str] = []
+        for address in role_addresses(channel.config.get("roles") or []):
+            if address.lower() not in seen:
+                seen.add(address.lower())
+                bcc.append(address)
+        addresses = [*to, *bcc]
         if not addresses:
             raise DeliveryError(
                 "No recipients: the channel's roles hold no active user with an e-mail.", permanent=True
@@ -141,9 +218,8 @@ class EmailTransport(Transport):
             subject=subject_for(message),
             body=render_to_string("channels/email/notification.txt", context),
             from_email=settings.DEFAULT_FROM_EMAIL,
-            # Bcc: recipients (some added through a role) don't see each other's addresses.
-            to=[],
-            bcc=addresses,
+            to=to,
+            bcc=bcc,
             headers={"X-Alertsite-Delivery": message.delivery_id, "X-Alertsite-Event": message.kind},
             connection=get_connection(timeout=timeout),
         )

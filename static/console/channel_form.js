@@ -97,3 +97,88 @@
   });
   syncAdd();
 })();
+
+/* alertsite e-mail channel form, "Email Recipients" (progressive enhancement: without it the rendered
+ * Name + Email rows all show, and an empty row is simply dropped by the server):
+ * - empty rows stay hidden until "+ Recipients", which shows the next one (last, whatever its number)
+ *   and, once every rendered row is in use, adds a new one up to the channel's limit (data-max);
+ * - "Remove" clears its row and hides it (the server drops rows without a name and an address).
+ */
+(function () {
+  "use strict";
+
+  var box = document.getElementById("recipients");
+  var add = document.getElementById("recipient-add");
+  var count = box && box.querySelector("[data-recipient-count]");
+  if (!box || !add || !count) return;
+  var max = parseInt(box.getAttribute("data-max"), 10) || 50;
+  var rows = Array.prototype.slice.call(box.querySelectorAll("[data-recipient-row]"));
+  var template = rows.length ? rows[0].cloneNode(true) : null;
+
+  function inputs(row) {
+    return Array.prototype.slice.call(row.querySelectorAll("input"));
+  }
+
+  function clear(row) {
+    inputs(row).forEach(function (input) {
+      input.value = "";
+      input.removeAttribute("aria-invalid");
+    });
+    row.querySelectorAll(".field-error").forEach(function (node) { node.remove(); });
+    row.removeAttribute("data-error");
+  }
+
+  function syncAdd() {
+    var free = rows.some(function (row) { return row.hidden; }) || (template && rows.length < max);
+    add.disabled = !free;
+    add.title = free ? "" : "At most " + max + " recipients";
+  }
+
+  function wire(row) {
+    var remove = row.querySelector("[data-remove]");
+    if (!remove) return;
+    remove.hidden = false;
+    remove.addEventListener("click", function () {
+      clear(row);
+      row.hidden = true;
+      syncAdd();
+      add.focus();
+    });
+  }
+
+  function fresh() {
+    // A new row numbered after every rendered one; recipient_rows tells the server how many to read.
+    var index = parseInt(count.value, 10) || rows.length;
+    var row = template.cloneNode(true);
+    clear(row);
+    inputs(row).forEach(function (input) {
+      input.name = input.name.replace(/_\d+$/, "_" + index);
+    });
+    row.querySelectorAll(".sr-only").forEach(function (node) {
+      node.textContent = node.textContent.replace(/\d+$/, String(rows.length + 1));
+    });
+    count.value = String(index + 1);
+    rows.push(row);
+    wire(row);
+    return row;
+  }
+
+  rows.forEach(function (row) {
+    var empty = inputs(row).every(function (input) { return input.value === ""; });
+    if (empty && !row.hasAttribute("data-error")) row.hidden = true;
+    wire(row);
+  });
+
+  add.hidden = false;
+  add.addEventListener("click", function () {
+    var next = rows.filter(function (row) { return row.hidden; })[0];
+    if (!next && template && rows.length < max) next = fresh();
+    if (!next) return;
+    add.parentNode.parentNode.insertBefore(next, add.parentNode);  // new rows go last
+    next.hidden = false;
+    next.querySelector("input").focus();
+    syncAdd();
+  });
+  syncAdd();
+  box.setAttribute("data-ready", "");
+})();
