@@ -18,6 +18,7 @@ from alerts.services import AlertInputError, alert_assign, alerts_bulk_transitio
 from alerts.states import AlertStatus
 from alertsite.accounts.roles import Role
 from alertsite.admin_helpers import ReadOnlyInline, ReadOnlyMixin, newest_formset
+from alertsite.ids import id_or_none
 from alertsite.paginators import CappedCountPaginator
 from rules.admin import PRIORITY_COLOURS
 from rules.models import Rule
@@ -76,8 +77,8 @@ class RuleListFilter(admin.SimpleListFilter):
         value = self.value()
         if value == self.DELETED:
             return queryset.filter(rule__isnull=True)
-        if value and value.isdigit():
-            return queryset.filter(rule_id=int(value))
+        if id_or_none(value) is not None:
+            return queryset.filter(rule_id=id_or_none(value))
         return queryset
 
 
@@ -100,8 +101,8 @@ class UserListFilter(admin.SimpleListFilter):
             return queryset.filter(**{f"{self.field}__isnull": True})
         if value == self.ME:
             return queryset.filter(**{f"{self.field}_id": request.user.pk})
-        if value and value.isdigit():
-            return queryset.filter(**{f"{self.field}_id": int(value)})
+        if id_or_none(value) is not None:
+            return queryset.filter(**{f"{self.field}_id": id_or_none(value)})
         return queryset
 
 

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from alerts.states import AlertStatus
+from alertsite.ids import id_or_none
 
 REFERENCE_PREFIX = "ALR-"
 
@@ -195,9 +196,7 @@ def reference_for(pk: int | None) -> str:
 def reference_parse(text: str) -> int | None:
     """`ALR-000123` (any case, zero padding optional) -> 123; None when it isn't a reference."""
     text = text.strip().upper()
-    if text.startswith(REFERENCE_PREFIX) and text[len(REFERENCE_PREFIX) :].isdigit():
-        return int(text[len(REFERENCE_PREFIX) :])
-    return None
+    return id_or_none(text[len(REFERENCE_PREFIX) :]) if text.startswith(REFERENCE_PREFIX) else None
 
 
 class AlertEvent(models.Model):

@@ -28,6 +28,7 @@ from alerts.services import (
 from alerts.states import AlertStatus
 from alertsite.accounts.roles import Role
 from alertsite.console import next_url, readers_only, responders_only
+from alertsite.ids import id_or_none
 from alertsite.timeranges import TIME_RANGE_CHOICES, TIME_RANGES
 from rules.models import PRIORITY_RANK
 
@@ -53,6 +54,10 @@ def responders() -> QuerySet:
     )
 
 
+def _an_id(value: str) -> bool:
+    return id_or_none(value) is not None
+
+
 def dashboard_filters(request: HttpRequest) -> dict:
     """The dashboard's filters from the query string, with the vendor's default: open + acknowledged."""
     params = request.GET
@@ -67,7 +72,7 @@ def dashboard_filters(request: HttpRequest) -> dict:
         "source_type": params.get("source_type", "") if params.get("source_type", "") in AlertSourceType.values else "",
         "rule": params.get("rule", ""),
         "rule_q": params.get("rule_q", "").strip(),
-        "assignee": assignee if assignee in ("me", "none") or assignee.isdigit() else "",
+        "assignee": assignee if assignee in ("me", "none") or _an_id(assignee) else "",
         "range": params.get("range", "") if params.get("range", "") in TIME_RANGES else "",
         "q": params.get("q", "").strip(),
         "sort": params.get("sort", "created") if params.get("sort", "created") in SORTS else "created",
@@ -85,7 +90,7 @@ def filtered_alerts(filters: dict, user) -> QuerySet[Alert]:
         queryset = queryset.filter(category__in=filters["category"])
     if filters["source_type"]:
         queryset = queryset.filter(source_type=filters["source_type"])
-    if filters["rule"].isdigit():
+    if _an_id(filters["rule"]):
         queryset = queryset.filter(rule_id=int(filters["rule"]))
     if filters["rule_q"]:
         queryset = queryset.filter(rule_name__icontains=filters["rule_q"])
@@ -177,7 +182,7 @@ def alert_rows_new(request: HttpRequest) -> HttpResponse:
 def alert_bulk(request: HttpRequest) -> HttpResponse:
     action = request.POST.get("action", "")
     back = next_url(request, "/insights/alerts/")
-    ids = [int(value) for value in request.POST.getlist("ids") if value.isdigit()]
+    ids = [pk for pk in map(id_or_none, request.POST.getlist("ids")) if pk is not None]
     if action not in ("acknowledge", "resolve") or not ids:
         messages.warning(request, "Select at least one alert, then Acknowledge or Resolve.")
         return redirect(back)
@@ -249,7 +254,8 @@ def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             messages.success(request, "Note added.")
         elif action == "assign":
             value = request.POST.get("user", "")
-            assignee = get_user_model().objects.filter(pk=int(value)).first() if value.isdigit() else None
+            pk = id_or_none(value)
+            assignee = get_user_model().objects.filter(pk=pk).first() if pk is not None else None
             alert_assign(alert=alert, assignee=assignee, actor=request.user)
             messages.success(request, f"Assigned to {assignee.username}." if assignee else "Unassigned.")
         else:

@@ -384,7 +384,10 @@ def deliveries_send(delivery_pks: Sequence[int]) -> SendRun:
             failing[channel_id] = outcome.retry_at
             run.retries.setdefault(outcome.retry_at, []).append(pk)
     for retry_at, pks in deferred.items():
-        Delivery.objects.filter(pk__in=pks, status=DeliveryStatus.PENDING).update(next_attempt_at=retry_at)
+        # Never earlier than a retry a row already waits for (its own backoff or Retry-After).
+        Delivery.objects.filter(pk__in=pks, status=DeliveryStatus.PENDING).filter(
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=retry_at)
+        ).update(next_attempt_at=retry_at)
         run.retries.setdefault(retry_at, []).extend(pks)
     return run
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from alertsite.console import readers_only
+from alertsite.ids import id_or_none
 from alertsite.timeranges import TIME_RANGE_CHOICES, TIME_RANGES
 from events.catalog import SERVICES
 from events.models import AuditEvent, EventType
@@ -44,8 +45,8 @@ def event_list(request: HttpRequest) -> HttpResponse:
         )
     # Keyset paging ("Older"): no OFFSET and no COUNT over the event log.
     before_ts, before_id = parse_datetime(params.get("before_ts", "") or ""), params.get("before_id", "")
-    if before_ts is not None and before_id.isdigit():
-        queryset = queryset.filter(Q(timestamp__lt=before_ts) | Q(timestamp=before_ts, id__lt=int(before_id)))
+    if before_ts is not None and id_or_none(before_id) is not None:
+        queryset = queryset.filter(Q(timestamp__lt=before_ts) | Q(timestamp=before_ts, id__lt=id_or_none(before_id)))
     rows = list(queryset[: PAGE_SIZE + 1])
     events = rows[:PAGE_SIZE]
     older = ""

@@ -10,10 +10,16 @@ def builtin_templates_ensure(sender: AppConfig, **kwargs) -> None:
     The data migration loads them once; this carries later edits of rules.templates_catalog
     to existing installs without a migration per change. Admins' own templates are untouched.
     """
-    from rules.models import RuleTemplate
     from rules.templates_catalog import builtin_templates_sync
 
-    builtin_templates_sync(RuleTemplate)
+    state = kwargs.get("apps")
+    try:
+        model = state.get_model("rules", "RuleTemplate") if state is not None else None
+    except LookupError:  # migrated back before the table existed: nothing to keep current
+        return
+    if model is None:
+        from rules.models import RuleTemplate as model
+    builtin_templates_sync(model)
 
 
 class RulesConfig(AppConfig):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 import threading
 
 from rules.conditions import ConditionError, conditions_parse
@@ -74,10 +75,13 @@ def types_selected_by_rules(types: set[str]) -> set[str]:
 # -- Rule Management templates --------------------------------------------------------------
 
 
+TEMPLATE_SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,64}\Z")
+
+
 def template_get(slug: str) -> RuleTemplate | None:
     """The stored template; a built-in one answers from the code even when its row is missing
     (a flushed table), so rules naming a built-in template always validate."""
-    if not slug:
+    if not isinstance(slug, str) or not TEMPLATE_SLUG_RE.match(slug):
         return None
     found = RuleTemplate.objects.filter(slug=slug).first()
     if found is None and slug in TEMPLATES_BY_SLUG:

@@ -98,12 +98,20 @@ def rule_update(*, rule: Rule, data: dict[str, Any], actor: AbstractBaseUser | N
             resource=_resource(rule),
             changes=changes,
         )
-        # api.md: existing_conditions applies "when true at save or enable time", so any save
-        # that changes something queues the backfill (a no-op save returned above). RuleMatch
-        # keeps an event from matching twice: a rerun adds only what earlier runs missed.
-        if rule.enabled and rule.existing_conditions:
+        # api.md: existing_conditions applies "when true at save or enable time": a save that
+        # changes what the rule matches or raises queues the backfill (a new name, description or
+        # channel list doesn't). RuleMatch keeps an
+        # event from matching twice: a rerun adds only what earlier runs missed.
+        changed = {change["field"] for change in changes}
+        if rule.enabled and rule.existing_conditions and changed & BACKFILL_FIELDS:
             rule_backfill_schedule(rule=rule)
     return rule
+
+
+# Fields whose change can make stored events match (or alert) differently.
+BACKFILL_FIELDS = frozenset(
+    {"enabled", "existing_conditions", "conditions", "group_by", "group_window_minutes", "threshold", "generate_alerts"}
+)
 
 
 def rule_set_enabled(*, rule: Rule, enabled: bool, actor: AbstractBaseUser | None) -> Rule:

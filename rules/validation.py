@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from alertsite.errors import FieldErrors
 from rules.conditions import KEY_RE, ConditionError, conditions_parse
 from rules.models import Priority, Rule
-from rules.selectors import template_get
+from rules.selectors import TEMPLATE_SLUG_RE, template_get
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -125,9 +125,11 @@ def rule_validate(
     template = values.get("template")
     if template is None:
         template = ""
-    if not isinstance(template, str):
+    unchanged = instance is not None and template == instance.template
+    if not isinstance(template, str) or (template and not TEMPLATE_SLUG_RE.match(template)):
         errors["template"] = "Must be a template slug."
-    elif template and template_get(template) is None:
+    elif template and not unchanged and template_get(template) is None:
+        # Checked when set: a rule made from a template someone later deleted stays editable.
         errors["template"] = f"Unknown template {template!r}."
     values["template"] = template if isinstance(template, str) else ""
 

@@ -60,6 +60,9 @@ def name_problem(name: str) -> str:
     for char in name:
         if char not in _NAME_ALLOWED and unicodedata.category(char) in _NAME_BAD_CATEGORIES:
             return f"Must not contain line breaks or control characters (found U+{ord(char):04X})."
+    if "=?" in name:
+        # An RFC 2047 encoded word would be decoded when sending, line breaks and all.
+        return "Must not contain =? (write the name as plain text; it is encoded when sent)."
     return ""
 
 

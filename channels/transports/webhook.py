@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import http.client
+import json
 import logging
 import re
 import socket
@@ -50,8 +51,9 @@ SNIPPET = 500
 USER_AGENT = "alertsite-webhook/1"
 MAX_URL_SECRETS = 10
 MAX_URL_SECRET_VALUE = 1000
+SNIPPET_MARGIN = 6 * MAX_URL_SECRET_VALUE  # read past the cut: the longest secret, however escaped
 MAX_FILLED_URL = 8000
-URL_SECRET_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+URL_SECRET_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}\Z")
 PLACEHOLDER_RE = re.compile(r"\{\{(.*?)\}\}")
 URL_SECRET_NAME_HELP = "1 to 64 upper-case letters, digits or _, starting with a letter"
 
@@ -78,6 +80,11 @@ def url_fill(url: str, values: dict[str, str]) -> str:
     return PLACEHOLDER_RE.sub(lambda match: quote(values[match.group(1)], safe=""), url)
 
 
+def _json_escaped(text: str) -> str:
+    """How a receiver that echoes the value inside a JSON string would write it."""
+    return json.dumps(text)[1:-1]
+
+
 def scrubber(secrets: list[str]) -> Callable[[str], str]:
     """Replace every secret value (as typed, or percent-encoded as it went on the wire) with ***."""
     forms = sorted(
@@ -85,7 +92,8 @@ def scrubber(secrets: list[str]) -> Callable[[str], str]:
             form
             for value in secrets
             if value
-            for form in (value, quote(value, safe=""), quote(value), quote_plus(value))
+            for encoded in (value, quote(value, safe=""), quote(value), quote_plus(value))
+            for form in (encoded, encoded.lower() if "%" in encoded else encoded, _json_escaped(encoded))
         },
         key=len,
         reverse=True,
@@ -99,11 +107,37 @@ def scrubber(secrets: list[str]) -> Callable[[str], str]:
     return scrub
 
 
+def _masked_paths(config: dict[str, Any]) -> list[str]:
+    """The error paths of the values the client sent back as the mask."""
+    paths = []
+    for key in ("url_secrets", "headers"):
+        rows = config.get(key)
+        for index, row in enumerate(rows if isinstance(rows, list) else []):
+            if isinstance(row, dict) and row.get("value") == MASK:
+                paths.append(f"config.{key}[{index}].value")
+    auth = config.get("auth")
+    for key in ("password", "token"):
+        if isinstance(auth, dict) and auth.get(key) == MASK:
+            paths.append(f"config.auth.{key}")
+    return paths
+
+
+def _destination(url: Any) -> tuple[str, str, int | None] | None:
+    """Scheme, host and port: where a request goes (None when there is no usable URL)."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return None
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
@@ -125,8 +159,13 @@ class WebhookTransport(Transport):
         for key in sorted(unknown):
             errors[f"config.{key}"] = "Unknown field."
         url = config.get("url")
+        # Values sent in clear (URL values, sensitive headers, credentials) follow the channel to
+        # a new destination only when typed again: keeping them behind their masks would let
+        # anyone who may edit the channel read them at a host of their choosing. The signing
+        # secret never leaves, so it stays.
+        kept = {} if _destination(url) != _destination(previous.get("url")) and previous else previous
         url_secrets, clear = self._url_secrets_clean(
-            config.get("url_secrets") or [], previous.get("url_secrets") or [], errors
+            config.get("url_secrets") or [], kept.get("url_secrets") or [], errors
         )
         if not isinstance(url, str) or not url.strip():
             errors["config.url"] = "This field is required."
@@ -150,8 +189,12 @@ class WebhookTransport(Transport):
             else:
                 stored["secret"] = secret_seal(secret)
 
-        stored["headers"] = self._headers_clean(config.get("headers") or [], previous.get("headers") or [], errors)
-        stored["auth"] = self._auth_clean(config.get("auth") or {"type": "none"}, previous.get("auth") or {}, errors)
+        stored["headers"] = self._headers_clean(config.get("headers") or [], kept.get("headers") or [], errors)
+        stored["auth"] = self._auth_clean(config.get("auth") or {"type": "none"}, kept.get("auth") or {}, errors)
+        if kept is not previous:
+            for path in _masked_paths(config):
+                if path in errors:
+                    errors[path] = "The destination changed: type this value again."
         if errors:
             raise ConfigError(errors)
         return stored
@@ -420,7 +463,9 @@ class WebhookTransport(Transport):
         try:
             connection.request("POST", target, body=body, headers=headers)
             response = connection.getresponse()
-            snippet = scrub(response.read(SNIPPET).decode("utf-8", errors="replace"))
+            # Read past the cut so a secret echoed across it is still recognised, then cut.
+            raw = response.read(SNIPPET + SNIPPET_MARGIN).decode("utf-8", errors="replace")
+            snippet = scrub(raw)[:SNIPPET]
             status = response.status
             retry_after = retry_after_seconds(response.getheader("Retry-After"))
         except TimeoutError as exc:

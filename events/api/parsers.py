@@ -20,7 +20,7 @@ class RawBodyParser(BaseParser):
         limit = settings.ALERTSITE_INGEST_MAX_BODY_BYTES
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        if declared and declared.isdigit() and int(declared) > limit:
+        if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise PayloadTooLarge(_too_large(int(declared), limit))
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:

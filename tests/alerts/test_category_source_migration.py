@@ -1,4 +1,4 @@
-"""Migration alerts.0003: existing alerts get their category and source from the stored event, in batches."""
+"""Migrations alerts.0003-0004: existing alerts get their category and source from the stored event, in batches."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.db.migrations.executor import MigrationExecutor
 from alerts.models import Alert
 
 BEFORE = [("alerts", "0002_search_trigram_indexes")]
-AFTER = [("alerts", "0003_category_source")]
+AFTER = [("alerts", "0004_category_source_backfill")]
 WHEN = datetime(2025, 3, 2, 9, 16, tzinfo=UTC)
 
 
@@ -27,7 +27,7 @@ def _migrate(targets):
 # later serialized_rollback test (test_concurrency) restores them twice.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_migration_fills_category_and_source_of_existing_alerts_from_their_event(monkeypatch):
-    monkeypatch.setattr(importlib.import_module("alerts.migrations.0003_category_source"), "BATCH_SIZE", 2)
+    monkeypatch.setattr(importlib.import_module("alerts.migrations.0004_category_source_backfill"), "BATCH_SIZE", 2)
     old = _migrate(BEFORE)
     try:
         AuditEvent, OldAlert = old.get_model("events", "AuditEvent"), old.get_model("alerts", "Alert")

@@ -92,6 +92,13 @@ def test_name_with_a_line_break_or_control_character_is_a_400_at_its_path(admin,
     assert not Channel.objects.exists()
 
 
+def test_name_written_as_an_encoded_word_is_a_400_at_its_path(admin):
+    name = "=?utf-8?q?evil=0D=0ABcc:_x@attacker.com?="
+    response = create(admin, [{"name": name, "email": "soc@example.com"}])
+    assert response.status_code == 400
+    assert "=?" in response.json()["config.recipients[0].name"][0]
+
+
 def test_name_over_100_characters_is_a_400_at_its_path(admin):
     response = create(admin, [{"name": "x" * 101, "email": "soc@example.com"}])
     assert response.status_code == 400

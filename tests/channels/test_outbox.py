@@ -125,6 +125,21 @@ def test_after_a_channel_fails_its_other_deliveries_in_the_pass_wait_for_its_ret
     assert run.retries == {retry_at: [first.pk, second.pk, third.pk]}
 
 
+def test_a_deferral_never_brings_a_later_retry_forward(make_webhook, receiver):
+    from datetime import timedelta
+
+    from tests.receivers import WebhookReceiver
+
+    with WebhookReceiver(default=503) as dead:
+        failing = make_webhook(dead.url)
+        first, later = enqueue(failing), enqueue(failing)
+        far = timezone.now() + timedelta(hours=2)
+        Delivery.objects.filter(pk=later.pk).update(next_attempt_at=far)
+        deliveries_send([first.pk, later.pk])
+    later.refresh_from_db()
+    assert later.next_attempt_at == far
+
+
 # -- the sweep --------------------------------------------------------------------------------
 
 

@@ -4,8 +4,10 @@ never in errors, snippets, logs or audit events."""
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
+from urllib.parse import quote
 
 import orjson
 import pytest
@@ -316,3 +318,42 @@ def test_test_button_answer_never_shows_the_filled_in_url(receiver, make_webhook
     delivery = channel_test(channel=channel, actor=None)
     assert delivery.status == "failed" and delivery.last_error == "HTTP 404"
     assert TOKEN not in delivery.response_snippet
+
+
+def test_secret_echoed_across_the_snippet_cut_is_still_scrubbed(receiver, make_webhook):
+    padding = "x" * 490
+    receiver.script(Reply(status=500, body=f"{padding}/hook/{TOKEN}".encode()))
+    channel = make_webhook(receiver.url + "/{{TOKEN}}", url_secrets=[{"name": "TOKEN", "value": TOKEN}])
+    delivery = enqueue(channel)
+    delivery_send(delivery_id=delivery.pk, final=True)
+    delivery.refresh_from_db()
+    assert len(delivery.response_snippet) <= 500
+    assert TOKEN[:5] not in delivery.response_snippet.removeprefix(padding)
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        lambda value: quote(value, safe="").lower(),  # lower-case percent-encoding
+        lambda value: json.dumps(value)[1:-1],  # inside a JSON string
+    ],
+    ids=["lowercase-percent", "json-escaped"],
+)
+def test_secret_echoed_escaped_is_scrubbed(receiver, make_webhook, echo):
+    secret = 'k3y/"quoted"&more'
+    receiver.script(Reply(status=500, body=f"path was {echo(secret)}".encode()))
+    channel = make_webhook(receiver.url + "/{{TOKEN}}", url_secrets=[{"name": "TOKEN", "value": secret}])
+    delivery = enqueue(channel)
+    delivery_send(delivery_id=delivery.pk, final=True)
+    delivery.refresh_from_db()
+    assert delivery.response_snippet == "path was ***"
+
+
+def test_moving_the_webhook_to_another_host_needs_its_values_typed_again(admin, public_dns):
+    created = admin.post(URL, body(), format="json").json()
+    moved = {**created["config"], "url": "https://elsewhere.example.com/steal/{{TOKEN}}"}
+    response = admin.patch(f"{URL}/{created['id']}", {"config": moved}, format="json")
+    assert response.status_code == 400
+    assert response.json()["config.url_secrets[0].value"] == ["The destination changed: type this value again."]
+    same_host = {**created["config"], "url": HOOK + "/v2/{{TOKEN}}"}
+    assert admin.patch(f"{URL}/{created['id']}", {"config": same_host}, format="json").status_code == 200

@@ -69,3 +69,20 @@ def test_unknown_template_is_still_a_400_on_rule_create(auth_client):
     response = auth_client("admin").post("/api/v1/rules", {"template": "nope", "name": "X"}, format="json")
     assert response.status_code == 400
     assert "template" in response.json()
+
+
+def test_a_rule_made_from_a_template_later_deleted_can_still_be_disabled(auth_client):
+    RuleTemplate.objects.create(slug="mine", tab="insights", name="Mine", rule={**LOCKOUTS, "template": "mine"})
+    api = auth_client("admin")
+    created = api.post("/api/v1/rules", {"template": "mine", "name": "From mine"}, format="json")
+    assert created.status_code == 201, created.content
+    RuleTemplate.objects.filter(slug="mine").delete()
+    response = api.post(f"/api/v1/rules/{created.json()['id']}/disable")
+    assert response.status_code == 200, response.content
+    assert response.json()["enabled"] is False
+
+
+def test_template_slug_that_is_not_a_slug_is_a_400(auth_client):
+    response = auth_client("admin").post("/api/v1/rules", {"template": "\u0000", "name": "X"}, format="json")
+    assert response.status_code == 400
+    assert "template" in response.json()

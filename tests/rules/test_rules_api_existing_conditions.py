@@ -1,7 +1,8 @@
 """api.md section 4: `existing_conditions` backfills "when true at save or enable time", through the API.
 
-Any save that changes an enabled rule with the toggle on queues the backfill; a save that
-changes nothing does not. The backfill itself is covered in test_existing_conditions.py.
+A save that changes what an enabled rule with the toggle on matches or raises queues the
+backfill; one that changes only labels (name, description, priority) or nothing does not.
+The backfill itself is covered in test_existing_conditions.py.
 """
 
 from __future__ import annotations
@@ -57,18 +58,29 @@ def saved(admin, django_capture_on_commit_callbacks):
     [
         {"threshold": {"count": 3, "window_minutes": 10}},
         {"group_by": ["initiated_by.email"], "group_window_minutes": 60},
-        {"priority": "low"},
+        {"conditions": [{"event_type": "user_login_attempt"}]},
     ],
-    ids=["threshold", "group_by", "priority"],
+    ids=["threshold", "group_by", "conditions"],
 )
-def test_any_update_of_an_enabled_rule_with_existing_conditions_queues_the_backfill(saved, change):
+def test_an_update_changing_what_the_rule_matches_or_raises_queues_the_backfill(saved, change):
     status_after = saved()
     assert status_after("patch", body=change) == BackfillStatus.QUEUED
 
 
+@pytest.mark.parametrize(
+    "change",
+    [{"priority": "low"}, {"description": "Changed"}, {"name": "Renamed"}],
+    ids=["priority", "description", "name"],
+)
+def test_an_update_of_what_only_labels_the_rule_does_not_queue_the_backfill(saved, change):
+    status_after = saved()
+    assert status_after("patch", body=change) == BackfillStatus.DONE
+
+
 def test_a_put_of_an_enabled_rule_with_existing_conditions_queues_the_backfill(saved):
     status_after = saved()
-    assert status_after("put", body={**BODY, "description": "Changed"}) == BackfillStatus.QUEUED
+    body = {**BODY, "conditions": [{"event_type": "user_login_attempt"}]}
+    assert status_after("put", body=body) == BackfillStatus.QUEUED
 
 
 def test_a_patch_that_changes_nothing_does_not_queue_the_backfill(saved):
