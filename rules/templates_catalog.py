@@ -15,8 +15,11 @@ and `POST /api/v1/rules` with a `template` read; admins add their own templates 
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 # Group names that usually hold admins; the admin edits the list to suit the directory.
 PRIVILEGED_GROUP_NAMES: tuple[str, ...] = ("Domain Admins", "Administrators", "IT Admins")
@@ -320,18 +323,29 @@ TEMPLATES_BY_SLUG: dict[str, RuleTemplate] = {template.slug: template for templa
 
 
 def builtin_templates_sync(model: Any) -> int:
-    """Insert or update every built-in template in `model`'s table (the migration passes its
-    historical model); admins' own templates are left alone. Answers how many there are."""
+    """Bring `model`'s table (the migration passes its historical model) in line with the
+    built-ins: insert the missing, rewrite only the changed. An admin's own template that
+    already holds a built-in's slug keeps it (the built-in is skipped, with a warning).
+    Answers how many built-ins are stored."""
+    stored = {row.slug: row for row in model.objects.filter(slug__in=list(TEMPLATES_BY_SLUG))}
+    synced = 0
     for position, template in enumerate(RULE_TEMPLATES):
-        model.objects.update_or_create(
-            slug=template.slug,
-            defaults={
-                "tab": template.tab,
-                "name": template.name,
-                "description": template.description,
-                "rule": copy.deepcopy(template.rule),
-                "position": position,
-                "built_in": True,
-            },
-        )
-    return len(RULE_TEMPLATES)
+        wanted = {
+            "tab": template.tab,
+            "name": template.name,
+            "description": template.description,
+            "rule": template.rule,
+            "position": position,
+        }
+        row = stored.get(template.slug)
+        if row is None:
+            model.objects.create(slug=template.slug, built_in=True, **copy.deepcopy(wanted))
+        elif not row.built_in:
+            logger.warning("an admin's template holds the built-in slug %r; the built-in is skipped", template.slug)
+            continue
+        elif any(getattr(row, field) != value for field, value in wanted.items()):
+            for field, value in copy.deepcopy(wanted).items():
+                setattr(row, field, value)
+            row.save()
+        synced += 1
+    return synced

@@ -407,3 +407,18 @@ def test_a_built_in_template_still_validates_when_its_row_is_missing() -> None:
     assert stored_template_rule("user_lockout") == TEMPLATES_BY_SLUG["user_lockout"].rule
     values = rule_validate({**template_rule("user_lockout")}, event_types=EVENT_TYPES, channel_ids=[])
     assert values["template"] == "user_lockout"
+
+
+@pytest.mark.django_db
+def test_sync_leaves_unchanged_built_ins_untouched() -> None:
+    before = dict(RuleTemplate.objects.values_list("slug", "updated_at"))
+    builtin_templates_sync(RuleTemplate)
+    assert dict(RuleTemplate.objects.values_list("slug", "updated_at")) == before
+
+
+@pytest.mark.django_db
+def test_sync_never_takes_over_an_admins_template_holding_a_built_in_slug() -> None:
+    RuleTemplate.objects.filter(slug="user_lockout").update(built_in=False, name="Ours")
+    builtin_templates_sync(RuleTemplate)
+    mine = RuleTemplate.objects.get(slug="user_lockout")
+    assert (mine.built_in, mine.name) == (False, "Ours")
