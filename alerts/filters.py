@@ -17,6 +17,7 @@ class CommaChoiceFilter(django_filters.BaseInFilter, django_filters.CharFilter):
         self.allowed = choices
 
     def filter(self, queryset, value):
+        value = [item for item in value or [] if item]  # "open," or a lone comma: ignore the empty items
         if value:
             unknown = [item for item in value if item not in self.allowed]
             if unknown:

@@ -223,6 +223,9 @@ class RuleTemplateAdminForm(forms.ModelForm):
             self.add_error("rule", "Must be a JSON object of rule fields.")
             return cleaned
         body = {key: value for key, value in body.items() if key != "template"}
+        if not isinstance(body.get("name", ""), str):
+            self.add_error("rule", "name: Must be text (or leave it out: the admin names each rule).")
+            return cleaned
         try:
             validated = rule_validate(body, check_name=False)
         except RuleValidationError as exc:

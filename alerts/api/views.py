@@ -116,7 +116,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return AlertDetailSerializer if self.action == "retrieve" else AlertSerializer
 
     def _move(self, request: Request, pk: str, target: str) -> Response:
-        payload = NoteInputSerializer(data=request.data or {})
+        payload = NoteInputSerializer(data=request.data if request.data is not None else {})
         payload.is_valid(raise_exception=True)
         alert = self.get_object()
         try:

@@ -187,6 +187,20 @@ def test_status_filter_takes_a_comma_separated_list(viewer, raise_alerts):
     assert ids(viewer.get(URL, {"status": "resolved"})) == [resolved.pk]
 
 
+def test_empty_items_in_a_comma_list_are_ignored(viewer, raise_alerts):
+    raise_alerts(1)
+    assert viewer.get(URL, {"status": "open,"}).status_code == 200
+    assert viewer.get(URL, {"status": ","}).status_code == 200
+
+
+def test_acknowledge_with_a_list_for_a_body_is_a_400(responder, raise_alerts):
+    (alert,) = raise_alerts(1)
+    response = responder.post(f"{URL}/{alert.pk}/acknowledge", [], format="json")
+    assert response.status_code == 400
+    alert.refresh_from_db()
+    assert alert.status == "open"
+
+
 def test_unknown_status_is_a_400_naming_the_field(viewer, raise_alerts):
     raise_alerts(1)
     response = viewer.get(URL, {"status": "open,closed"})
