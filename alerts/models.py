@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -38,92 +35,6 @@ class AlertSourceType(models.TextChoices):
 
     USER = "user", "User"
     DEVICE = "device", "Device"
-
-
-# DI `service` value -> category (spec 10.1 lists the services; `alert` is the query spelling).
-SERVICE_CATEGORIES: dict[str, AlertCategory] = {
-    "directory": AlertCategory.DIRECTORY,
-    "sso": AlertCategory.SSO,
-    "radius": AlertCategory.RADIUS,
-    "ldap": AlertCategory.LDAP,
-    "systems": AlertCategory.DEVICES,
-    "mdm": AlertCategory.MDM,
-    "password_manager": AlertCategory.PASSWORD_MANAGER,
-    "software": AlertCategory.SOFTWARE,
-    "object_storage": AlertCategory.OBJECT_STORAGE,
-    "saas_app_management": AlertCategory.SAAS_MANAGEMENT,
-    "saas_management": AlertCategory.SAAS_MANAGEMENT,
-    "access_management": AlertCategory.ACCESS_MANAGEMENT,
-    "alerts": AlertCategory.ALERTS,
-    "alert": AlertCategory.ALERTS,
-}
-# `initiated_by.type` / `resource.type` values naming a person or a device (spec 10.1).
-USER_TYPES = frozenset({"user", "admin", "systemuser"})
-DEVICE_TYPES = frozenset({"system", "device"})
-# The top-level event keys the two functions below read (a data migration fetches only these).
-SUBJECT_KEYS = ("service", "resource", "initiated_by", "system", "mdm_device_id")
-
-
-def alert_category_for(payload: Mapping[str, Any] | None) -> str:
-    """The category of an alert raised by this event: its service mapped, `other` when unknown or missing."""
-    service = payload.get("service") if isinstance(payload, Mapping) else None
-    if not isinstance(service, str):
-        return AlertCategory.OTHER.value
-    return str(SERVICE_CATEGORIES.get(service.strip().lower(), AlertCategory.OTHER.value))
-
-
-def alert_source_for(payload: Mapping[str, Any] | None) -> tuple[str, str]:
-    """`(source_type, source_id)`: the user or device the event is about; `("", "")` when it names neither.
-
-    In order: an alert event's own source (rules on alert_* events keep the subject); a
-    user or device `resource` (the affected object, as in the vendor's alert_created
-    sample); the device context (`system.id`, `mdm_device_id`); a user or device
-    `initiated_by`. alertsite's own `system` initiator (service `alerts`) is not a device.
-    """
-    if not isinstance(payload, Mapping):
-        return "", ""
-    resource = _mapping(payload.get("resource"))
-    initiated = _mapping(payload.get("initiated_by"))
-    if resource.get("source_type") in AlertSourceType.values and _text(resource.get("source_id")):
-        return resource["source_type"], _text(resource["source_id"])
-    found = _user_or_device(resource)
-    if found:
-        return found
-    device = _text(_mapping(payload.get("system")).get("id")) or _text(payload.get("mdm_device_id"))
-    if device:
-        return AlertSourceType.DEVICE.value, device
-    ours = _text(payload.get("service")).lower() in ("alerts", "alert")
-    found = _user_or_device(initiated)
-    if found and not (ours and found[0] == AlertSourceType.DEVICE):
-        return found
-    return "", ""
-
-
-def _user_or_device(who: Mapping[str, Any]) -> tuple[str, str] | None:
-    kind, ident = _text(who.get("type")).lower(), _ident(who)
-    if ident and kind in DEVICE_TYPES:
-        return AlertSourceType.DEVICE.value, ident
-    if ident and kind in USER_TYPES:
-        return AlertSourceType.USER.value, ident
-    return None
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return ""
-    return str(value).strip()[:255] if isinstance(value, str | int) else ""
-
-
-def _ident(who: Mapping[str, Any]) -> str:
-    """An object's id, else its username or e-mail (RADIUS and LDAP initiators carry only a username)."""
-    for key in ("id", "username", "email"):
-        if _text(who.get(key)):
-            return _text(who.get(key))
-    return ""
 
 
 class Alert(models.Model):

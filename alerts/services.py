@@ -27,11 +27,10 @@ from alerts.models import (
     AlertEvent,
     AlertNote,
     AlertTransition,
-    alert_category_for,
-    alert_source_for,
     reference_for,
 )
 from alerts.states import UNRESOLVED, AlertStatus, transition_allowed
+from alerts.subjects import alert_category_for, alert_source_for
 from channels.services import notification_enqueue
 from events.models import AuditEvent
 from events.services import actor_reference, audit_events_record, audit_payload

@@ -9,7 +9,7 @@ without a category). An alert whose event is gone (retention) gets category `oth
 
 from django.db import migrations, transaction
 
-from alerts.models import SUBJECT_KEYS, alert_category_for, alert_source_for
+from alerts.subjects import SUBJECT_KEYS, alert_category_for, alert_source_for
 
 BATCH_SIZE = 1000
 

@@ -7,7 +7,8 @@ from itertools import count
 import orjson
 import pytest
 
-from alerts.models import Alert, alert_category_for, alert_source_for
+from alerts.models import Alert
+from alerts.subjects import alert_category_for, alert_source_for
 from rules.services import rule_create
 from tests.factories import make_event
 
