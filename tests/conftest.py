@@ -6,7 +6,9 @@ from collections.abc import Callable
 from itertools import count
 from typing import TYPE_CHECKING
 
+import orjson
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from alertsite.accounts import services
@@ -61,9 +63,39 @@ def auth_client(make_user: Callable[..., User]) -> Callable[..., APIClient]:
 
 
 @pytest.fixture
+def login(make_user: Callable[..., User]) -> Callable[[str], Client]:
+    """Return a factory: ``login("viewer")`` gives a console (session) Client signed in as a new user with that role.
+
+    tests/browser has its own ``login`` (signing in through the form in a real browser).
+    """
+
+    def make(role: str) -> Client:
+        client = Client()
+        client.force_login(make_user(role))
+        return client
+
+    return make
+
+
+@pytest.fixture
 def ingest_client(auth_client: Callable[..., APIClient]) -> APIClient:
     """A client with the `ingest` role: it may POST events and nothing else."""
     return auth_client(Role.INGEST)
+
+
+@pytest.fixture
+def ingest(ingest_client: APIClient, django_capture_on_commit_callbacks) -> Callable[..., None]:
+    """``ingest(*events)``: POST events the way a collector does and run everything their commit sets off
+    (evaluation, alerts, notifications)."""
+
+    def post(*events: dict) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = ingest_client.post(
+                "/api/v1/events", data=orjson.dumps(list(events)), content_type="application/json"
+            )
+        assert response.status_code == 202, response.content
+
+    return post
 
 
 # -- real parts: skip where they are absent -------------------------------------------

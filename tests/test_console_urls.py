@@ -47,16 +47,6 @@ CANONICAL = {
 
 
 @pytest.fixture
-def login(make_user):
-    def make(role: str) -> Client:
-        client = Client()
-        client.force_login(make_user(role))
-        return client
-
-    return make
-
-
-@pytest.fixture
 def alert(auth_client, django_capture_on_commit_callbacks) -> Alert:
     rule_create(
         data={"name": "Failed logins", "priority": "high", "conditions": [{"event_type": "user_login_attempt"}]},

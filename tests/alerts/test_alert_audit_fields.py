@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import orjson
 import pytest
 
 from alerts.models import Alert
@@ -41,18 +40,6 @@ DEVICE_LOGIN = make_event(
     initiated_by={"type": "systemuser", "id": "61c0ffee0000000000000a01", "username": "jane.doe"},
     system={"id": "63aa00000000000000000101", "hostname": "JDOE-MBP"},
 )
-
-
-@pytest.fixture
-def ingest(ingest_client, django_capture_on_commit_callbacks):
-    def post(*events: dict) -> None:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = ingest_client.post(
-                "/api/v1/events", data=orjson.dumps(list(events)), content_type="application/json"
-            )
-        assert response.status_code == 202, response.content
-
-    return post
 
 
 @pytest.fixture

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from itertools import count
-
-import orjson
 import pytest
 
-from alerts.models import Alert
 from alerts.subjects import alert_category_for, alert_source_for
-from rules.services import rule_create
 from tests.factories import make_event
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/alerts"
-_ids = count(1)
 
 # Shapes of the shared vendor samples (spec/event-samples), cut to what the derivation reads.
 ADMIN_TOTP_DISABLE = make_event(
@@ -103,32 +97,6 @@ def test_alert_on_an_alert_event_keeps_the_original_subject():
         resource={"type": "alert", "id": "3", "source_type": "device", "source_id": "63aa00000000000000000101"},
     )
     assert alert_source_for(event) == ("device", "63aa00000000000000000101")
-
-
-@pytest.fixture
-def raise_alert(ingest_client, django_capture_on_commit_callbacks):
-    """Return a factory: raise one alert from the given event (one catch-all rule per event type)."""
-    rules: set[str] = set()
-
-    def make(event: dict) -> Alert:
-        event = {**event, "id": f"cs{next(_ids)}"}
-        if event["event_type"] not in rules:
-            rules.add(event["event_type"])
-            rule_create(
-                data={
-                    "name": f"Any {event['event_type']}",
-                    "priority": "high",
-                    "conditions": [{"event_type": event["event_type"]}],
-                },
-                actor=None,
-            )
-        before = set(Alert.objects.values_list("pk", flat=True))
-        with django_capture_on_commit_callbacks(execute=True):
-            response = ingest_client.post("/api/v1/events", data=orjson.dumps([event]), content_type="application/json")
-        assert response.status_code == 202, response.content
-        return Alert.objects.exclude(pk__in=before).get()
-
-    return make
 
 
 def test_alert_opened_from_a_device_event_is_about_the_device(raise_alert):

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from itertools import count
 
-import orjson
 import pytest
 
-from alerts.models import Alert
-from rules.services import rule_create
 from tests.factories import make_event
 
 pytestmark = pytest.mark.django_db
@@ -43,33 +39,6 @@ USER_LOGIN_SYSTEMS = make_event(
 RADIUS_AUTH = make_event(
     event_type="radius_auth_attempt", service="radius", initiated_by={"type": "user", "username": "bob.smith"}
 )
-_ids = count(1)
-
-
-@pytest.fixture
-def raise_alert(ingest_client, django_capture_on_commit_callbacks):
-    """Return a factory: raise one alert from the given event (one catch-all rule per event type)."""
-    rules: set[str] = set()
-
-    def make(event: dict) -> Alert:
-        event = {**event, "id": f"export{next(_ids)}"}
-        if event["event_type"] not in rules:
-            rules.add(event["event_type"])
-            rule_create(
-                data={
-                    "name": f"Any {event['event_type']}",
-                    "priority": "high",
-                    "conditions": [{"event_type": event["event_type"]}],
-                },
-                actor=None,
-            )
-        before = set(Alert.objects.values_list("pk", flat=True))
-        with django_capture_on_commit_callbacks(execute=True):
-            response = ingest_client.post("/api/v1/events", data=orjson.dumps([event]), content_type="application/json")
-        assert response.status_code == 202, response.content
-        return Alert.objects.exclude(pk__in=before).get()
-
-    return make
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-import orjson
 import pytest
 from django.db import transaction
 
@@ -44,20 +43,6 @@ def stamp(minutes: float) -> str:
 
 def failure(event_id: str, minutes: float, who: dict = BOB) -> dict:
     return make_event(id=event_id, timestamp=stamp(minutes), initiated_by=who, success=False)
-
-
-@pytest.fixture
-def ingest(ingest_client, django_capture_on_commit_callbacks):
-    """POST events the way a collector does and run what their commit sets off (evaluation, alerts)."""
-
-    def post(*events: dict) -> None:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = ingest_client.post(
-                "/api/v1/events", data=orjson.dumps(list(events)), content_type="application/json"
-            )
-        assert response.status_code == 202, response.content
-
-    return post
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import orjson
 import pytest
 from django.utils import timezone
 
@@ -32,18 +31,6 @@ FAILED_LOGINS = {
     ],
 }
 GROUPED = {**FAILED_LOGINS, "group_by": ["initiated_by.email"], "group_window_minutes": 60}
-
-
-@pytest.fixture
-def ingest(ingest_client, django_capture_on_commit_callbacks):
-    def post(*events: dict) -> None:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = ingest_client.post(
-                "/api/v1/events", data=orjson.dumps(list(events)), content_type="application/json"
-            )
-        assert response.status_code == 202, response.content
-
-    return post
 
 
 @pytest.fixture

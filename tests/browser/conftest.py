@@ -25,11 +25,14 @@ from urllib.request import Request, urlopen
 import orjson
 import pytest
 
+from rules.services import rule_create
 from tests.conftest import PASSWORD
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
     from playwright.sync_api import Browser, Page
+
+    from rules.models import Rule
 
 # Playwright's sync API keeps an asyncio loop running in this thread; Django refuses ORM calls from a
 # thread with a running loop (SynchronousOnlyOperation) unless told that this is deliberate. Tests only.
@@ -158,6 +161,22 @@ def ingest(base_url: str, make_user: Callable[..., User]) -> Callable[[Any], dic
 
     token, _ = Token.objects.get_or_create(user=make_user("ingest"))
     return lambda events: post_events(base_url, token.key, events)
+
+
+@pytest.fixture
+def failed_logins_rule(db: None) -> Rule:
+    """A high-priority rule on failed user portal logins ("Failed user logins")."""
+    return rule_create(
+        data={
+            "name": "Failed user logins",
+            "description": "Any failed user portal login",
+            "priority": "high",
+            "conditions": [
+                {"event_type": "user_login_attempt", "filters": [{"key": "success", "operator": "eq", "value": False}]}
+            ],
+        },
+        actor=None,
+    )
 
 
 def screenshot(page: Page, name: str) -> None:

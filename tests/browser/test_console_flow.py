@@ -64,21 +64,6 @@ def no_controls(page: Page, *names: str) -> None:
 
 
 @pytest.fixture
-def failed_logins_rule(db: None) -> Rule:
-    return rule_create(
-        data={
-            "name": "Failed user logins",
-            "description": "Any failed user portal login",
-            "priority": "high",
-            "conditions": [
-                {"event_type": "user_login_attempt", "filters": [{"key": "success", "operator": "eq", "value": False}]}
-            ],
-        },
-        actor=None,
-    )
-
-
-@pytest.fixture
 def rules_and_channels(failed_logins_rule: Rule) -> dict[str, Any]:
     """Rules of every priority over common and rare events, a webhook and an e-mail channel."""
     webhook = channel_create(

@@ -13,7 +13,6 @@ from playwright.sync_api import Page, expect
 
 from alerts.models import Alert
 from rules.models import Rule
-from rules.services import rule_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -119,18 +118,10 @@ def test_an_enumerated_key_offers_its_known_values(page: Page, login, make_user)
     assert rule.conditions[0]["filters"] == [{"key": "association.op", "operator": "eq", "value": "add"}]
 
 
-def test_a_viewer_follows_an_alert_to_its_rule_its_alerts_and_its_event(page: Page, login, make_user, ingest) -> None:
-    rule = rule_create(
-        data={
-            "name": "Failed user logins",
-            "description": "Any failed user portal login",
-            "priority": "high",
-            "conditions": [
-                {"event_type": "user_login_attempt", "filters": [{"key": "success", "operator": "eq", "value": False}]}
-            ],
-        },
-        actor=None,
-    )
+def test_a_viewer_follows_an_alert_to_its_rule_its_alerts_and_its_event(
+    page: Page, login, make_user, ingest, failed_logins_rule: Rule
+) -> None:
+    rule = failed_logins_rule
     now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     ingest(
         {

@@ -1,17 +1,19 @@
-"""Fixtures for channel tests: real receivers on loopback, channels, outbox rows, the pipeline."""
+"""Fixtures for channel tests: real receivers on loopback, channels, outbox rows, faked DNS."""
 
 from __future__ import annotations
 
 import itertools
+import re
+import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
-import orjson
 import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from channels import netsafety
 from channels.models import Channel, Delivery
 from channels.services import channel_create, notification_enqueue
 from tests.receivers import SmtpServer, WebhookReceiver
@@ -50,6 +52,29 @@ def smtp_settings(port: int) -> override_settings:
         EMAIL_HOST_USER="",
         EMAIL_HOST_PASSWORD="",
     )
+
+
+def input_value(page: str, name: str) -> str | None:
+    """The value attribute of the page's <input name=...> (None when it has none); the input must be there."""
+    match = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
+    assert match, name
+    value = re.search(r'value="([^"]*)"', match.group(0))
+    return value.group(1) if value else None
+
+
+@pytest.fixture
+def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """*.example.com resolves to a public (documentation) address; 'internal.example.com' to 10.0.0.5."""
+    real = socket.getaddrinfo
+
+    def fake(host, port, *args, **kwargs):
+        if host == "internal.example.com":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", port))]
+        if isinstance(host, str) and host.endswith("example.com"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(netsafety.socket, "getaddrinfo", fake)
 
 
 @pytest.fixture
@@ -125,17 +150,3 @@ def enqueue(
 def make_due(delivery: Delivery) -> None:
     """Move a scheduled retry into the past, as if its backoff had elapsed."""
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-
-
-@pytest.fixture
-def ingest(ingest_client, django_capture_on_commit_callbacks) -> Callable[..., None]:
-    """POST events through the API and run everything their commit sets off (evaluation, alerts, sends)."""
-
-    def post(*events: dict) -> None:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = ingest_client.post(
-                "/api/v1/events", data=orjson.dumps(list(events)), content_type="application/json"
-            )
-        assert response.status_code == 202, response.content
-
-    return post

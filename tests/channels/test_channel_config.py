@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import orjson
 import pytest
 from cryptography.fernet import Fernet
@@ -11,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import override_settings
 
-from channels import crypto, netsafety
+from channels import crypto
 from channels.crypto import MASK, is_sealed, secret_open, secret_rotate, secret_seal
 from channels.models import Channel
 from events.models import AuditEvent
@@ -40,21 +38,6 @@ def email_body(**config):
 
 def webhook_body(name="Hook", **config):
     return {"kind": "webhook", "name": name, "config": {"url": HOOK, **config}}
-
-
-@pytest.fixture
-def public_dns(monkeypatch):
-    """Names resolve to documentation addresses treated as public; 'internal.example.com' resolves to 10.0.0.5."""
-    real = socket.getaddrinfo
-
-    def fake(host, port, *args, **kwargs):
-        if host == "internal.example.com":
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", port))]
-        if isinstance(host, str) and host.endswith("example.com"):
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
-        return real(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(netsafety.socket, "getaddrinfo", fake)
 
 
 # -- e-mail channels ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 from channels.crypto import MASK, is_sealed, secret_open
 from channels.models import Channel
 from channels.services import channel_test
+from tests.channels.conftest import input_value
 
 pytestmark = pytest.mark.django_db
 
@@ -41,13 +42,6 @@ def form(url, **fields):
         data[f"url_secret_value_{index}"] = ""
     data.update(fields)
     return data
-
-
-def input_value(page: str, name: str) -> str | None:
-    match = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
-    assert match, name
-    value = re.search(r'value="([^"]*)"', match.group(0))
-    return value.group(1) if value else None
 
 
 def test_console_form_round_trip_keeps_the_url_secret_write_only(admin, receiver):

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from channels.models import Channel
+from tests.channels.conftest import input_value
 
 pytestmark = pytest.mark.django_db
 
@@ -29,13 +30,6 @@ def form(*rows, name="On-call", count=None, **fields):
         data[f"recipient_email_{index}"] = address
     data.update(fields)
     return data
-
-
-def input_value(page: str, name: str) -> str | None:
-    match = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
-    assert match, name
-    value = re.search(r'value="([^"]*)"', match.group(0))
-    return value.group(1) if value else None
 
 
 def role_block(page: str, role: str) -> str:

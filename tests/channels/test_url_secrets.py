@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from urllib.parse import quote
 
 import orjson
@@ -14,7 +13,6 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from channels import netsafety
 from channels.crypto import MASK, is_sealed, secret_open
 from channels.models import Channel, DeliveryAttempt
 from channels.netsafety import PinnedHTTPConnection
@@ -34,21 +32,6 @@ API_KEY = "key/with spaces&more=yes"
 @pytest.fixture
 def admin(auth_client):
     return auth_client("admin")
-
-
-@pytest.fixture
-def public_dns(monkeypatch):
-    """*.example.com resolves to a public address; 'internal.example.com' to 10.0.0.5."""
-    real = socket.getaddrinfo
-
-    def fake(host, port, *args, **kwargs):
-        if host == "internal.example.com":
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", port))]
-        if isinstance(host, str) and host.endswith("example.com"):
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
-        return real(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(netsafety.socket, "getaddrinfo", fake)
 
 
 def body(url=HOOK + "/{{TOKEN}}", secrets=None, name="Hook", **config):

@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -54,16 +53,6 @@ def html(response) -> str:
 def text_of(page: str) -> str:
     """The page's text with tags stripped and whitespace collapsed."""
     return " ".join(re.sub(r"<[^>]+>", " ", page).split())
-
-
-@pytest.fixture
-def login(make_user):
-    def make(role: str) -> Client:
-        client = Client()
-        client.force_login(make_user(role))
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -87,16 +87,6 @@ def form_post(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def login(make_user):
-    def make(role: str) -> Client:
-        client = Client()
-        client.force_login(make_user(role))
-        return client
-
-    return make
-
-
-@pytest.fixture
 def admin(login) -> Client:
     return login("admin")
 
