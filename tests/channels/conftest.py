@@ -9,7 +9,9 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -60,6 +62,14 @@ def input_value(page: str, name: str) -> str | None:
     assert match, name
     value = re.search(r'value="([^"]*)"', match.group(0))
     return value.group(1) if value else None
+
+
+def stored_config_text(channel_id: int) -> str:
+    """The channel's config column as stored in the database (to check what is kept sealed at rest)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT config FROM channels_channel WHERE id = %s", [channel_id])
+        value = cursor.fetchone()[0]
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import orjson
 import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
 from django.test import override_settings
 
 from channels import crypto
@@ -14,7 +13,7 @@ from channels.crypto import MASK, is_sealed, secret_open, secret_rotate, secret_
 from channels.models import Channel
 from events.models import AuditEvent
 from rules.services import rule_create
-from tests.channels.conftest import FAILED_LOGINS, SECRET
+from tests.channels.conftest import FAILED_LOGINS, SECRET, stored_config_text
 
 pytestmark = pytest.mark.django_db
 
@@ -201,13 +200,6 @@ def full_webhook(**overrides):
         auth={"type": "basic", "username": "alice", "password": "basic-pass-987"},
         **overrides,
     )
-
-
-def stored_config_text(channel_id: int) -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT config FROM channels_channel WHERE id = %s", [channel_id])
-        value = cursor.fetchone()[0]
-    return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 def test_secrets_are_write_only_and_shown_masked(admin, public_dns):

@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 import orjson
 import pytest
-from django.db import connection
 from django.test import override_settings
 
 from channels.crypto import MASK, is_sealed, secret_open
@@ -18,7 +17,7 @@ from channels.models import Channel, DeliveryAttempt
 from channels.netsafety import PinnedHTTPConnection
 from channels.services import channel_test, delivery_send
 from events.models import AuditEvent
-from tests.channels.conftest import enqueue
+from tests.channels.conftest import enqueue, stored_config_text
 from tests.receivers import Reply
 
 pytestmark = pytest.mark.django_db
@@ -38,13 +37,6 @@ def body(url=HOOK + "/{{TOKEN}}", secrets=None, name="Hook", **config):
     if secrets is None:
         secrets = [{"name": "TOKEN", "value": TOKEN}]
     return {"kind": "webhook", "name": name, "config": {"url": url, "url_secrets": secrets, **config}}
-
-
-def stored_config_text(channel_id: int) -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT config FROM channels_channel WHERE id = %s", [channel_id])
-        value = cursor.fetchone()[0]
-    return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 # -- on the wire ---------------------------------------------------------------------------------
