@@ -254,8 +254,8 @@ def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             messages.success(request, "Note added.")
         elif action == "assign":
             value = request.POST.get("user", "")
-            pk = id_or_none(value)
-            assignee = get_user_model().objects.filter(pk=pk).first() if pk is not None else None
+            user_pk = id_or_none(value)
+            assignee = get_user_model().objects.filter(pk=user_pk).first() if user_pk is not None else None
             alert_assign(alert=alert, assignee=assignee, actor=request.user)
             messages.success(request, f"Assigned to {assignee.username}." if assignee else "Unassigned.")
         else:
@@ -264,4 +264,4 @@ def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, str(exc))
     except AlertInputError as exc:
         messages.error(request, exc.message)
-    return redirect("console-alert-detail", pk=pk)
+    return redirect("console-alert-detail", pk=alert.pk)

@@ -148,3 +148,23 @@ def test_bell_fragment_counts_open_alerts(client, make_user, raise_alerts):
 def test_pages_need_a_login(client):
     response = client.get("/insights/alerts/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_assigning_from_the_alert_page_stays_on_that_alert(client, make_user, raise_alerts):
+    alerts = raise_alerts(3)
+    target = alerts[2]
+    responder = logged_in(client, make_user, "responder")
+    someone = make_user("responder")
+    response = responder.post(f"/insights/alerts/{target.pk}/assign/", {"user": str(someone.pk)})
+    assert response.status_code == 302
+    assert response["Location"] == f"/insights/alerts/{target.pk}/"
+    target.refresh_from_db()
+    assert target.assignee == someone
+
+
+def test_unassigning_from_the_alert_page_stays_on_that_alert(client, make_user, raise_alerts):
+    (alert,) = raise_alerts(1)
+    responder = logged_in(client, make_user, "responder")
+    response = responder.post(f"/insights/alerts/{alert.pk}/assign/", {"user": ""})
+    assert response.status_code == 302
+    assert response["Location"] == f"/insights/alerts/{alert.pk}/"
