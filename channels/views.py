@@ -163,8 +163,9 @@ def url_secret_rows(config: dict[str, Any], errors: dict[str, str]) -> list[dict
         rows.append(
             {
                 "name": row.get("name") if isinstance(row.get("name"), str) else "",
-                "stored": value == MASK,
-                "retype": isinstance(value, str) and value not in ("", MASK),
+                "stored": value == MASK and not errors.get(f"config.url_secrets[{index}].value"),
+                "retype": isinstance(value, str)
+                and (value not in ("", MASK) or bool(errors.get(f"config.url_secrets[{index}].value"))),
                 "name_error": errors.get(f"config.url_secrets[{index}].name", ""),
                 "value_error": errors.get(f"config.url_secrets[{index}].value", "")
                 or errors.get(f"config.url_secrets[{index}]", ""),
@@ -175,9 +176,27 @@ def url_secret_rows(config: dict[str, Any], errors: dict[str, str]) -> list[dict
     return rows
 
 
+def secret_field(value: Any, error: str) -> dict[str, Any]:
+    """How a write-only input shows: the mask only for a value that is stored and still usable;
+    a typed value (the form came back with errors) or a refused mask must be typed again."""
+    stored = value == MASK and not error
+    return {"mask": stored, "retype": bool(value) and not stored, "error": error}
+
+
 def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], channel: Channel | None) -> dict[str, Any]:
     config = values.get("config") or {}
-    headers = list(config.get("headers") or [])
+    auth = config.get("auth") if isinstance(config.get("auth"), dict) else {}
+    headers = [
+        {
+            **header,
+            "value": ""
+            if header.get("value") == MASK and errors.get(f"config.headers[{index}].value")
+            else header.get("value"),
+            "error": errors.get(f"config.headers[{index}].value", ""),
+        }
+        for index, header in enumerate(config.get("headers") or [])
+        if isinstance(header, dict)
+    ]
     rows = [*headers, *([{"name": "", "value": "", "sensitive": False}] * max(1, HEADER_ROWS - len(headers)))]
     secret_rows = url_secret_rows(config, errors)
     mail_rows = recipient_rows(config, errors) if kind == ChannelKind.EMAIL else []
@@ -204,6 +223,8 @@ def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], chan
         "url_secrets_error": errors.get("config.url_secrets", ""),
         "roles": ROLES,
         "mask": MASK,
+        "auth_password": secret_field(auth.get("password"), errors.get("config.auth.password", "")),
+        "auth_token": secret_field(auth.get("token"), errors.get("config.auth.token", "")),
     }
 
 

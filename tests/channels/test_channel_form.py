@@ -138,3 +138,30 @@ def test_new_webhook_form_reads_enabled_and_marks_each_auth_field_with_its_type(
 def test_bad_row_counts_do_not_break_the_form(admin, receiver):
     response = admin.post(NEW, form(receiver.url, url_secret_rows="lots", header_rows="-3"))
     assert response.status_code == 302
+
+
+def test_a_typed_password_is_not_shown_as_saved_after_an_error(admin, receiver):
+    response = admin.post(
+        NEW,
+        form(receiver.url + "/{{key}}", auth_type="basic", auth_username="ops", auth_password="pw-typed-123"),
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert input_value(page, "auth_password") == ""  # not the mask: nothing is saved yet
+    assert "Type the password again" in page
+    assert "pw-typed-123" not in page
+
+
+def test_moving_the_webhook_shows_which_saved_values_to_type_again(admin, receiver):
+    created = admin.post(
+        NEW, form(receiver.url + "/hook", auth_type="bearer", auth_token="tok-bearer-77", header_rows="1")
+    )
+    assert created.status_code == 302, created.content.decode()[:500]
+    channel = Channel.objects.get()
+    edit = f"/settings/notification-channels/{channel.pk}/edit/"
+    moved = form(receiver.url.replace("127.0.0.1", "localhost") + "/hook", auth_type="bearer", auth_token=MASK)
+    response = admin.post(edit, moved)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert input_value(page, "auth_token") == ""
+    assert "The destination changed: type this value again." in page
