@@ -356,9 +356,11 @@ def alert_transition(*, alert: Alert | int, to: str, actor: AbstractBaseUser | N
             groups = rule is not None and (rule.threshold is not None or rule.group_window_minutes > 0)
             if alert.group_key and groups:
                 _group_lock(alert.rule_id, alert.group_key)
-                if _collecting_alert(alert.rule_id, alert.group_key) is not None:
+                blocker = _collecting_alert(alert.rule_id, alert.group_key)
+                if blocker is not None:
                     raise InvalidTransition(
-                        f"{alert.reference} cannot be reopened: its group already has an unresolved alert."
+                        f"{alert.reference} cannot be reopened: {blocker.reference}, still unresolved, holds the "
+                        "same group; add your remark there."
                     )
                 alert.collecting = True
             alert.resolved_at, alert.resolved_by = None, None

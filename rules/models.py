@@ -93,6 +93,7 @@ class RuleMatch(models.Model):
     matched_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "rule matches"
         constraints = [models.UniqueConstraint(fields=["rule", "event"], name="rule_match_once")]
         indexes = [
             models.Index(fields=["rule", "group_key", "event_timestamp"], name="match_threshold_idx"),

@@ -369,7 +369,7 @@ def test_reopening_into_a_group_that_has_an_unresolved_alert_is_409(responder, r
     assert second.group_key == first.group_key
     response = responder.post(f"{URL}/{first.pk}/reopen", {}, format="json")
     assert response.status_code == 409
-    assert response.json()["detail"]
+    assert second.reference in response.json()["detail"]  # says which alert to go to instead
     first.refresh_from_db()
     assert first.status == "resolved"
 
