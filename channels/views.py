@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -176,6 +177,43 @@ def url_secret_rows(config: dict[str, Any], errors: dict[str, str]) -> list[dict
     return rows
 
 
+FIELD_LABELS = {
+    "url": "URL",
+    "url_secrets": "Protect sensitive data in the URL",
+    "secret": "Signing secret",
+    "verify_ssl": "Verify SSL",
+    "headers": "Headers",
+    "auth": "Authentication",
+    "recipients": "Email Recipients",
+    "roles": "Administrator Recipients",
+}
+PART_LABELS = {
+    "name": "name",
+    "value": "value",
+    "email": "email",
+    "password": "password",
+    "token": "token",
+    "username": "username",
+    "type": "type",
+    "sensitive": "sensitive",
+}
+ERROR_PATH_RE = re.compile(r"^config\.(\w+)(?:\[(\d+)\])?(?:\.(\w+))?$")
+
+
+def error_label(path: str) -> str:
+    """`config.url_secrets[1].name` as the form calls it: "Protect sensitive data in the URL, row 2: name"."""
+    match = ERROR_PATH_RE.match(path)
+    if match is None or match.group(1) not in FIELD_LABELS:
+        return path
+    field, row, part = match.groups()
+    label = FIELD_LABELS[field]
+    if row is not None:
+        label += f", row {int(row) + 1}"
+    if part:
+        label += f": {PART_LABELS.get(part, part)}"
+    return label
+
+
 def secret_field(value: Any, error: str) -> dict[str, Any]:
     """How a write-only input shows: the mask only for a value that is stored and still usable;
     a typed value (the form came back with errors) or a refused mask must be typed again."""
@@ -218,7 +256,7 @@ def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], chan
         "url_secret_rows": list(enumerate(secret_rows)),
         "url_secret_count": len(secret_rows),
         "errors": errors,
-        "config_errors": {k: v for k, v in errors.items() if k.startswith("config")},
+        "config_errors": {error_label(k): v for k, v in errors.items() if k.startswith("config")},
         "url_error": errors.get("config.url", ""),
         "url_secrets_error": errors.get("config.url_secrets", ""),
         "roles": ROLES,

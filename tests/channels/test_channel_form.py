@@ -165,3 +165,11 @@ def test_moving_the_webhook_shows_which_saved_values_to_type_again(admin, receiv
     page = response.content.decode()
     assert input_value(page, "auth_token") == ""
     assert "The destination changed: type this value again." in page
+
+
+def test_error_banner_names_fields_as_the_form_does(admin, receiver):
+    response = admin.post(NEW, form(receiver.url + "/hook", url_secret_name_0="SPARE", url_secret_value_0="v-1"))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Protect sensitive data in the URL, row 1: name" in page
+    assert "config.url_secrets[0].name" not in page
