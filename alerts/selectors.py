@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, reference_parse
 from alerts.states import UNRESOLVED, AlertStatus
+from alertsite.ids import id_or_none
 
 PRIORITIES = ("high", "medium", "low")
 
@@ -107,4 +108,7 @@ def alerts_matching(queryset: QuerySet[Alert], text: str) -> QuerySet[Alert]:
     pk = reference_parse(text)
     if pk is not None:
         return queryset.filter(pk=pk)
-    return queryset.filter(Q(title__icontains=text) | Q(rule_name__icontains=text))
+    words = Q(title__icontains=text) | Q(rule_name__icontains=text)
+    number = id_or_none(text)
+    # "000123" is a reference without its prefix as often as a number in a title: find both.
+    return queryset.filter(words | Q(pk=number)) if number is not None else queryset.filter(words)

@@ -263,6 +263,13 @@ def test_search_finds_an_alert_by_reference(viewer, raise_alerts):
     assert ids(viewer.get(URL, {"search": target.reference.lower()})) == [target.pk]
 
 
+def test_search_by_the_reference_number_alone_finds_the_alert(viewer, raise_alerts):
+    alerts = raise_alerts(3)
+    target = alerts[1]
+    number = target.reference.removeprefix("ALR-")
+    assert target.pk in ids(viewer.get(URL, {"search": number}))
+
+
 def test_search_finds_alerts_by_title(viewer, raise_alerts):
     (bob,) = raise_alerts(1)
     (ana,) = raise_alerts(1, email="ana@example.com")
