@@ -249,6 +249,20 @@
     return Object.prototype.hasOwnProperty.call(ENUMS, filter.key) ? ENUMS[filter.key] : null;
   }
 
+  // The operators that make sense for the filter's key: true/false keys get equality and
+  // presence, number keys the comparisons, and "changed ..." only on events that carry changes[].
+  function operatorsFor(filter, entry) {
+    var name = lastSegment(filter.key);
+    var hasChanges = (entry.keys || []).indexOf("changes.field") !== -1;
+    return DATA.operators.filter(function (op) {
+      if (op.on_changes) return hasChanges;
+      if (op.input === "none") return true;
+      if (BOOLEAN_KEYS[name]) return op.boolean;
+      if (NUMBER_KEYS[name]) return op.number;
+      return true;
+    });
+  }
+
   function widgetOf(filter) {
     var op = OPERATORS[filter.operator];
     if (!op) return "text";
@@ -609,6 +623,7 @@
       var before = widgetOf(filter);
       filter.key = keySelect.value;
       filter.errors = {};
+      if (operatorsFor(filter, entry).indexOf(OPERATORS[filter.operator]) === -1) filter.operator = "eq";
       if (widgetOf(filter) !== before) adaptValue(filter);
       sync();
       renderEntry(entry, base + "-key");
@@ -620,8 +635,12 @@
       "aria-invalid": errors.operator ? "true" : null,
       "aria-describedby": describedBy([errors.operator ? base + "-operator-error" : null]),
     });
-    DATA.operators.forEach(function (op) { append(opSelect, el("option", { value: op.key, text: op.label })); });
-    if (!OPERATORS[filter.operator]) append(opSelect, el("option", { value: filter.operator, text: filter.operator }));
+    var offered = operatorsFor(filter, entry);
+    offered.forEach(function (op) { append(opSelect, el("option", { value: op.key, text: op.label })); });
+    if (offered.indexOf(OPERATORS[filter.operator]) === -1) {
+      // A saved rule keeps its operator even where the key's type would not offer it.
+      append(opSelect, el("option", { value: filter.operator, text: OPERATORS[filter.operator] ? OPERATORS[filter.operator].label : filter.operator }));
+    }
     opSelect.value = filter.operator;
     var opField = el("div", { class: "fr-field" }, el("label", { for: base + "-operator", text: "Operator" }), opSelect);
     if (OPERATORS[filter.operator] && OPERATORS[filter.operator].on_changes) {

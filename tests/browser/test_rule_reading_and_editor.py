@@ -155,3 +155,23 @@ def test_a_viewer_follows_an_alert_to_its_rule_its_alerts_and_its_event(
     page.get_by_role("link", name="Event read-1 in the event log").click()
     expect(page).to_have_url(re.compile(r"/insights/events/\?type=user_login_attempt&q=read-1$"))
     expect(page.get_by_role("cell", name="mallory@example.com", exact=True)).to_be_visible()
+
+
+def test_operators_follow_the_key_type_and_changed_needs_changes(page: Page, login, make_user) -> None:
+    login(page, make_user("admin"))
+    page.goto(NEW_RULE)
+    entry = pick_event(page, "user_login_attempt")
+    entry.get_by_role("button", name="+ Add", exact=True).click()
+    entry.get_by_role("button", name="+Add", exact=True).click()
+    row = entry.get_by_role("group", name="Filter 1", exact=True)
+    row.get_by_label("Select Key").select_option("success")
+    offered = row.get_by_label("Operator").locator("option").all_inner_texts()
+    assert "contains" not in offered and "is greater than" not in offered
+    assert not any(text.startswith("changed") for text in offered)  # a login carries no changes[]
+    assert conditions_sent(page)[0]["filters"][0]["operator"] == "eq"
+
+    update = pick_event(page, "user_update")
+    update.get_by_role("button", name="+ Add", exact=True).click()
+    update.get_by_role("button", name="+Add", exact=True).click()
+    options = update.get_by_role("group", name="Filter 1", exact=True).get_by_label("Operator").locator("option")
+    assert any(text.startswith("changed") for text in options.all_inner_texts())
