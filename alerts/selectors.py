@@ -95,8 +95,9 @@ def alerts_assigned(queryset: QuerySet[Alert], value: str, *, user: Any) -> Quer
         return queryset.filter(assignee__isnull=True)
     if value == "me":
         return queryset.filter(assignee=user) if user is not None and user.is_authenticated else queryset.none()
-    if value.isascii() and value.isdigit() and int(value) < 2**63:
-        return queryset.filter(assignee_id=int(value))
+    user_pk = id_or_none(value)
+    if user_pk is not None:
+        return queryset.filter(assignee_id=user_pk)
     raise UnknownAssignee(f"Unknown assignee {value[:50]!r}; use a user id, 'me' or 'none'.")
 
 

@@ -54,10 +54,6 @@ def responders() -> QuerySet:
     )
 
 
-def _an_id(value: str) -> bool:
-    return id_or_none(value) is not None
-
-
 def dashboard_filters(request: HttpRequest) -> dict:
     """The dashboard's filters from the query string, with the vendor's default: open + acknowledged."""
     params = request.GET
@@ -72,7 +68,7 @@ def dashboard_filters(request: HttpRequest) -> dict:
         "source_type": params.get("source_type", "") if params.get("source_type", "") in AlertSourceType.values else "",
         "rule": params.get("rule", ""),
         "rule_q": params.get("rule_q", "").strip(),
-        "assignee": assignee if assignee in ("me", "none") or _an_id(assignee) else "",
+        "assignee": assignee if assignee in ("me", "none") or id_or_none(assignee) is not None else "",
         "range": params.get("range", "") if params.get("range", "") in TIME_RANGES else "",
         "q": params.get("q", "").strip(),
         "sort": params.get("sort", "created") if params.get("sort", "created") in SORTS else "created",
@@ -90,8 +86,9 @@ def filtered_alerts(filters: dict, user) -> QuerySet[Alert]:
         queryset = queryset.filter(category__in=filters["category"])
     if filters["source_type"]:
         queryset = queryset.filter(source_type=filters["source_type"])
-    if _an_id(filters["rule"]):
-        queryset = queryset.filter(rule_id=int(filters["rule"]))
+    rule_pk = id_or_none(filters["rule"])
+    if rule_pk is not None:
+        queryset = queryset.filter(rule_id=rule_pk)
     if filters["rule_q"]:
         queryset = queryset.filter(rule_name__icontains=filters["rule_q"])
     if filters["assignee"]:

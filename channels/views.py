@@ -161,15 +161,16 @@ def url_secret_rows(config: dict[str, Any], errors: dict[str, str]) -> list[dict
         if not isinstance(row, dict):
             continue
         value = row.get("value")
+        shown = secret_field(
+            value if isinstance(value, str) else "", errors.get(f"config.url_secrets[{index}].value", "")
+        )
         rows.append(
             {
                 "name": row.get("name") if isinstance(row.get("name"), str) else "",
-                "stored": value == MASK and not errors.get(f"config.url_secrets[{index}].value"),
-                "retype": isinstance(value, str)
-                and (value not in ("", MASK) or bool(errors.get(f"config.url_secrets[{index}].value"))),
+                "stored": shown["mask"],
+                "retype": shown["retype"] or bool(shown["error"]),
                 "name_error": errors.get(f"config.url_secrets[{index}].name", ""),
-                "value_error": errors.get(f"config.url_secrets[{index}].value", "")
-                or errors.get(f"config.url_secrets[{index}]", ""),
+                "value_error": shown["error"] or errors.get(f"config.url_secrets[{index}]", ""),
             }
         )
     blank = {"name": "", "stored": False, "retype": False, "name_error": "", "value_error": ""}

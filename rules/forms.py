@@ -19,19 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from events.catalog import ASSOCIATION_ACTIONS_BY_SLUG
 from rules.operators import operators
+from rules.validation import BOOLEAN_FIELDS
 
 if TYPE_CHECKING:
     from django.http import QueryDict
 
 INT_RE = re.compile(r"^\s*-?\d+\s*$")
-FLAGS = (
-    "enabled",
-    "generate_alerts",
-    "send_notifications",
-    "notify_on_acknowledge",
-    "notify_on_resolve",
-    "existing_conditions",
-)
 CONDITION_PATH_RE = re.compile(r"^conditions\[(\d+)\](?:\.filters\[(\d+)\])?(?:\.(\w+))?$")
 # Field errors shown next to a top-level field; the key is what templates look up.
 FIELD_OF_PATH = {
@@ -92,7 +85,7 @@ def form_values(rule: dict[str, Any]) -> dict[str, Any]:
         "threshold_window_minutes": (
             str(threshold["window_minutes"]) if isinstance(threshold, dict) and "window_minutes" in threshold else ""
         ),
-        **{flag: bool(rule.get(flag)) for flag in FLAGS},
+        **{flag: bool(rule.get(flag)) for flag in BOOLEAN_FIELDS},
     }
 
 
@@ -127,7 +120,7 @@ def form_parse(post: QueryDict, *, template: str | None = None) -> RuleForm:
         "group_by": [key.strip() for key in group_by_raw.split(",") if key.strip()],
         "group_window_minutes": _number(post.get("group_window_minutes", "").strip() or "0"),
         "threshold": threshold,
-        **{flag: flag in post for flag in FLAGS},
+        **{flag: flag in post for flag in BOOLEAN_FIELDS},
     }
     if template:
         data["template"] = template
@@ -143,7 +136,7 @@ def form_parse(post: QueryDict, *, template: str | None = None) -> RuleForm:
         "group_window_minutes": post.get("group_window_minutes", ""),
         "threshold_count": threshold_count,
         "threshold_window_minutes": threshold_window,
-        **{flag: data[flag] for flag in FLAGS},
+        **{flag: data[flag] for flag in BOOLEAN_FIELDS},
     }
     return RuleForm(data=data, values=values, errors=errors)
 

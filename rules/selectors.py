@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 import threading
@@ -85,15 +84,7 @@ def template_get(slug: str) -> RuleTemplate | None:
         return None
     found = RuleTemplate.objects.filter(slug=slug).first()
     if found is None and slug in TEMPLATES_BY_SLUG:
-        spec = TEMPLATES_BY_SLUG[slug]
-        found = RuleTemplate(
-            slug=spec.slug,
-            tab=spec.tab,
-            name=spec.name,
-            description=spec.description,
-            rule=copy.deepcopy(spec.rule),
-            built_in=True,
-        )
+        found = RuleTemplate(built_in=True, **TEMPLATES_BY_SLUG[slug].as_dict())
     return found
 
 

@@ -1,6 +1,6 @@
 """The built-in Rule Management templates: pre-filled rule bodies grouped in tabs (spec 8, api.md §4).
 
-These definitions are loaded into the `RuleTemplate` table by a migration and brought up to
+These definitions are loaded into the `BuiltInTemplate` table by a migration and brought up to
 date on every migrate (`builtin_templates_sync`), so the table is what the API, the console
 and `POST /api/v1/rules` with a `template` read; admins add their own templates beside them.
 
@@ -30,7 +30,9 @@ TEMPLATE_TABS: list[tuple[str, str]] = [("insights", "Insights"), ("devices", "D
 
 
 @dataclass(frozen=True)
-class RuleTemplate:
+class BuiltInTemplate:
+    """One built-in template as the code defines it (the `rules.RuleTemplate` rows are its copies)."""
+
     slug: str
     tab: str
     name: str
@@ -60,7 +62,7 @@ def _template(
     group_window_minutes: int = 0,
     threshold: dict[str, int] | None = None,
     rule_name: str | None = None,
-) -> RuleTemplate:
+) -> BuiltInTemplate:
     rule = {
         "name": name if rule_name is None else rule_name,
         "description": description if rule_name is None else "",
@@ -78,7 +80,7 @@ def _template(
         "group_window_minutes": group_window_minutes,
         "threshold": threshold,
     }
-    return RuleTemplate(slug=slug, tab=tab, name=name, description=description, rule=rule)
+    return BuiltInTemplate(slug=slug, tab=tab, name=name, description=description, rule=rule)
 
 
 def _event(event_type: str, *filters: dict[str, Any], match: str = "all", action: str | None = None) -> dict[str, Any]:
@@ -94,7 +96,7 @@ def _filter(key: str, operator: str, value: Any = None) -> dict[str, Any]:
     return {"key": key, "operator": operator} if value is None else {"key": key, "operator": operator, "value": value}
 
 
-RULE_TEMPLATES: tuple[RuleTemplate, ...] = (
+RULE_TEMPLATES: tuple[BuiltInTemplate, ...] = (
     # -- Insights -------------------------------------------------------------------------------
     _template(
         "event_based",
@@ -319,7 +321,7 @@ RULE_TEMPLATES: tuple[RuleTemplate, ...] = (
     ),
 )
 
-TEMPLATES_BY_SLUG: dict[str, RuleTemplate] = {template.slug: template for template in RULE_TEMPLATES}
+TEMPLATES_BY_SLUG: dict[str, BuiltInTemplate] = {template.slug: template for template in RULE_TEMPLATES}
 
 
 def builtin_templates_sync(model: Any) -> int:
@@ -330,21 +332,15 @@ def builtin_templates_sync(model: Any) -> int:
     stored = {row.slug: row for row in model.objects.filter(slug__in=list(TEMPLATES_BY_SLUG))}
     synced = 0
     for position, template in enumerate(RULE_TEMPLATES):
-        wanted = {
-            "tab": template.tab,
-            "name": template.name,
-            "description": template.description,
-            "rule": template.rule,
-            "position": position,
-        }
+        wanted = {**template.as_dict(), "position": position}  # as_dict hands out a copy of the rule
         row = stored.get(template.slug)
         if row is None:
-            model.objects.create(slug=template.slug, built_in=True, **copy.deepcopy(wanted))
+            model.objects.create(built_in=True, **wanted)
         elif not row.built_in:
             logger.warning("an admin's template holds the built-in slug %r; the built-in is skipped", template.slug)
             continue
         elif any(getattr(row, field) != value for field, value in wanted.items()):
-            for field, value in copy.deepcopy(wanted).items():
+            for field, value in wanted.items():
                 setattr(row, field, value)
             row.save()
         synced += 1
