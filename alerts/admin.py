@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -16,11 +15,11 @@ from django.utils.html import format_html
 from alerts.models import Alert, AlertEvent, AlertNote, AlertTransition, reference_for, reference_parse
 from alerts.services import AlertInputError, alert_assign, alerts_bulk_transition
 from alerts.states import AlertStatus
-from alertsite.accounts.roles import Role
+from alertsite.accounts.selectors import responders
 from alertsite.admin_helpers import ReadOnlyInline, ReadOnlyMixin, newest_formset
 from alertsite.ids import id_or_none
 from alertsite.paginators import CappedCountPaginator
-from rules.admin import PRIORITY_COLOURS
+from alertsite.priority import PRIORITY_COLOURS
 from rules.models import Rule
 
 if TYPE_CHECKING:
@@ -40,17 +39,6 @@ def _badge(colour: str, label: str):
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-def _responders() -> QuerySet[Any]:
-    """Users who may hold alerts: active, with the admin or responder role (superusers count as admin)."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .filter(Q(is_superuser=True) | Q(groups__name__in=[Role.ADMIN, Role.RESPONDER]))
-        .distinct()
-        .order_by("username")
-    )
 
 
 def _reference_search(queryset: QuerySet[Any], search_term: str, field: str) -> QuerySet[Any] | None:
@@ -92,7 +80,7 @@ class UserListFilter(admin.SimpleListFilter):
     me_label = "Assigned to me"
 
     def lookups(self, request, model_admin):
-        users = [(str(pk), username) for pk, username in _responders().values_list("pk", "username")]
+        users = [(str(pk), username) for pk, username in responders().values_list("pk", "username")]
         return [(self.ME, self.me_label), (self.NOBODY, self.nobody_label), *users]
 
     def queryset(self, request, queryset: QuerySet[Any]) -> QuerySet[Any]:

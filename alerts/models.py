@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from alerts.states import AlertStatus
 from alertsite.ids import id_or_none
+from alertsite.priority import Priority
 
 REFERENCE_PREFIX = "ALR-"
 
@@ -42,7 +43,7 @@ class Alert(models.Model):
 
     rule = models.ForeignKey("rules.Rule", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
     rule_name = models.CharField(max_length=100, help_text="The rule's name when the alert was raised.")
-    priority = models.CharField(max_length=10, choices=[("low", "Low"), ("medium", "Medium"), ("high", "High")])
+    priority = models.CharField(max_length=10, choices=Priority.choices)
     status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     title = models.CharField(max_length=300)
     category = models.CharField(max_length=32, choices=AlertCategory.choices, blank=True, default="")

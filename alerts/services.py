@@ -33,7 +33,7 @@ from alerts.states import UNRESOLVED, AlertStatus, transition_allowed
 from alerts.subjects import alert_category_for, alert_source_for
 from channels.services import notification_enqueue
 from events.models import AuditEvent
-from events.services import actor_reference, audit_events_record, audit_payload
+from events.services import AUDIT_SERVICE, actor_reference, audit_events_record, audit_payload
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-AUDIT_SERVICE = "alerts"
 MAX_NOTE_LENGTH = 4000
 STATUS_LABELS = {"open": "Open", "acknowledged": "Acknowledged", "resolved": "Resolved"}
 

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import orjson
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -26,11 +26,11 @@ from alerts.services import (
     alerts_bulk_transition,
 )
 from alerts.states import AlertStatus
-from alertsite.accounts.roles import Role
+from alertsite.accounts.selectors import responders
 from alertsite.console import next_url, readers_only, responders_only
 from alertsite.ids import id_or_none
+from alertsite.priority import PRIORITY_RANK
 from alertsite.timeranges import TIME_RANGE_CHOICES, TIME_RANGES
-from rules.models import PRIORITY_RANK
 
 PAGE_SIZE = 50
 RULE_CHOICES_MAX = 200
@@ -42,16 +42,6 @@ SORTS = {
 }
 MOVES = {"acknowledge": AlertStatus.ACKNOWLEDGED, "resolve": AlertStatus.RESOLVED, "reopen": AlertStatus.OPEN}
 HIGHLIGHT_KEYS = ('"event_type"', '"initiated_by"', '"email"', '"username"', '"client_ip"', '"success"', '"timestamp"')
-
-
-def responders() -> QuerySet:
-    return (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .filter(Q(groups__name__in=[Role.ADMIN, Role.RESPONDER]) | Q(is_superuser=True))
-        .distinct()
-        .order_by("username")
-    )
 
 
 def dashboard_filters(request: HttpRequest) -> dict:

@@ -41,7 +41,7 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from events.simulator import EventSimulator  # noqa: E402 - needs ROOT on the path
+from alertsite.demo.simulator import EventSimulator  # noqa: E402 - needs ROOT on the path
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/alertsite_bench"
 TARGET_PERCENT = 25.0

@@ -52,8 +52,8 @@ import django  # noqa: E402 - needs ROOT on the path
 
 django.setup()
 
+from alertsite.demo.simulator import HOME_LOCATIONS, TRAFFIC_MIX, UNUSUAL_LOCATIONS, EventSimulator  # noqa: E402
 from events.catalog import EVENT_TYPES, keys_for  # noqa: E402
-from events.simulator import HOME_LOCATIONS, TRAFFIC_MIX, UNUSUAL_LOCATIONS, EventSimulator  # noqa: E402
 from rules.conditions import conditions_parse  # noqa: E402
 from rules.engine import RuleEngine, RuleSpec  # noqa: E402
 from rules.paths import path_parse, values_at  # noqa: E402

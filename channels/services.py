@@ -26,11 +26,11 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from alertsite.crypto import MASK
 from alertsite.errors import FieldErrors
-from channels.crypto import MASK
 from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, NotificationKind
 from channels.transports import ConfigError, DeliveryError, Outgoing, transports
-from events.services import actor_reference, audit_event_record
+from events.services import AUDIT_SERVICE, actor_reference, audit_event_record
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-AUDIT_SERVICE = "alerts"
 MAX_NAME = 100
 
 

@@ -11,8 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from alertsite.accounts.selectors import users_with_roles
 from alertsite.console import admins_only, readers_only
-from channels.crypto import MASK
+from alertsite.crypto import MASK
 from channels.models import Channel, ChannelKind, Delivery, DeliveryStatus
 from channels.services import (
     ChannelInUse,
@@ -24,7 +25,7 @@ from channels.services import (
     channel_update,
     delivery_retry,
 )
-from channels.transports.email import MAX_RECIPIENTS, recipient_parts, role_members
+from channels.transports.email import MAX_RECIPIENTS, recipient_parts
 
 TABS = {"email": ChannelKind.EMAIL, "webhooks": ChannelKind.WEBHOOK}
 HEADER_ROWS = 5
@@ -137,7 +138,7 @@ def role_options(chosen: Any) -> list[dict[str, Any]]:
     chosen = chosen if isinstance(chosen, list) else []
     options = []
     for value, label in ROLES:
-        members = role_members([value]).order_by("username")
+        members = users_with_roles([value])
         count = members.count()
         options.append(
             {

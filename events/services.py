@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 # Audit events caused by alert activity two steps away from an outside event are stored
 # but never evaluated, so rules watching alert events cannot feed themselves (design.md).
 MAX_EVALUATED_CAUSAL_DEPTH = 1
+# The `service` of alertsite's own audit events (rules, alerts and channels changes).
+AUDIT_SERVICE = "alerts"
 
 
 @dataclass(frozen=True, slots=True)

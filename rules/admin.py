@@ -11,12 +11,12 @@ from django.utils.html import format_html
 
 from alertsite.admin_helpers import PrettyJSONField, ReadOnlyMixin
 from alertsite.paginators import CappedCountPaginator
-from rules.models import Priority, Rule, RuleMatch, RuleTemplate
+from alertsite.priority import PRIORITY_COLOURS
+from rules.models import Rule, RuleMatch, RuleTemplate
 from rules.services import rule_create, rule_set_enabled, rule_update
 from rules.templates_catalog import TEMPLATE_TABS
 from rules.validation import RULE_FIELDS, RuleValidationError, rule_validate
 
-PRIORITY_COLOURS = {Priority.HIGH: "#b42318", Priority.MEDIUM: "#b54708", Priority.LOW: "#175cd3"}
 JSON_FIELDS = ("conditions", "group_by", "threshold")
 
 

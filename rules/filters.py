@@ -4,7 +4,8 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django_filters.constants import EMPTY_VALUES
 
-from rules.models import PRIORITY_RANK, Priority, Rule
+from alertsite.priority import PRIORITY_RANK, Priority
+from rules.models import Rule
 
 PRIORITY_RANK_FIELD = "priority_rank"
 

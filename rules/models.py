@@ -6,21 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
-
-class Priority(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
-
-
-# Sorts priorities by rank (low < medium < high), not alphabetically: rules and alerts alike.
-PRIORITY_RANK = models.Case(
-    models.When(priority=Priority.LOW, then=models.Value(1)),
-    models.When(priority=Priority.MEDIUM, then=models.Value(2)),
-    models.When(priority=Priority.HIGH, then=models.Value(3)),
-    default=models.Value(0),
-    output_field=models.IntegerField(),
-)
+from alertsite.priority import Priority
 
 
 class BackfillStatus(models.TextChoices):

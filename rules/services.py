@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from events.models import AuditEvent
-from events.services import actor_reference, audit_event_record
+from events.services import AUDIT_SERVICE, MAX_EVALUATED_CAUSAL_DEPTH, actor_reference, audit_event_record
 from rules.engine import RuleEngine
 from rules.evaluation import PendingMatch, matches_record
 from rules.models import BackfillStatus, Rule, RulesVersion
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BACKFILL_CHUNK = 1000
-AUDIT_SERVICE = "alerts"
 
 
 def rules_version_bump() -> str:
@@ -177,7 +176,9 @@ def rule_backfill(*, rule_id: int) -> int:
     engine = RuleEngine([spec])
     since = timezone.now() - timedelta(hours=settings.ALERTSITE_EXISTING_LOOKBACK_HOURS)
     types = sorted({condition.event_type for condition in spec.conditions})
-    events = AuditEvent.objects.filter(event_type__in=types, timestamp__gte=since, causal_depth__lte=1)
+    events = AuditEvent.objects.filter(
+        event_type__in=types, timestamp__gte=since, causal_depth__lte=MAX_EVALUATED_CAUSAL_DEPTH
+    )
     total = events.count()
     Rule.objects.filter(pk=rule_id).update(backfill_status=BackfillStatus.RUNNING, backfill_total=total)
     last_pk, matched = 0, 0

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from alertsite.errors import FieldErrors
+from alertsite.priority import Priority
 from rules.conditions import KEY_RE, ConditionError, conditions_parse
-from rules.models import Priority, Rule
+from rules.models import Rule
 from rules.selectors import TEMPLATE_SLUG_RE, template_get
 
 if TYPE_CHECKING:

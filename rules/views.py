@@ -29,6 +29,7 @@ from django.views.decorators.http import require_POST
 from alerts.states import AlertStatus
 from alertsite.accounts.roles import user_role
 from alertsite.console import ADMINS, admins_only, next_url, readers_only
+from alertsite.priority import PRIORITY_RANK, Priority
 from channels.models import Channel
 from events.catalog import (
     ASSOCIATION_ACTIONS,
@@ -52,7 +53,7 @@ from rules.forms import (
     form_parse,
     form_values,
 )
-from rules.models import PRIORITY_RANK, Priority, Rule
+from rules.models import Rule
 from rules.operators import BOOLEAN, LIST, NONE, NUMBER, STRING, operators
 from rules.preview import rule_preview
 from rules.selectors import template_get, template_rule, templates_by_slug, templates_list

@@ -8,13 +8,12 @@ from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
-from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 
+from alertsite.accounts.selectors import users_with_roles
 from channels.transports.base import ConfigError, DeliveryError, Outgoing, SendResult, Transport, transports
 
 if TYPE_CHECKING:
@@ -37,20 +36,9 @@ KIND_WORDS = {
 }
 
 
-def role_members(roles: list[str] | tuple[str, ...]) -> QuerySet:
-    """The active users holding one of the roles, resolved now (superusers count as admin)."""
-    users = get_user_model().objects.filter(is_active=True)
-    if not roles:
-        return users.none()
-    query = Q(groups__name__in=roles)
-    if "admin" in roles:
-        query |= Q(is_superuser=True)
-    return users.filter(query).distinct()
-
-
 def role_addresses(roles: list[str]) -> list[str]:
     """Every active user holding one of the roles with an e-mail address, resolved now."""
-    return sorted(set(role_members(roles).exclude(email="").values_list("email", flat=True)))
+    return sorted(set(users_with_roles(roles).exclude(email="").values_list("email", flat=True)))
 
 
 def name_problem(name: str) -> str:

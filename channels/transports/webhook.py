@@ -27,8 +27,8 @@ from urllib.parse import quote, quote_plus, urlsplit
 import orjson
 from django.utils import timezone
 
-from channels.crypto import MASK, is_sealed, secret_open, secret_seal
-from channels.netsafety import (
+from alertsite.crypto import MASK, is_sealed, secret_open, secret_seal
+from alertsite.netsafety import (
     PinnedHTTPConnection,
     PinnedHTTPSConnection,
     UnsafeDestination,

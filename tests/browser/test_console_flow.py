@@ -20,9 +20,9 @@ from playwright.sync_api import Page, expect
 from alerts.models import Alert
 from alerts.services import alert_transition
 from alerts.states import AlertStatus
+from alertsite.demo.simulator import EventSimulator
 from channels.services import channel_create
 from events.models import AuditEvent
-from events.simulator import EventSimulator
 from rules.models import Rule
 from rules.services import rule_create
 from tests.browser.conftest import screenshot

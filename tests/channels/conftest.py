@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from channels import netsafety
+from alertsite import netsafety
 from channels.models import Channel, Delivery
 from channels.services import channel_create, notification_enqueue
 from tests.receivers import SmtpServer, WebhookReceiver

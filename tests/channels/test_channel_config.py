@@ -8,8 +8,8 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from channels import crypto
-from channels.crypto import MASK, is_sealed, secret_open, secret_rotate, secret_seal
+from alertsite import crypto
+from alertsite.crypto import MASK, is_sealed, secret_open, secret_rotate, secret_seal
 from channels.models import Channel
 from events.models import AuditEvent
 from rules.services import rule_create

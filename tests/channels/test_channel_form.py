@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from channels.crypto import MASK, is_sealed, secret_open
+from alertsite.crypto import MASK, is_sealed, secret_open
 from channels.models import Channel
 from channels.services import channel_test
 from tests.channels.conftest import input_value

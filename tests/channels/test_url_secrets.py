@@ -12,9 +12,9 @@ import orjson
 import pytest
 from django.test import override_settings
 
-from channels.crypto import MASK, is_sealed, secret_open
+from alertsite.crypto import MASK, is_sealed, secret_open
+from alertsite.netsafety import PinnedHTTPConnection
 from channels.models import Channel, DeliveryAttempt
-from channels.netsafety import PinnedHTTPConnection
 from channels.services import channel_test, delivery_send
 from events.models import AuditEvent
 from tests.channels.conftest import enqueue, stored_config_text

@@ -17,7 +17,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from alerts.models import Alert
-from channels import netsafety
+from alertsite import netsafety
 from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from channels.services import delivery_send
 from events.models import AuditEvent

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.messages import ERROR, SUCCESS, WARNING
 
-from channels.crypto import MASK, secret_open
+from alertsite.crypto import MASK, secret_open
 from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from channels.services import channel_create
 from events.models import AuditEvent

@@ -13,8 +13,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from alertsite.demo.simulator import LOCKOUT_AFTER, EventSimulator
 from events.models import AuditEvent
-from events.simulator import LOCKOUT_AFTER, EventSimulator
 from events.validation import EventRecord, Limits, event_validate
 
 START = datetime(2025, 3, 2, 9, 0, tzinfo=UTC)

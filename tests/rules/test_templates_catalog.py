@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from alertsite.priority import Priority
 from events.catalog import ASSOCIATION_EVENT_TYPE, CATALOG_BY_NAME
 from rules.conditions import Condition, condition_compile, conditions_parse
-from rules.models import Priority, RuleTemplate
+from rules.models import RuleTemplate
 from rules.selectors import template_rule as stored_template_rule
 from rules.selectors import templates_list
 from rules.templates_catalog import RULE_TEMPLATES, TEMPLATE_TABS, TEMPLATES_BY_SLUG, builtin_templates_sync

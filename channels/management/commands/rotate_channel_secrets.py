@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from channels.crypto import secret_rotate
+from alertsite.crypto import secret_rotate
 from channels.models import Channel
 
 

@@ -23,8 +23,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from alertsite.demo.simulator import EventSimulator
 from events.services import event_batch_ingest
-from events.simulator import EventSimulator
 from events.validation import EventRecord, Limits, event_validate
 
 MAX_BATCH_SIZE = 10_000
