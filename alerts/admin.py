@@ -20,7 +20,7 @@ from alertsite.admin_helpers import ReadOnlyInline, ReadOnlyMixin, newest_formse
 from alertsite.ids import id_or_none
 from alertsite.paginators import CappedCountPaginator
 from alertsite.priority import PRIORITY_COLOURS
-from rules.models import Rule
+from rules.selectors import rules_by_name
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -58,7 +58,7 @@ class RuleListFilter(admin.SimpleListFilter):
     DELETED = "deleted"
 
     def lookups(self, request, model_admin):
-        rules = [(str(pk), name) for pk, name in Rule.objects.order_by("name", "pk").values_list("pk", "name")]
+        rules = [(str(pk), name) for pk, name in rules_by_name()]
         return [*rules, (self.DELETED, "(deleted rule)")]
 
     def queryset(self, request, queryset: QuerySet[Alert]) -> QuerySet[Alert]:
@@ -207,7 +207,7 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["status", "priority", RuleListFilter, AssigneeListFilter, WaitingListFilter]
     search_fields = ["title", "rule_name"]
     search_help_text = "A reference such as ALR-000123, or words from the title or the rule name."
-    list_select_related = ["rule", "assignee", "acknowledged_by", "resolved_by"]
+    list_select_related = ["assignee", "acknowledged_by", "resolved_by"]
     ordering = ["-created_at", "-id"]
     show_full_result_count = False
     paginator = CappedCountPaginator

@@ -39,7 +39,10 @@ class AlertSourceType(models.TextChoices):
 
 
 class Alert(models.Model):
-    """An alert raised by a rule. Status changes only through alerts.services.alert_transition."""
+    """An alert raised by a rule. Status changes only through alerts.services.alert_transition.
+
+    `rule` is a string reference kept for filtering and links; alerts never reads the rule row.
+    """
 
     rule = models.ForeignKey("rules.Rule", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
     rule_name = models.CharField(max_length=100, help_text="The rule's name when the alert was raised.")
@@ -74,6 +77,12 @@ class Alert(models.Model):
     seconds_to_acknowledge = models.PositiveIntegerField(null=True, blank=True)
     seconds_to_resolve = models.PositiveIntegerField(null=True, blank=True)
     causal_depth = models.PositiveSmallIntegerField(default=0)
+    # From the rule's policy (alerts.policy), so later moves never look the rule up:
+    # where and whether acknowledgement/resolution is told, and whether its group collects.
+    notify_channel_ids = models.JSONField(default=list, blank=True)
+    notify_on_acknowledge = models.BooleanField(default=False)
+    notify_on_resolve = models.BooleanField(default=False)
+    grouped = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,11 +12,16 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from alerts.models import Alert, AlertEvent, reference_parse
+from alerts.models import Alert, AlertEvent, reference_for, reference_parse
 from alerts.states import UNRESOLVED, AlertStatus
 from alertsite.ids import id_or_none
 
 PRIORITIES = ("high", "medium", "low")
+
+
+def alert_reference(pk: int | None) -> str:
+    """`ALR-000123`: how people and other apps' pages name an alert."""
+    return reference_for(pk)
 
 
 def events_of_unresolved_alerts() -> QuerySet:
@@ -25,7 +31,7 @@ def events_of_unresolved_alerts() -> QuerySet:
 
 def alert_summary() -> dict[str, Any]:
     """Counts for the Open Alerts widget and the bell: two indexed queries."""
-    by_priority = {status: dict.fromkeys(PRIORITIES, 0) for status in UNRESOLVED}
+    by_priority: dict[str, dict[str, int]] = {status: dict.fromkeys(PRIORITIES, 0) for status in UNRESOLVED}
     rows = (
         # COUNT(*) lets PostgreSQL answer from the (status, priority) index alone.
         Alert.objects.filter(status__in=UNRESOLVED).values("status", "priority").annotate(n=Count("*")).order_by()
@@ -52,11 +58,12 @@ def _percentiles(values: list[int]) -> dict[str, float | None]:
 
 def alert_metrics(*, since: datetime, noisiest: int = 10) -> dict[str, Any]:
     """MTTA and MTTR (median, p90, in seconds) by priority and by rule, plus the noisiest rules."""
-    rows = Alert.objects.filter(created_at__gte=since).values_list(
+    query = Alert.objects.filter(created_at__gte=since).values_list(
         "priority", "rule_id", "rule_name", "seconds_to_acknowledge", "seconds_to_resolve"
     )
-    if connection.vendor == "postgresql":
-        rows = rows.iterator(chunk_size=5000)
+    rows: Iterable[tuple[str, int | None, str, int | None, int | None]] = (
+        query.iterator(chunk_size=5000) if connection.vendor == "postgresql" else query
+    )
     ack_by_priority: dict[str, list[int]] = {p: [] for p in PRIORITIES}
     res_by_priority: dict[str, list[int]] = {p: [] for p in PRIORITIES}
     per_rule: dict[Any, dict[str, Any]] = {}

@@ -21,3 +21,22 @@ UNRESOLVED = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
 
 def transition_allowed(current: str, target: str) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
+
+
+# How a status reads in audit events and messages ("Open", "Acknowledged", "Resolved").
+STATUS_LABELS: dict[str, str] = {status.value: str(status.label) for status in AlertStatus}
+# The past participle of a move into each status, for refusals ("it cannot be reopened").
+TRANSITION_VERBS: dict[str, str] = {
+    AlertStatus.OPEN: "reopened",
+    AlertStatus.ACKNOWLEDGED: "acknowledged",
+    AlertStatus.RESOLVED: "resolved",
+}
+# The notification a move into a status sends, when the rule asked for it.
+STATUS_NOTIFICATIONS: dict[str, str] = {
+    AlertStatus.ACKNOWLEDGED: "alert.acknowledged",
+    AlertStatus.RESOLVED: "alert.resolved",
+}
+
+
+def transition_verb(status: str) -> str:
+    return TRANSITION_VERBS[status]

@@ -59,7 +59,7 @@ def url_check(url: str, *, resolve: bool) -> None:
 def addresses_resolve(host: str, port: int) -> list[str]:
     """The host's addresses, every one of them allowed; raise UnsafeDestination otherwise."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     refused = [address for address in addresses if not address_allowed(address)]
     if refused:
         raise UnsafeDestination(f"{host} resolves to a loopback, private or link-local address ({refused[0]}).")
@@ -85,7 +85,8 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
             context.verify_mode = ssl.CERT_NONE
         super().__init__(host, port, timeout=timeout, context=context)
         self.address = address
+        self.tls = context
 
     def connect(self) -> None:
         sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)

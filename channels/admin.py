@@ -15,13 +15,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import actions as admin_actions
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
-from alerts.models import reference_for
+from alerts.selectors import alert_reference
 from alertsite.admin_helpers import PrettyJSONField, ReadOnlyInline, ReadOnlyMixin, newest_formset
 from alertsite.paginators import CappedCountPaginator
 from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
@@ -36,6 +36,7 @@ from channels.services import (
     channel_validate,
     delivery_retry,
 )
+from rules.selectors import channel_rule_count, rules_using_channel
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -199,7 +200,7 @@ class ChannelAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request) -> QuerySet[Channel]:
-        return super().get_queryset(request).annotate(rule_count=Count("rules"))
+        return super().get_queryset(request).annotate(rule_count=channel_rule_count())
 
     def get_inlines(self, request, obj: Channel | None):
         return [DeliveryInline] if obj is not None else []
@@ -228,7 +229,7 @@ class ChannelAdmin(admin.ModelAdmin):
 
     @admin.display(description="Rules using it")
     def rules_using(self, channel: Channel):
-        rules = list(channel.rules.order_by("name").values_list("pk", "name"))
+        rules = rules_using_channel(channel.pk)
         if not rules:
             return "—"
         return format_html_join(
@@ -444,7 +445,7 @@ class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
         if delivery.alert_id is None:
             return "—"
         url = reverse("admin:alerts_alert_change", args=[delivery.alert_id])
-        return format_html('<a href="{}">{}</a>', url, reference_for(delivery.alert_id))
+        return format_html('<a href="{}">{}</a>', url, alert_reference(delivery.alert_id))
 
     @admin.display(description="Payload")
     def payload_json(self, delivery: Delivery):

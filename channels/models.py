@@ -1,7 +1,8 @@
 """Notification channels, the delivery outbox and its attempt log.
 
-`channels` delivers the payload it is handed and knows neither rules nor alerts: the
-foreign keys to them are string references, kept only so deliveries can be filtered.
+`channels` delivers the typed notification it is handed (channels.notification) and knows
+neither rules nor alerts: the foreign keys to them are string references, kept only so
+deliveries can be filtered and linked.
 """
 
 from __future__ import annotations
@@ -12,13 +13,23 @@ from django.db import models
 from django.db.models.functions import Lower
 
 
+def channel_kinds() -> list[tuple[str, str]]:
+    """The kinds of channel: one per registered transport, so the database, API, admin and
+    console offer exactly the transports that exist (adding one needs no migration)."""
+    from channels.transports import transports
+
+    return transports.choices()
+
+
 class ChannelKind(models.TextChoices):
+    """Names for the built-in kinds, for code that must tell them apart (the console's tabs)."""
+
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Webhook"
 
 
 class Channel(models.Model):
-    kind = models.CharField(max_length=20, choices=ChannelKind.choices)
+    kind = models.CharField(max_length=20, choices=channel_kinds)
     name = models.CharField(max_length=100)
     enabled = models.BooleanField(default=True)
     config = models.JSONField(default=dict, blank=True, help_text="Per-kind settings; secrets are encrypted.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 
@@ -99,7 +100,7 @@ def _insert_values(records: Sequence[EventRecord], received_at: datetime, evalua
     with connection.cursor() as cursor:
         for start in range(0, len(records), SQLITE_CHUNK):
             chunk = records[start : start + SQLITE_CHUNK]
-            params: list[object] = []
+            params: list[Any] = []
             for r in chunk:
                 params.extend(
                     (

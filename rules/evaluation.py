@@ -2,7 +2,7 @@
 
 One call handles a batch: load the events, match them in memory, insert the new
 `RuleMatch` rows with ON CONFLICT DO NOTHING RETURNING, hand only the newly inserted ones
-to the alerts service, and mark the events evaluated — all in one transaction, so a
+to the alerts service with their rules' policies (rules.alerting), and mark the events evaluated — all in one transaction, so a
 re-delivered task or a re-queued event finds the matches already there and does nothing.
 """
 
@@ -12,13 +12,17 @@ import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from alerts.policy import NewMatch
+from alerts.services import matches_handle
 from events.models import AuditEvent
+from rules.alerting import RuleMatchHistory, alert_policies
 from rules.engine import RuleEngine
 from rules.models import Rule, RuleMatch
 from rules.selectors import engine_current
@@ -91,9 +95,20 @@ def matches_record(pending: Sequence[PendingMatch]) -> list[RuleMatch]:
     now = timezone.now()
     new = matches_insert_new(pending, matched_at=now)
     if new:
-        from alerts.services import matches_handle
-
-        opened = matches_handle(matches=new)
+        opened = matches_handle(
+            matches=[
+                NewMatch(
+                    match_id=m.pk,
+                    rule_id=m.rule_id,
+                    event_id=m.event_id,
+                    event_timestamp=m.event_timestamp,
+                    group_key=m.group_key,
+                )
+                for m in new
+            ],
+            policies=alert_policies({m.rule_id for m in new}),
+            history=RuleMatchHistory(),
+        )
         rules_mark_triggered(new, at=now, alerts_opened=opened)
     return new
 
@@ -107,7 +122,7 @@ def matches_insert_new(pending: Sequence[PendingMatch], *, matched_at: datetime)
         items = list(by_pair.values())
         for start in range(0, len(items), MATCH_CHUNK):
             chunk = items[start : start + MATCH_CHUNK]
-            params: list[object] = []
+            params: list[Any] = []
             for m in chunk:
                 params.extend(
                     (m.rule_id, m.event_id, ops.adapt_datetimefield_value(m.event_timestamp), m.group_key, at)

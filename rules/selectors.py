@@ -6,6 +6,9 @@ import logging
 import re
 import threading
 
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
 from rules.conditions import ConditionError, conditions_parse
 from rules.engine import RuleEngine, RuleSpec
 from rules.models import Rule, RulesVersion, RuleTemplate
@@ -75,6 +78,33 @@ def types_selected_by_rules(types: set[str]) -> set[str]:
 
 
 TEMPLATE_SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,64}\Z")
+
+
+def rule_names_using_channel(channel_id: int) -> list[str]:
+    """Names of the rules that send to the channel, by name (channels refuses to delete it then)."""
+    return list(Rule.objects.filter(channels=channel_id).order_by("name").values_list("name", flat=True))
+
+
+def rules_using_channel(channel_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the rules that send to the channel, by name: for links from channel pages."""
+    return list(Rule.objects.filter(channels=channel_id).order_by("name").values_list("pk", "name"))
+
+
+def channel_rule_count() -> Coalesce:
+    """An annotation for channel querysets: how many rules send to each channel (sortable)."""
+    uses = (
+        Rule.channels.through.objects.filter(channel_id=OuterRef("pk"))
+        .order_by()
+        .values("channel_id")
+        .annotate(n=Count("pk"))  # type: ignore[misc]  # django-stubs cannot see an annotation in a Subquery
+        .values("n")
+    )
+    return Coalesce(Subquery(uses, output_field=IntegerField()), 0)
+
+
+def rules_by_name() -> list[tuple[int, str]]:
+    """(id, name) of every rule, by name: choices for filters on other apps' pages."""
+    return list(Rule.objects.order_by("name", "pk").values_list("pk", "name"))
 
 
 def template_get(slug: str) -> RuleTemplate | None:

@@ -17,8 +17,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from alerts.services import alerts_policy_update
 from events.models import AuditEvent
 from events.services import AUDIT_SERVICE, MAX_EVALUATED_CAUSAL_DEPTH, actor_reference, audit_event_record
+from rules.alerting import POLICY_FIELDS, alert_policy
 from rules.engine import RuleEngine
 from rules.evaluation import PendingMatch, matches_record
 from rules.models import BackfillStatus, Rule, RulesVersion
@@ -26,7 +28,7 @@ from rules.selectors import rule_spec, template_rule
 from rules.validation import RULE_FIELDS, rule_defaults, rule_validate, rule_values
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ def rules_version_bump() -> str:
     return stamp
 
 
-def rule_create(*, data: dict[str, Any], actor: AbstractBaseUser | None) -> Rule:
+def rule_create(*, data: dict[str, Any], actor: User | None) -> Rule:
     """Create a rule from the contract's fields; `template` starts from that template's values."""
     template = data.get("template")
     base: dict[str, Any] = {}
@@ -68,7 +70,7 @@ def rule_create(*, data: dict[str, Any], actor: AbstractBaseUser | None) -> Rule
     return rule
 
 
-def rule_update(*, rule: Rule, data: dict[str, Any], actor: AbstractBaseUser | None, replace: bool = False) -> Rule:
+def rule_update(*, rule: Rule, data: dict[str, Any], actor: User | None, replace: bool = False) -> Rule:
     """Apply a partial update (or, with `replace`, a full one over the defaults); record what changed."""
     with transaction.atomic():
         rule = Rule.objects.select_for_update().get(pk=rule.pk)
@@ -102,6 +104,8 @@ def rule_update(*, rule: Rule, data: dict[str, Any], actor: AbstractBaseUser | N
         # channel list doesn't). RuleMatch keeps an
         # event from matching twice: a rerun adds only what earlier runs missed.
         changed = {change["field"] for change in changes}
+        if changed & POLICY_FIELDS:
+            alerts_policy_update(policy=alert_policy(rule, values["channels"]))
         if rule.enabled and rule.existing_conditions and changed & BACKFILL_FIELDS:
             rule_backfill_schedule(rule=rule)
     return rule
@@ -113,11 +117,11 @@ BACKFILL_FIELDS = frozenset(
 )
 
 
-def rule_set_enabled(*, rule: Rule, enabled: bool, actor: AbstractBaseUser | None) -> Rule:
+def rule_set_enabled(*, rule: Rule, enabled: bool, actor: User | None) -> Rule:
     return rule_update(rule=rule, data={"enabled": enabled}, actor=actor)
 
 
-def rule_delete(*, rule: Rule, actor: AbstractBaseUser | None) -> None:
+def rule_delete(*, rule: Rule, actor: User | None) -> None:
     with transaction.atomic():
         resource = _resource(rule)
         rule.delete()
@@ -142,7 +146,7 @@ def _resource(rule: Rule) -> dict[str, Any]:
     return {"type": "alert_rule", "id": str(rule.pk), "name": rule.name}
 
 
-def _user(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
+def _user(actor: User | None) -> User | None:
     return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 

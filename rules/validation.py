@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from alertsite.errors import FieldErrors
 from alertsite.priority import Priority
+from channels.selectors import channel_ids_existing
 from rules.conditions import KEY_RE, ConditionError, conditions_parse
 from rules.models import Rule
 from rules.selectors import TEMPLATE_SLUG_RE, template_get
@@ -158,9 +159,7 @@ def rule_validate(
     else:
         channels = list(dict.fromkeys(channels))
         if channel_ids is None:
-            from channels.models import Channel
-
-            channel_ids = Channel.objects.filter(pk__in=channels).values_list("pk", flat=True)
+            channel_ids = channel_ids_existing(channels)
         missing = sorted(set(channels) - set(channel_ids))
         if missing:
             errors["channels"] = f"Unknown channel ids: {', '.join(map(str, missing))}."

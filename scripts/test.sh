@@ -15,4 +15,7 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
 fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# design.md's import rules (pyproject.toml [tool.importlinter]) and types over the domain code.
+.venv/bin/lint-imports --no-cache
+.venv/bin/mypy
 .venv/bin/python -m pytest "$@"

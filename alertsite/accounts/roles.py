@@ -6,7 +6,7 @@ before anyone has assigned a role.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import models
 
@@ -40,7 +40,7 @@ def user_role_assigned(user: AbstractBaseUser) -> Role | None:
     """Return the role the user holds, even while deactivated (for showing, not for deciding)."""
     cached = getattr(user, _CACHE_ATTR, _MISSING)
     if cached is not _MISSING:
-        return cached
+        return cast("Role | None", cached)
     role = _role_from_db(user)
     setattr(user, _CACHE_ATTR, role)
     return role

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from channels.models import Channel, Delivery, DeliveryAttempt
+from channels.models import Channel, Delivery, DeliveryAttempt, channel_kinds
 from channels.services import channel_public
 
 
@@ -32,7 +32,7 @@ class ChannelSerializer(serializers.ModelSerializer):
 class ChannelWriteSerializer(serializers.Serializer):
     """Documents the writable fields; validation is the transports' (channels.services.channel_validate)."""
 
-    kind = serializers.ChoiceField(choices=["email", "webhook"])
+    kind = serializers.ChoiceField(choices=channel_kinds())
     name = serializers.CharField(max_length=100)
     enabled = serializers.BooleanField(required=False)
     config = serializers.DictField()

@@ -10,6 +10,7 @@ from alertsite.registry import Registry
 
 if TYPE_CHECKING:
     from channels.models import Channel
+    from channels.notification import Notification
 
 
 class ConfigError(FieldErrors):
@@ -44,11 +45,21 @@ class SendResult:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One notification, ready to go: the envelope, and the delivery id receivers de-duplicate by."""
+    """One notification, ready to go: the typed notification, the delivery id receivers
+    de-duplicate by, and the send time. Transports render from `notification` (or the
+    `envelope`, the api.md webhook body built from it)."""
 
     delivery_id: str
-    kind: str
-    envelope: dict[str, Any]
+    notification: Notification
+    sent_at: str
+
+    @property
+    def kind(self) -> str:
+        return self.notification.kind
+
+    @property
+    def envelope(self) -> dict[str, Any]:
+        return self.notification.envelope(delivery_id=self.delivery_id, sent_at=self.sent_at)
 
 
 class Transport:

@@ -71,23 +71,24 @@ def recipient_header(recipient: Any) -> str:
 
 
 def subject_for(message: Outgoing) -> str:
-    envelope = message.envelope
-    alert = envelope.get("alert") or {}
-    rule = (alert.get("rule") or envelope.get("rule") or {}).get("name", "")
-    priority = (alert.get("priority") or "").capitalize()
-    parts = [f"[{priority}]" if priority else "[alertsite]", rule or "alertsite"]
-    if alert.get("reference"):
-        parts.append(f"· {alert['reference']}")
+    """ "[High] Failed admin logins · ALR-000007 · new alert"."""
+    notification = message.notification
+    priority = notification.priority.capitalize()
+    parts = [f"[{priority}]" if priority else "[alertsite]", notification.rule.name or "alertsite"]
+    if notification.reference:
+        parts.append(f"· {notification.reference}")
     parts.append(f"· {KIND_WORDS.get(message.kind, message.kind)}")
     return " ".join(parts)[:200]
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def key_fields(event: dict[str, Any] | None) -> list[tuple[str, str]]:
     if not isinstance(event, dict):
         return []
-    initiated = event.get("initiated_by") if isinstance(event.get("initiated_by"), dict) else {}
-    resource = event.get("resource") if isinstance(event.get("resource"), dict) else {}
-    geoip = event.get("geoip") if isinstance(event.get("geoip"), dict) else {}
+    initiated, resource, geoip = (_object(event.get(key)) for key in ("initiated_by", "resource", "geoip"))
     rows = [
         ("Event", event.get("event_type")),
         ("When", event.get("timestamp")),
@@ -141,6 +142,8 @@ class EmailTransport(Transport):
         """One entry of `recipients` as it is stored (a string stays a string, an object stays an
         object), or None with its errors added. `seen` holds the lower-cased addresses listed before
         it: an address may be listed once, whichever the form."""
+        name: Any
+        address: Any
         if isinstance(recipient, str):
             name, address, at = None, recipient, where
         elif isinstance(recipient, dict):
@@ -200,7 +203,7 @@ class EmailTransport(Transport):
             "kind": message.kind,
             "kind_words": KIND_WORDS.get(message.kind, message.kind),
             "alert": envelope.get("alert"),
-            "rule": (envelope.get("alert") or {}).get("rule") or envelope.get("rule"),
+            "rule": message.notification.rule.as_json(),
             "event_fields": key_fields(envelope.get("event")),
             "delivery_id": message.delivery_id,
             "sent_at": envelope.get("sent_at"),

@@ -23,6 +23,12 @@ def _migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+def _migrate_latest():
+    """Back to every app's newest migration (not just AFTER), so later tests see today's schema."""
+    executor = MigrationExecutor(connection)
+    _migrate(executor.loader.graph.leaf_nodes())
+
+
 # serialized_rollback: the flush afterwards must not re-create the role groups (post_migrate), or a
 # later serialized_rollback test (test_concurrency) restores them twice.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -69,6 +75,7 @@ def test_migration_fills_category_and_source_of_existing_alerts_from_their_event
             ).pk
     finally:
         _migrate(AFTER)
+        _migrate_latest()
 
     found = {
         name: Alert.objects.values_list("category", "source_type", "source_id").get(pk=pk)

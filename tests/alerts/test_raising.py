@@ -47,16 +47,16 @@ def failure(event_id: str, minutes: float, who: dict = BOB) -> dict:
 
 @pytest.fixture
 def enqueued(monkeypatch) -> list[dict]:
-    """Record every notification the alerts service asks channels for (the outbox is not under test here)."""
+    """What alerts hands channels: each typed notification, as its JSON form, and the context of the call."""
     calls: list[dict] = []
 
-    def record(*, kind, channel_ids, payload, source, **extra):
-        alert_id = (payload.get("alert") or {}).get("id")
+    def record(*, notification, channel_ids, source, **extra):
+        alert_id = notification.alert.id if notification.alert is not None else None
         calls.append(
             {
-                "kind": kind,
+                "kind": notification.kind,
                 "channel_ids": list(channel_ids),
-                "payload": payload,
+                "payload": notification.as_json(),
                 "source": source,
                 "in_transaction": transaction.get_connection().in_atomic_block,
                 "alert_visible": alert_id is not None and Alert.objects.filter(pk=alert_id).exists(),
@@ -64,8 +64,8 @@ def enqueued(monkeypatch) -> list[dict]:
         )
         return len(channel_ids)
 
-    monkeypatch.setattr("channels.services.notification_enqueue", record)
-    monkeypatch.setattr("alerts.services.notification_enqueue", record, raising=False)
+    for module in ("alerts.services.raising", "alerts.services.lifecycle"):
+        monkeypatch.setattr(f"{module}.notification_enqueue", record)
     return calls
 
 
@@ -378,8 +378,7 @@ def test_failing_enqueue_rolls_back_the_alert_it_belongs_to(ingest, monkeypatch,
     def refuse(**kwargs):
         raise RuntimeError("outbox unavailable")
 
-    monkeypatch.setattr("channels.services.notification_enqueue", refuse)
-    monkeypatch.setattr("alerts.services.notification_enqueue", refuse, raising=False)
+    monkeypatch.setattr("alerts.services.raising.notification_enqueue", refuse)
     rule_create(data={**FAILED_LOGINS, "send_notifications": True, "channels": [channel.pk]}, actor=None)
     ingest(failure("e1", 0))
     assert not Alert.objects.exists()

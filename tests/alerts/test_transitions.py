@@ -58,12 +58,12 @@ def responder(make_user):
 def enqueued(monkeypatch) -> list[str]:
     kinds: list[str] = []
 
-    def record(*, kind, channel_ids, payload, source, **extra):
-        kinds.append(kind)
+    def record(*, notification, channel_ids, source, **extra):
+        kinds.append(notification.kind)
         return len(channel_ids)
 
-    monkeypatch.setattr("channels.services.notification_enqueue", record)
-    monkeypatch.setattr("alerts.services.notification_enqueue", record, raising=False)
+    for module in ("alerts.services.raising", "alerts.services.lifecycle"):
+        monkeypatch.setattr(f"{module}.notification_enqueue", record)
     return kinds
 
 

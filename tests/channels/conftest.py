@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from alertsite import netsafety
 from channels.models import Channel, Delivery
+from channels.notification import Notification
 from channels.services import channel_create, notification_enqueue
 from tests.receivers import SmtpServer, WebhookReceiver
 
@@ -148,9 +149,8 @@ def enqueue(
     """One pending outbox row for the channel (its after-commit send never runs in a django_db test)."""
     source = source or f"test-source:{next(_sources)}"
     notification_enqueue(
-        kind=kind,
+        notification=Notification.from_json(kind, payload if payload is not None else ALERT_PAYLOAD),
         channel_ids=[channel.pk],
-        payload=payload if payload is not None else ALERT_PAYLOAD,
         source=source,
         causal_depth=causal_depth,
     )

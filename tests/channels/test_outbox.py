@@ -12,6 +12,7 @@ from django.utils import timezone
 from alerts.models import Alert
 from alerts.services import alert_acknowledge, alert_reopen, alert_resolve
 from channels.models import Delivery, DeliveryStatus
+from channels.notification import Notification
 from channels.services import deliveries_requeue, deliveries_send, delivery_send, notification_enqueue
 from channels.tasks import delivery_sweep_task
 from events.models import AuditEvent
@@ -33,19 +34,31 @@ def test_enqueue_writes_rows_only_for_enabled_channels(make_webhook, receiver):
     on = make_webhook(receiver.url)
     off = make_webhook(receiver.url, enabled=False)
     pks = notification_enqueue(
-        kind="alert.created", channel_ids=[on.pk, off.pk], payload=ALERT_PAYLOAD, source="alert:1", causal_depth=0
+        notification=Notification.from_json("alert.created", ALERT_PAYLOAD),
+        channel_ids=[on.pk, off.pk],
+        source="alert:1",
+        causal_depth=0,
     )
     delivery = Delivery.objects.get()
     assert pks == [delivery.pk]
     assert (delivery.channel_id, delivery.status, delivery.attempts) == (on.pk, DeliveryStatus.PENDING, 0)
-    assert notification_enqueue(kind="alert.created", channel_ids=[off.pk], payload=ALERT_PAYLOAD, source="x") == []
+    assert (
+        notification_enqueue(
+            notification=Notification.from_json("alert.created", ALERT_PAYLOAD), channel_ids=[off.pk], source="x"
+        )
+        == []
+    )
 
 
 def test_enqueue_sends_only_after_the_callers_commit(make_webhook, receiver, django_capture_on_commit_callbacks):
     channel = make_webhook(receiver.url)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         with transaction.atomic():
-            notification_enqueue(kind="alert.created", channel_ids=[channel.pk], payload=ALERT_PAYLOAD, source="a:1")
+            notification_enqueue(
+                notification=Notification.from_json("alert.created", ALERT_PAYLOAD),
+                channel_ids=[channel.pk],
+                source="a:1",
+            )
             assert Delivery.objects.get().status == DeliveryStatus.PENDING
         assert receiver.requests == []  # nothing leaves the process inside the transaction
     assert len(callbacks) == 1
@@ -60,7 +73,11 @@ def test_enqueue_is_rolled_back_with_the_callers_transaction(
     channel = make_webhook(receiver.url)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(RuntimeError), transaction.atomic():
-            notification_enqueue(kind="alert.created", channel_ids=[channel.pk], payload=ALERT_PAYLOAD, source="a:1")
+            notification_enqueue(
+                notification=Notification.from_json("alert.created", ALERT_PAYLOAD),
+                channel_ids=[channel.pk],
+                source="a:1",
+            )
             assert Delivery.objects.count() == 1
             raise RuntimeError("the cause failed")
     assert Delivery.objects.count() == 0
@@ -70,12 +87,20 @@ def test_enqueue_is_rolled_back_with_the_callers_transaction(
 
 def test_enqueue_is_unique_per_source_channel_and_kind(make_webhook, receiver):
     channel = make_webhook(receiver.url)
-    first = notification_enqueue(kind="alert.created", channel_ids=[channel.pk], payload=ALERT_PAYLOAD, source="a:1")
-    again = notification_enqueue(kind="alert.created", channel_ids=[channel.pk], payload=ALERT_PAYLOAD, source="a:1")
+    first = notification_enqueue(
+        notification=Notification.from_json("alert.created", ALERT_PAYLOAD), channel_ids=[channel.pk], source="a:1"
+    )
+    again = notification_enqueue(
+        notification=Notification.from_json("alert.created", ALERT_PAYLOAD), channel_ids=[channel.pk], source="a:1"
+    )
     assert first == again
     assert Delivery.objects.count() == 1
-    notification_enqueue(kind="alert.resolved", channel_ids=[channel.pk], payload=ALERT_PAYLOAD, source="a:1")
-    notification_enqueue(kind="alert.created", channel_ids=[channel.pk], payload=ALERT_PAYLOAD, source="a:2")
+    notification_enqueue(
+        notification=Notification.from_json("alert.resolved", ALERT_PAYLOAD), channel_ids=[channel.pk], source="a:1"
+    )
+    notification_enqueue(
+        notification=Notification.from_json("alert.created", ALERT_PAYLOAD), channel_ids=[channel.pk], source="a:2"
+    )
     assert Delivery.objects.count() == 3
 
 
@@ -84,7 +109,12 @@ def test_enqueue_after_the_first_was_sent_does_not_send_again(make_webhook, rece
     delivery = enqueue(channel, source="a:1")
     delivery_send(delivery_id=delivery.pk)
     assert enqueue(channel, source="a:1").pk == delivery.pk
-    assert notification_enqueue(kind="alert.created", channel_ids=[channel.pk], payload={}, source="a:1") == []
+    assert (
+        notification_enqueue(
+            notification=Notification.from_json("alert.created", {}), channel_ids=[channel.pk], source="a:1"
+        )
+        == []
+    )
     assert len(receiver.requests) == 1
 
 

@@ -436,11 +436,11 @@ def test_delivery_list_needs_authentication(api_client):
 
 
 def test_payload_without_alert_keeps_the_rule(receiver, make_webhook):
-    payload = {"rule": {"id": 3, "name": "Notify only"}, "event": ALERT_PAYLOAD["event"]}
+    payload = {"rule": {"id": 0, "name": "Notify only"}, "event": ALERT_PAYLOAD["event"]}
     delivery_send(delivery_id=enqueue(make_webhook(receiver.url), kind="event.matched", payload=payload).pk)
     body = receiver.wait_for(1)[0].json()
     assert body["type"] == "event.matched"
-    assert body["rule"] == {"id": 3, "name": "Notify only"}
+    assert body["rule"] == {"id": 0, "name": "Notify only"}
     assert "alert" not in body
     assert body["event"] == ALERT_PAYLOAD["event"]
 

@@ -1,0 +1,43 @@
+"""Every write to alerts, by job: raising from matches (`raising`), the status machine
+(`lifecycle`), notes and assignment (`notes`); the notification handed to channels
+(`notify`) and the audit events (`audit`) they share.
+
+Callers import from `alerts.services`; the modules behind it each do one job.
+"""
+
+from __future__ import annotations
+
+from alerts.services.errors import MAX_NOTE_LENGTH, AlertError, AlertInputError, InvalidTransition
+from alerts.services.lifecycle import (
+    BulkResult,
+    alert_acknowledge,
+    alert_reopen,
+    alert_resolve,
+    alert_transition,
+    alerts_bulk_transition,
+)
+from alerts.services.notes import alert_assign, alert_note_add
+from alerts.services.notify import alert_notification, alert_url, match_notification, transition_info
+from alerts.services.raising import alert_title, alerts_policy_update, matches_handle
+
+__all__ = [
+    "MAX_NOTE_LENGTH",
+    "AlertError",
+    "AlertInputError",
+    "BulkResult",
+    "InvalidTransition",
+    "alert_acknowledge",
+    "alert_assign",
+    "alert_note_add",
+    "alert_notification",
+    "alert_reopen",
+    "alert_resolve",
+    "alert_title",
+    "alert_transition",
+    "alert_url",
+    "alerts_bulk_transition",
+    "alerts_policy_update",
+    "match_notification",
+    "matches_handle",
+    "transition_info",
+]

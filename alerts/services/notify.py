@@ -1,0 +1,63 @@
+"""The typed notification alerts hands channels: built completely here, rendered there."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from channels.notification import AlertInfo, Notification, RuleRef, TransitionInfo
+
+if TYPE_CHECKING:
+    from alerts.models import Alert, AlertTransition
+
+ALERT_PATH = "/insights/alerts/{pk}/"
+
+
+def alert_url(pk: int) -> str:
+    """The alert's console page, absolute (ALERTSITE_BASE_URL), for links in messages."""
+    return settings.ALERTSITE_BASE_URL.rstrip("/") + ALERT_PATH.format(pk=pk)
+
+
+def transition_info(transition: AlertTransition) -> TransitionInfo:
+    """Who moved the alert from what to what, when, and the remark given with it."""
+    actor = transition.actor
+    return TransitionInfo(
+        from_status=transition.from_status,
+        to_status=transition.to_status,
+        by=(
+            {"id": actor.pk, "username": actor.get_username(), "email": actor.email or ""}
+            if actor is not None
+            else None
+        ),
+        at=transition.at.isoformat().replace("+00:00", "Z"),
+        note=transition.note,
+    )
+
+
+def alert_notification(
+    kind: str, alert: Alert, event: dict[str, Any] | None, transition: AlertTransition | None = None
+) -> Notification:
+    """`alert.created` / `alert.acknowledged` / `alert.resolved` for this alert and its triggering event."""
+    rule = RuleRef(id=alert.rule_id, name=alert.rule_name)
+    return Notification(
+        kind=kind,
+        rule=rule,
+        event=event,
+        alert=AlertInfo(
+            id=alert.pk,
+            reference=alert.reference,
+            status=alert.status,
+            priority=alert.priority,
+            title=alert.title,
+            event_count=alert.event_count,
+            url=alert_url(alert.pk),
+            rule=rule,
+            transition=transition_info(transition) if transition is not None else None,
+        ),
+    )
+
+
+def match_notification(*, rule_id: int, rule_name: str, event: dict[str, Any]) -> Notification:
+    """`event.matched`: a rule that notifies without raising alerts."""
+    return Notification(kind="event.matched", rule=RuleRef(id=rule_id, name=rule_name), event=event)

@@ -1,0 +1,55 @@
+"""Every write to channels, by job: configuration (`config`), the outbox (`outbox`), health (`health`).
+
+Callers import from `channels.services`; the modules behind it each do one job.
+"""
+
+from __future__ import annotations
+
+from channels.services.config import (
+    MAX_NAME,
+    ChannelInUse,
+    ChannelValidationError,
+    channel_create,
+    channel_delete,
+    channel_public,
+    channel_update,
+    channel_validate,
+)
+from channels.services.health import channel_health_record, delivery_failure_record
+from channels.services.outbox import (
+    DELIVER_CHUNK,
+    SendOutcome,
+    SendRun,
+    backoff_seconds,
+    channel_test,
+    deliveries_requeue,
+    deliveries_send,
+    deliveries_send_after_commit,
+    delivery_retry,
+    delivery_send,
+    notification_enqueue,
+)
+
+__all__ = [
+    "DELIVER_CHUNK",
+    "MAX_NAME",
+    "ChannelInUse",
+    "ChannelValidationError",
+    "SendOutcome",
+    "SendRun",
+    "backoff_seconds",
+    "channel_create",
+    "channel_delete",
+    "channel_health_record",
+    "channel_public",
+    "channel_test",
+    "channel_update",
+    "channel_validate",
+    "deliveries_requeue",
+    "deliveries_send",
+    "deliveries_send_after_commit",
+    "delivery_failure_record",
+    "delivery_retry",
+    "delivery_send",
+    "notification_enqueue",
+]

@@ -1,0 +1,73 @@
+"""What rules hands alerts with each new match: its rules' policies and the match history.
+
+The boundary rules -> alerts, from rules' side: `alert_policies` turns rule rows into
+`alerts.policy.AlertPolicy` values (two queries for any number of rules), and
+`RuleMatchHistory` answers alerts' threshold questions from the `RuleMatch` table, so alerts
+never imports or queries rules' models.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from alerts.policy import AlertPolicy, Threshold
+from rules.models import Rule, RuleMatch
+
+# Rule fields whose change changes what its alerts must remember (alerts.services.alerts_policy_update).
+POLICY_FIELDS = frozenset(
+    {
+        "channels",
+        "generate_alerts",
+        "send_notifications",
+        "notify_on_acknowledge",
+        "notify_on_resolve",
+        "group_window_minutes",
+        "threshold",
+    }
+)
+
+
+def alert_policy(rule: Rule, channel_ids: Sequence[int]) -> AlertPolicy:
+    threshold = rule.threshold
+    return AlertPolicy(
+        rule_id=rule.pk,
+        rule_name=rule.name,
+        priority=rule.priority,
+        generate_alerts=rule.generate_alerts,
+        send_notifications=rule.send_notifications,
+        notify_on_acknowledge=rule.notify_on_acknowledge,
+        notify_on_resolve=rule.notify_on_resolve,
+        group_window_minutes=rule.group_window_minutes,
+        threshold=(
+            Threshold(count=int(threshold["count"]), window_minutes=int(threshold["window_minutes"]))
+            if threshold
+            else None
+        ),
+        channel_ids=tuple(sorted(channel_ids)),
+    )
+
+
+def alert_policies(rule_ids: Collection[int]) -> dict[int, AlertPolicy]:
+    """The policies of these rules by id (rules deleted meanwhile are left out)."""
+    ids = list(rule_ids)
+    channels: dict[int, list[int]] = defaultdict(list)
+    for rule_id, channel_id in Rule.channels.through.objects.filter(rule_id__in=ids).values_list(
+        "rule_id", "channel_id"
+    ):
+        channels[rule_id].append(channel_id)
+    return {rule.pk: alert_policy(rule, channels[rule.pk]) for rule in Rule.objects.filter(pk__in=ids)}
+
+
+class RuleMatchHistory:
+    """alerts.policy.MatchHistory over the RuleMatch table (indexed on rule, group key, event time)."""
+
+    def matches_between(
+        self, *, rule_id: int, group_key: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, int]]:
+        return list(
+            RuleMatch.objects.filter(
+                rule_id=rule_id, group_key=group_key, event_timestamp__gte=start, event_timestamp__lte=end
+            ).values_list("event_timestamp", "event_id")
+        )
