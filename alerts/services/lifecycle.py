@@ -123,9 +123,7 @@ class BulkResult:
     skipped: list[dict[str, Any]]
 
 
-def alerts_bulk_transition(
-    *, ids: Sequence[Any], to: str, actor: User | None, note: str = ""
-) -> BulkResult:
+def alerts_bulk_transition(*, ids: Sequence[Any], to: str, actor: User | None, note: str = "") -> BulkResult:
     """Apply one move to many alerts; each id gets its own outcome (and its own transaction)."""
     note = note_checked(note, required=False)
     updated: list[int] = []
