@@ -18,9 +18,10 @@ from typing import Any
 import orjson
 from django.conf import settings
 
-EVENT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-EVENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+# Patterns that validate input are used with fullmatch: `$` would also accept a trailing newline.
+EVENT_TYPE_RE = re.compile(r"[a-z][a-z0-9_]*")
+EVENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+RFC3339_RE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 # An escaped NUL (\u0000) not preceded by an escaped backslash: jsonb cannot store it.
 ESCAPED_NUL_RE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 MAX_EVENT_TYPE_LENGTH = 100
@@ -209,7 +210,7 @@ def parse_timestamp(value: Any) -> datetime | str:
     """Return an aware datetime, or the message saying what is wrong with `value`."""
     if not isinstance(value, str):
         return f"must be an RFC 3339 date-time string, got {_json_kind(value)}"
-    if not RFC3339_RE.match(value):
+    if not RFC3339_RE.fullmatch(value):
         return f"must be an RFC 3339 date-time with a time zone, e.g. 2025-03-02T09:14:03Z; got {value[:64]!r}"
     try:
         return datetime.fromisoformat(value.upper().replace(" ", "T"))
@@ -252,7 +253,7 @@ def event_validate(
         errors.append(EventError(index, "event_type", f"Must be a string, got {_json_kind(event_type)}.", line))
     elif len(event_type) > MAX_EVENT_TYPE_LENGTH:
         errors.append(EventError(index, "event_type", f"At most {MAX_EVENT_TYPE_LENGTH} characters.", line))
-    elif not EVENT_TYPE_RE.match(event_type):
+    elif not EVENT_TYPE_RE.fullmatch(event_type):
         errors.append(
             EventError(
                 index,
@@ -276,7 +277,7 @@ def event_validate(
     raw_id = event.get("id")
     if raw_id is None:
         event_id = ""
-    elif not isinstance(raw_id, str) or not EVENT_ID_RE.match(raw_id):
+    elif not isinstance(raw_id, str) or not EVENT_ID_RE.fullmatch(raw_id):
         shown = raw_id[:80] if isinstance(raw_id, str) else _json_kind(raw_id)
         errors.append(
             EventError(index, "id", f"Must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'; got {shown!r}.", line)

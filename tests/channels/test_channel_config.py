@@ -178,6 +178,12 @@ def test_header_injection_is_refused(admin, public_dns, header, field):
     assert field in response.json()
 
 
+def test_header_name_with_a_trailing_newline_is_refused(admin, public_dns):
+    response = admin.post(URL, data=webhook_body(headers=[{"name": "X-Token\n", "value": "v"}]), format="json")
+    assert response.status_code == 400
+    assert "config.headers[0].name" in response.json()
+
+
 @pytest.mark.parametrize(
     "name", ["Content-Type", "content-length", "Host", "X-Alertsite-Signature", "x-alertsite-delivery"]
 )

@@ -213,6 +213,25 @@ def test_invalid_id_answers_400(ingest_client, bad):
     assert_rejected(post_json(ingest_client, make_event(id=bad)), 400, field="id", index=0)
 
 
+def test_id_with_a_trailing_newline_answers_400_naming_id(ingest_client):
+    assert post_json(ingest_client, make_event(id="x")).status_code == 202
+    response = post_json(ingest_client, make_event(id="x\n"))
+    assert response.status_code == 400
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(0, "id")]
+    assert list(AuditEvent.objects.values_list("event_id", flat=True)) == ["x"]
+
+
+def test_event_type_with_a_trailing_newline_answers_400_naming_event_type(ingest_client):
+    assert_rejected(
+        post_json(ingest_client, make_event(event_type="user_login_attempt\n")), 400, field="event_type", index=0
+    )
+    assert not EventType.objects.filter(name="user_login_attempt\n").exists()
+
+
+def test_timestamp_with_a_trailing_newline_answers_400_naming_timestamp(ingest_client):
+    assert_rejected(post_json(ingest_client, make_event(timestamp="2025-03-02T09:14:03Z\n")), 400, field="timestamp")
+
+
 def test_one_bad_event_in_a_batch_stores_none(ingest_client):
     events = [make_event(id="ok-1"), make_event(id="ok-2", timestamp="nope"), make_event(id="ok-3")]
     assert_rejected(post_json(ingest_client, events), 400, field="timestamp", index=1)
