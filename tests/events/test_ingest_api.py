@@ -309,6 +309,17 @@ def test_too_large_body_answers_413(ingest_client):
     assert_rejected(post_json(ingest_client, events), 413, text="limit is 1,000 bytes")
 
 
+@override_settings(ALERTSITE_INGEST_MAX_BODY_BYTES=1000)
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
+def test_too_large_body_has_null_index_and_field(ingest_client, content_type):
+    body = ndjson(*[make_event(id=f"e{n}") for n in range(10)])
+    response = post_json(ingest_client, body, content_type)
+    assert response.status_code == 413
+    assert response.json() == {
+        "errors": [{"index": None, "field": None, "message": f"Body is {len(body):,} bytes; the limit is 1,000 bytes."}]
+    }
+
+
 def test_too_large_event_answers_413_naming_the_event(ingest_client):
     events = [make_event(id="small"), make_event(id="big", blob="x" * (256 * 1024))]
     assert_rejected(post_json(ingest_client, events), 413, index=1, text="limit is 262,144 bytes")
