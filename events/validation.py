@@ -119,11 +119,40 @@ def json_loads_exact(raw: bytes) -> Any:
     return data
 
 
+@dataclass(frozen=True, slots=True)
+class NotUtf8:
+    """Where bytes stop being UTF-8: the bad byte, its offset and line (in the body or file)."""
+
+    byte: int
+    offset: int
+    line: int
+
+    def describe(self) -> str:
+        return f"byte 0x{self.byte:02X} at byte offset {self.offset} (line {self.line}) is not valid UTF-8"
+
+
+def utf8_check(raw: bytes, *, offset: int = 0, line: int = 1) -> NotUtf8 | None:
+    """None when `raw` is UTF-8, else where it is not; `offset` and `line` are those of raw's first byte.
+
+    orjson refuses such input with "str is not valid UTF-8: surrogates not allowed" at
+    position 0, which says neither what is wrong nor where; this is called only then.
+    """
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return NotUtf8(raw[exc.start], offset + exc.start, line + raw.count(b"\n", 0, exc.start))
+    return None
+
+
 def decode_json_body(body: bytes, *, max_events: int) -> list[Any]:
     """Decode a JSON body holding one event object or an array of them."""
     try:
         data = json_loads_exact(body)
     except orjson.JSONDecodeError as exc:
+        not_utf8 = utf8_check(body)
+        if not_utf8 is not None:
+            message = f"The body is not UTF-8: {not_utf8.describe()}; send the events encoded as UTF-8."
+            raise MalformedBody(EventError(None, None, message, not_utf8.line)) from exc
         raise MalformedBody(
             EventError(None, None, f"Malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", exc.lineno)
         ) from exc
@@ -152,6 +181,11 @@ def decode_ndjson_body(body: bytes, *, max_events: int) -> tuple[list[Any], list
         try:
             events.append(json_loads_exact(raw))
         except orjson.JSONDecodeError as exc:
+            line_start = sum(len(part) + 1 for part in body.split(b"\n", number - 1)[: number - 1])
+            not_utf8 = utf8_check(raw, offset=line_start, line=number)
+            if not_utf8 is not None:
+                message = f"Line {number} is not UTF-8: {not_utf8.describe()}; send the events encoded as UTF-8."
+                raise MalformedBody(EventError(index, None, message, number)) from exc
             raise MalformedBody(
                 EventError(index, None, f"Malformed JSON on line {number}, column {exc.colno}: {exc.msg}", number)
             ) from exc

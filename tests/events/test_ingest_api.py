@@ -170,6 +170,39 @@ def test_malformed_ndjson_line_answers_400_naming_the_line(ingest_client):
     assert_rejected(response, 400, index=1, text="line 2")
 
 
+def latin1(event: dict) -> bytes:
+    return json.dumps(event, ensure_ascii=False, indent=1).encode("latin-1")
+
+
+def test_latin1_event_answers_400_saying_the_body_is_not_utf8_and_where(ingest_client):
+    body = latin1(make_event(id="a", name="José"))
+    response = post_json(ingest_client, body)
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    line = body[: body.index(b"\xe9")].count(b"\n") + 1
+    assert error["message"].startswith("The body is not UTF-8: byte 0xE9 at byte offset ")
+    offset = body.index(b"\xe9")
+    assert f"offset {offset} (line {line})" in error["message"]
+    assert (error["index"], error["field"], error["line"]) == (None, None, line)
+
+
+def test_latin1_event_in_an_array_answers_400_saying_the_body_is_not_utf8(ingest_client):
+    body = b"[" + orjson.dumps(make_event(id="a")) + b",\n" + latin1(make_event(id="b", name="Zoë")) + b"]"
+    offset = body.index(b"\xeb")
+    assert_rejected(post_json(ingest_client, body), 400, text=f"not UTF-8: byte 0xEB at byte offset {offset}")
+
+
+def test_latin1_ndjson_line_answers_400_naming_its_line_and_body_offset(ingest_client):
+    second = orjson.dumps(make_event(id="b")).replace(b'"b"', b'"b", "name": "Jos\xe9"')
+    body = ndjson(make_event(id="a")) + b"\n" + second + b"\n"
+    offset = body.index(b"\xe9")
+    response = post_json(ingest_client, body, "application/x-ndjson")
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["message"].startswith(f"Line 3 is not UTF-8: byte 0xE9 at byte offset {offset} (line 3)")
+    assert (error["index"], error["line"]) == (1, 3)
+
+
 def test_body_that_is_not_an_object_or_array_answers_400(ingest_client):
     assert_rejected(post_json(ingest_client, b'"hello"'), 400, text="got a string")
 
