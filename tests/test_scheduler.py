@@ -7,16 +7,18 @@ run outside one, with database access merely allowed; the test tasks themselves 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from celery import shared_task
+from django.utils import timezone
 
 from alertsite.runtime import scheduler as scheduler_module
 from alertsite.runtime.scheduler import EmbeddedScheduler, HostLock, embedded_scheduler_start
@@ -177,6 +179,28 @@ def test_scheduler_stands_by_while_another_process_holds_the_lock(tmp_path):
     finally:
         scheduler.stop()
         scheduler.join(timeout=5)
+
+
+def test_a_scheduler_taking_over_goes_on_from_the_last_runs_of_the_previous_holder(tmp_path):
+    previous = HostLock(tmp_path / "lock")
+    assert previous.acquire()
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    previous.write_state({"hourly": an_hour_ago.isoformat(), "daily": timezone.now().isoformat()})
+    previous.release()
+    scheduler = EmbeddedScheduler(
+        schedule={"hourly": every(3600), "daily": every(86400, "tests.test_scheduler.record_other_run")},
+        tick_seconds=0.01,
+        lock=HostLock(tmp_path / "lock"),
+    )
+    scheduler.start()
+    try:
+        assert wait_until(lambda: ran == ["record_run"])  # due at once, not an hour after this start
+    finally:
+        scheduler.stop()
+        scheduler.join(timeout=5)
+    state = json.loads((tmp_path / "lock").read_text())
+    assert datetime.fromisoformat(state["hourly"]) > an_hour_ago
+    assert ran == ["record_run"]
 
 
 @pytest.fixture

@@ -13,14 +13,18 @@ served (api.md section 1):
 - One process a host runs the jobs: each thread tries a non-blocking `flock` on a lock file
   (ALERTSITE_SCHEDULER_LOCK_FILE, by default one per database in the temp directory) every
   tick; the holder runs the jobs, the others stand by and take over when it exits (the OS
-  drops the lock of a dead process). Where there is no flock (Windows) or the lock file
-  cannot be opened, every process runs them: the jobs are idempotent sweeps (claims by
-  conditional UPDATE, unique rows), so a second run finds nothing left to do.
+  drops the lock of a dead process). The holder keeps each job's last run in the lock file,
+  so a process that takes over (a restart, a recycled worker) goes on from there instead of
+  starting every interval afresh (a daily purge would never run under workers recycled
+  more often). Where there is no flock (Windows) or the lock file cannot be opened, every
+  process runs them: the jobs are idempotent sweeps (claims by conditional UPDATE, unique
+  rows), so a second run finds nothing left to do.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -71,6 +75,24 @@ class HostLock:
         self.fd = fd
         return True
 
+    def read_state(self) -> dict[str, str]:
+        """What the last holder wrote (each job's last run); empty when there is nothing readable."""
+        if self.fd is None:
+            return {}
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        try:
+            state = json.loads(os.read(self.fd, 1 << 16) or b"{}")
+        except ValueError:
+            return {}
+        return state if isinstance(state, dict) else {}
+
+    def write_state(self, state: dict[str, str]) -> None:
+        if self.fd is None:
+            return
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        os.ftruncate(self.fd, 0)
+        os.write(self.fd, json.dumps(state).encode())
+
     def release(self) -> None:
         if self.fd is not None:
             os.close(self.fd)  # closing the only descriptor drops the lock
@@ -110,11 +132,28 @@ class EmbeddedScheduler(threading.Thread):
                     continue  # another web process on this host runs the jobs
                 if not self.running_jobs:
                     self.running_jobs = True
+                    self.resume(self.lock.read_state() if self.lock is not None else {})
                     logger.info("periodic jobs run in this process", extra={"pid": os.getpid()})
+                before = dict(self.last_run)
                 self.run_due()
+                if self.lock is not None and self.last_run != before:
+                    self.lock.write_state({name: moment.isoformat() for name, moment in self.last_run.items()})
         finally:
             if self.lock is not None:
                 self.lock.release()
+
+    def resume(self, state: dict[str, str]) -> None:
+        """Take the last runs another process recorded, so intervals go on where they were."""
+        now = timezone.now()
+        for name, text in state.items():
+            if name not in self.last_run or not isinstance(text, str):
+                continue
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                continue
+            if moment.tzinfo is not None and moment <= now:
+                self.last_run[name] = moment
 
     def run_due(self) -> list[str]:
         """Run every entry that is due now; return their names."""
