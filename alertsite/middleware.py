@@ -2,11 +2,79 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from rest_framework.response import Response
 
 NUL_MESSAGE = "Query parameters and form fields must not contain NUL characters (%00)."
+API_PREFIX = "/api/"
+# DRF's wording, so an error Django answers reads like one the API answers.
+API_DETAILS = {
+    400: "Bad request.",
+    403: "You do not have permission to perform this action.",
+    404: "Not found.",
+    500: "A server error occurred.",
+}
+# Headers of the original answer that a client still needs from the JSON one.
+KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+logger = logging.getLogger(__name__)
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def too_large_response(request: HttpRequest) -> HttpResponse:
+    """413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE: JSON in DRF's shape under /api/, plain text elsewhere."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    size = f"{int(declared):,} bytes" if declared.isascii() and declared.isdigit() else f"over {limit:,} bytes"
+    message = f"The request body is {size}; the limit is {limit:,} bytes."
+    logger.warning("Refused an oversized request body", extra={"path": request.path, "content_length": declared})
+    if is_api_request(request):
+        return JsonResponse({"detail": message}, status=413)
+    return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+
+
+class ApiErrors:
+    """Every error under /api/ answers JSON, and an oversized body answers 413 on any path.
+
+    DRF renders the errors of its own views. This covers what Django answers itself, in HTML:
+    a path no route matches (404), a body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's
+    RequestDataTooBig, a 400 page), an uncaught exception (500), with DEBUG on or off.
+    Responses rendered by DRF are left alone (the browsable API keeps its pages).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not is_api_request(request)
+            or isinstance(response, Response)
+            or getattr(response, "streaming", False)
+            or "json" in response.get("Content-Type", "")
+        ):
+            return response
+        status = response.status_code
+        detail = API_DETAILS.get(status) or f"{response.reason_phrase}."
+        replacement = JsonResponse({"detail": detail}, status=status)
+        for header in KEPT_HEADERS:
+            if header in response:
+                replacement[header] = response[header]
+        return replacement
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RequestDataTooBig):
+            return too_large_response(request)
+        return None
 
 
 def nul_guard(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
@@ -19,11 +87,14 @@ def nul_guard(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[
             "application/x-www-form-urlencoded",
             "multipart/form-data",
         ):
-            fields.append(request.POST)
+            try:
+                fields.append(request.POST)
+            except RequestDataTooBig:
+                return too_large_response(request)
         for data in fields:
             for key, values in data.lists():
                 if "\x00" in key or any("\x00" in value for value in values):
-                    if request.path.startswith("/api/"):
+                    if is_api_request(request):
                         return JsonResponse({"detail": NUL_MESSAGE, "field": key.replace("\x00", "")}, status=400)
                     return HttpResponse(NUL_MESSAGE, status=400, content_type="text/plain; charset=utf-8")
         return get_response(request)

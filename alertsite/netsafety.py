@@ -1,5 +1,8 @@
 """Webhook destinations: refuse loopback, private, link-local and metadata addresses.
 
+IPv6 spellings of such an address (IPv4-mapped and -compatible, NAT64, 6to4, Teredo) are
+refused too.
+
 Checked when a channel is saved and again at send time after DNS resolution; the HTTP
 connection then goes to the very address that was checked (no second lookup that a DNS
 rebinding could answer differently). ALERTSITE_WEBHOOK_ALLOW_PRIVATE=true lifts the rule.
@@ -20,13 +23,52 @@ class UnsafeDestination(ValueError):
     pass
 
 
+# IPv6 ranges whose last 32 bits are an IPv4 address that the packets end up at.
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated, RFC 4291
+IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # SIIT, RFC 2765
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052
+# Local-use NAT64 (RFC 8215): the operator's own translators, the IPv4 anywhere in it.
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: mapped, compatible, translated, NAT64, 6to4, Teredo."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip in IPV4_COMPATIBLE or ip in IPV4_TRANSLATED or ip in NAT64_WELL_KNOWN:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)  # the Teredo server and the (de-obfuscated) client
+    return found
+
+
+def _global(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return ip.is_global and not ip.is_multicast
+
+
 def address_allowed(address: str) -> bool:
+    """Whether a webhook may connect to `address`: a global unicast address, whatever way it is spelt.
+
+    An IPv6 address that embeds an IPv4 one (IPv4-mapped or -compatible, SIIT, NAT64, 6to4,
+    Teredo) is allowed only when that IPv4 address is global too: `[64:ff9b::7f00:1]` or
+    `[2002:7f00:1::]` reach 127.0.0.1 through a translator or relay just as `[::ffff:127.0.0.1]`
+    does on the host itself. The local-use NAT64 prefix is refused as a whole.
+    """
     if settings.ALERTSITE_WEBHOOK_ALLOW_PRIVATE:
         return True
     ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in NAT64_LOCAL_USE:
+            return False
+        embedded = embedded_ipv4(ip)
+        if not all(_global(ipv4) for ipv4 in embedded):
+            return False
+        if ip.ipv4_mapped is not None:
+            return True  # ::ffff:0:0/96 is never global itself; the host speaks IPv4 to the mapped address
+    return _global(ip)
 
 
 def url_check(url: str, *, resolve: bool) -> None:

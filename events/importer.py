@@ -17,7 +17,15 @@ from typing import BinaryIO
 import orjson
 
 from events.services import event_batch_ingest
-from events.validation import EventError, EventRecord, LimitExceeded, Limits, event_validate, json_loads_exact
+from events.validation import (
+    EventError,
+    EventRecord,
+    LimitExceeded,
+    Limits,
+    event_validate,
+    json_loads_exact,
+    utf8_check,
+)
 
 CHUNK_BYTES = 1 << 20
 # A string token (group 1 is set only when its closing quote was seen: a chunk may cut
@@ -39,6 +47,7 @@ class RawEvent:
     line: int
     data: bytes
     offset_end: int  # bytes of the file consumed up to the end of this event
+    offset: int = 0  # where `data` starts in the file
 
 
 def raw_events_split(stream: BinaryIO) -> Iterator[RawEvent]:
@@ -63,16 +72,17 @@ def _split_lines(stream: BinaryIO, head: bytes) -> Iterator[RawEvent]:
     while True:
         *complete, buffer = buffer.split(b"\n")
         for raw in complete:
+            start = consumed
             consumed += len(raw) + 1
             if raw.strip():
-                yield RawEvent(line, raw, consumed)
+                yield RawEvent(line, raw, consumed, start)
             line += 1
         chunk = stream.read(CHUNK_BYTES)
         if not chunk:
             break
         buffer += chunk
     if buffer.strip():
-        yield RawEvent(line, buffer, consumed + len(buffer))
+        yield RawEvent(line, buffer, consumed + len(buffer), consumed)
 
 
 def _split_array(stream: BinaryIO, head: bytes) -> Iterator[RawEvent]:
@@ -113,21 +123,21 @@ def _split_array(stream: BinaryIO, head: bytes) -> Iterator[RawEvent]:
             if depth == 0:
                 element = buffer[start : match.start()]
                 if element.strip():
-                    yield _raw(buffer, start, element, lines_dropped, dropped + match.end())
+                    yield _raw(buffer, start, element, lines_dropped, dropped, dropped + match.end())
                 return
         elif token == b",":
             element = buffer[start : match.start()]
             line = lines_dropped + buffer.count(b"\n", 0, start) + 1
             if not element.strip():
                 raise ImportFormatError("empty element in the JSON array (two commas in a row?)", line)
-            yield _raw(buffer, start, element, lines_dropped, dropped + match.end())
+            yield _raw(buffer, start, element, lines_dropped, dropped, dropped + match.end())
             start = pos
 
 
-def _raw(buffer: bytes, start: int, element: bytes, lines_dropped: int, offset_end: int) -> RawEvent:
+def _raw(buffer: bytes, start: int, element: bytes, lines_dropped: int, dropped: int, offset_end: int) -> RawEvent:
     leading = len(element) - len(element.lstrip())
     line = lines_dropped + buffer.count(b"\n", 0, start + leading) + 1
-    return RawEvent(line, element.strip(), offset_end)
+    return RawEvent(line, element.strip(), offset_end, dropped + start + leading)
 
 
 @dataclass
@@ -172,7 +182,12 @@ def events_import(
         try:
             event = json_loads_exact(raw.data)
         except orjson.JSONDecodeError as exc:
-            reject(EventError(index, None, f"Malformed JSON: {exc.msg}", raw.line))
+            not_utf8 = utf8_check(raw.data, offset=raw.offset, line=raw.line)
+            if not_utf8 is not None:
+                message = f"Not UTF-8: {not_utf8.describe()}; re-encode the file as UTF-8"
+                reject(EventError(index, None, message, not_utf8.line))
+            else:
+                reject(EventError(index, None, f"Malformed JSON: {exc.msg}", raw.line))
             index += 1
             continue
         try:

@@ -18,9 +18,10 @@ from typing import Any
 import orjson
 from django.conf import settings
 
-EVENT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-EVENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+# Patterns that validate input are used with fullmatch: `$` would also accept a trailing newline.
+EVENT_TYPE_RE = re.compile(r"[a-z][a-z0-9_]*")
+EVENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+RFC3339_RE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 # An escaped NUL (\u0000) not preceded by an escaped backslash: jsonb cannot store it.
 ESCAPED_NUL_RE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 MAX_EVENT_TYPE_LENGTH = 100
@@ -118,11 +119,40 @@ def json_loads_exact(raw: bytes) -> Any:
     return data
 
 
+@dataclass(frozen=True, slots=True)
+class NotUtf8:
+    """Where bytes stop being UTF-8: the bad byte, its offset and line (in the body or file)."""
+
+    byte: int
+    offset: int
+    line: int
+
+    def describe(self) -> str:
+        return f"byte 0x{self.byte:02X} at byte offset {self.offset} (line {self.line}) is not valid UTF-8"
+
+
+def utf8_check(raw: bytes, *, offset: int = 0, line: int = 1) -> NotUtf8 | None:
+    """None when `raw` is UTF-8, else where it is not; `offset` and `line` are those of raw's first byte.
+
+    orjson refuses such input with "str is not valid UTF-8: surrogates not allowed" at
+    position 0, which says neither what is wrong nor where; this is called only then.
+    """
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return NotUtf8(raw[exc.start], offset + exc.start, line + raw.count(b"\n", 0, exc.start))
+    return None
+
+
 def decode_json_body(body: bytes, *, max_events: int) -> list[Any]:
     """Decode a JSON body holding one event object or an array of them."""
     try:
         data = json_loads_exact(body)
     except orjson.JSONDecodeError as exc:
+        not_utf8 = utf8_check(body)
+        if not_utf8 is not None:
+            message = f"The body is not UTF-8: {not_utf8.describe()}; send the events encoded as UTF-8."
+            raise MalformedBody(EventError(None, None, message, not_utf8.line)) from exc
         raise MalformedBody(
             EventError(None, None, f"Malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", exc.lineno)
         ) from exc
@@ -151,6 +181,11 @@ def decode_ndjson_body(body: bytes, *, max_events: int) -> tuple[list[Any], list
         try:
             events.append(json_loads_exact(raw))
         except orjson.JSONDecodeError as exc:
+            line_start = sum(len(part) + 1 for part in body.split(b"\n", number - 1)[: number - 1])
+            not_utf8 = utf8_check(raw, offset=line_start, line=number)
+            if not_utf8 is not None:
+                message = f"Line {number} is not UTF-8: {not_utf8.describe()}; send the events encoded as UTF-8."
+                raise MalformedBody(EventError(index, None, message, number)) from exc
             raise MalformedBody(
                 EventError(index, None, f"Malformed JSON on line {number}, column {exc.colno}: {exc.msg}", number)
             ) from exc
@@ -209,7 +244,7 @@ def parse_timestamp(value: Any) -> datetime | str:
     """Return an aware datetime, or the message saying what is wrong with `value`."""
     if not isinstance(value, str):
         return f"must be an RFC 3339 date-time string, got {_json_kind(value)}"
-    if not RFC3339_RE.match(value):
+    if not RFC3339_RE.fullmatch(value):
         return f"must be an RFC 3339 date-time with a time zone, e.g. 2025-03-02T09:14:03Z; got {value[:64]!r}"
     try:
         return datetime.fromisoformat(value.upper().replace(" ", "T"))
@@ -252,7 +287,7 @@ def event_validate(
         errors.append(EventError(index, "event_type", f"Must be a string, got {_json_kind(event_type)}.", line))
     elif len(event_type) > MAX_EVENT_TYPE_LENGTH:
         errors.append(EventError(index, "event_type", f"At most {MAX_EVENT_TYPE_LENGTH} characters.", line))
-    elif not EVENT_TYPE_RE.match(event_type):
+    elif not EVENT_TYPE_RE.fullmatch(event_type):
         errors.append(
             EventError(
                 index,
@@ -276,7 +311,7 @@ def event_validate(
     raw_id = event.get("id")
     if raw_id is None:
         event_id = ""
-    elif not isinstance(raw_id, str) or not EVENT_ID_RE.match(raw_id):
+    elif not isinstance(raw_id, str) or not EVENT_ID_RE.fullmatch(raw_id):
         shown = raw_id[:80] if isinstance(raw_id, str) else _json_kind(raw_id)
         errors.append(
             EventError(index, "id", f"Must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'; got {shown!r}.", line)

@@ -22,8 +22,9 @@ from rules.paths import change_entries, path_parse, values_reader
 MAX_FILTERS = 25
 MAX_CONDITIONS = 200
 MAX_EXPRESSION_LENGTH = 4096
-KEY_RE = re.compile(r"^[A-Za-z0-9_@$-]+(\.[A-Za-z0-9_@$-]+)*$")
-CHANGE_FIELD_RE = re.compile(r"^[^\x00-\x1f]{1,200}$")
+# Used with fullmatch: `$` would also accept a trailing newline.
+KEY_RE = re.compile(r"[A-Za-z0-9_@$-]+(\.[A-Za-z0-9_@$-]+)*")
+CHANGE_FIELD_RE = re.compile(r"[^\x00-\x1f]{1,200}")
 MATCH_CHOICES = ("all", "any")
 CONDITION_FIELDS = frozenset({"event_type", "action", "match", "filters", "expression"})
 FILTER_FIELDS = frozenset({"key", "operator", "value"})
@@ -179,7 +180,7 @@ def _filter_parse(raw: Any, where: str, errors: dict[str, str]) -> Filter | None
         errors[f"{where}.key"] = "This field is required."
         return None
     on_changes = ok and operators.get(operator_key).on_changes
-    if not (CHANGE_FIELD_RE if on_changes else KEY_RE).match(key):
+    if not (CHANGE_FIELD_RE if on_changes else KEY_RE).fullmatch(key):
         errors[f"{where}.key"] = f"Not a valid key: {key[:100]!r}. Use a dotted path such as initiated_by.email."
         ok = False
     if ok:

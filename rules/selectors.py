@@ -77,7 +77,7 @@ def types_selected_by_rules(types: set[str]) -> set[str]:
 # -- Rule Management templates --------------------------------------------------------------
 
 
-TEMPLATE_SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,64}\Z")
+TEMPLATE_SLUG_RE = re.compile(r"[-a-zA-Z0-9_]{1,64}")
 
 
 def rule_names_using_channel(channel_id: int) -> list[str]:
@@ -110,7 +110,7 @@ def rules_by_name() -> list[tuple[int, str]]:
 def template_get(slug: str) -> RuleTemplate | None:
     """The stored template; a built-in one answers from the code even when its row is missing
     (a flushed table), so rules naming a built-in template always validate."""
-    if not isinstance(slug, str) or not TEMPLATE_SLUG_RE.match(slug):
+    if not isinstance(slug, str) or not TEMPLATE_SLUG_RE.fullmatch(slug):
         return None
     found = RuleTemplate.objects.filter(slug=slug).first()
     if found is None and slug in TEMPLATES_BY_SLUG:

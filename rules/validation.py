@@ -128,7 +128,7 @@ def rule_validate(
     if template is None:
         template = ""
     unchanged = instance is not None and template == instance.template
-    if not isinstance(template, str) or (template and not TEMPLATE_SLUG_RE.match(template)):
+    if not isinstance(template, str) or (template and not TEMPLATE_SLUG_RE.fullmatch(template)):
         errors["template"] = "Must be a template slug."
     elif template and not unchanged and template_get(template) is None:
         # Checked when set: a rule made from a template someone later deleted stays editable.
@@ -177,7 +177,7 @@ def rule_validate(
         errors["group_by"] = f"At most {MAX_GROUP_BY} keys."
     else:
         for index, key in enumerate(group_by):
-            if not isinstance(key, str) or not KEY_RE.match(key):
+            if not isinstance(key, str) or not KEY_RE.fullmatch(key):
                 errors[f"group_by[{index}]"] = "Must be a dotted key such as initiated_by.email."
     values["group_by"] = group_by if isinstance(group_by, list) else []
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "alertsite.middleware.ApiErrors",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "alertsite.middleware.nul_guard",
@@ -147,7 +148,8 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         }
     }
 # Embedded default: no broker, tasks run in the calling process and the periodic
-# jobs run from alertsite.scheduler inside `manage.py serve`.
+# jobs run from alertsite.runtime.scheduler inside the web process (runserver, gunicorn,
+# `manage.py serve`), one process a host at a time.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 if not CELERY_BROKER_URL:
@@ -250,5 +252,9 @@ ALERTSITE_DELIVERY_MAX_RETRIES = env.int("ALERTSITE_DELIVERY_MAX_RETRIES", defau
 ALERTSITE_DELIVERY_BACKOFF_SECONDS = env.float("ALERTSITE_DELIVERY_BACKOFF_SECONDS", default=10.0)
 ALERTSITE_DELIVERY_BACKOFF_MAX_SECONDS = env.float("ALERTSITE_DELIVERY_BACKOFF_MAX_SECONDS", default=900.0)
 ALERTSITE_DELIVERY_SWEEP_INTERVAL_SECONDS = env.float("ALERTSITE_DELIVERY_SWEEP_INTERVAL_SECONDS", default=30.0)
+# Embedded default only (no broker): run the periodic jobs inside the web process, one
+# process a host holding the lock file (default: one per database in the temp directory).
+ALERTSITE_EMBEDDED_SCHEDULER = env.bool("ALERTSITE_EMBEDDED_SCHEDULER", default=True)
+ALERTSITE_SCHEDULER_LOCK_FILE = env.str("ALERTSITE_SCHEDULER_LOCK_FILE", default="")
 # Webhooks to loopback/private/link-local/metadata addresses are refused unless this is on.
 ALERTSITE_WEBHOOK_ALLOW_PRIVATE = env.bool("ALERTSITE_WEBHOOK_ALLOW_PRIVATE", default=False)

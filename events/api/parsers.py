@@ -7,10 +7,18 @@ from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.parsers import BaseParser
 
+from events.validation import EventError
+
 
 class PayloadTooLarge(APIException):
+    """The body is over the ingest limit; `error` is the entry of the view's `{"errors": [...]}` body."""
+
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "payload_too_large"
+
+    def __init__(self, error: EventError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 class RawBodyParser(BaseParser):
@@ -28,9 +36,9 @@ class RawBodyParser(BaseParser):
         return body
 
 
-def _too_large(size: int | None, limit: int) -> dict:
+def _too_large(size: int | None, limit: int) -> EventError:
     shown = f"{size:,} bytes" if size is not None else f"more than {limit:,} bytes"
-    return {"errors": [{"index": None, "field": None, "message": f"Body is {shown}; the limit is {limit:,} bytes."}]}
+    return EventError(None, None, f"Body is {shown}; the limit is {limit:,} bytes.")
 
 
 class JSONBodyParser(RawBodyParser):

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from alertsite.accounts.permissions import CanIngestEvents
-from events.api.parsers import JSONBodyParser, NDJSONBodyParser
+from events.api.parsers import JSONBodyParser, NDJSONBodyParser, PayloadTooLarge
 from events.api.serializers import (
     AuditEventSerializer,
     EventTypeSerializer,
@@ -92,7 +92,10 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         ],
     )
     def create(self, request: Request) -> Response:
-        body = request.data
+        try:
+            body = request.data
+        except PayloadTooLarge as exc:
+            return _errors(exc.error, status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         if not isinstance(body, bytes) or not body.strip():
             return _errors(EMPTY_BODY, status_code=status.HTTP_400_BAD_REQUEST)
         limits = Limits.from_settings()

@@ -9,7 +9,9 @@ nesting (parentheses count), 1,000 nodes.
 Language
 - Logic: `and`/`&&`, `or`/`||`, `not`/`!`, parentheses. As in Expr, `!`/`not` binds tighter
   than comparisons, so negate a comparison as `!(a == b)` (or use `!=`, `not in`, ...), and
-  `&&` binds tighter than `||`.
+  `&&` binds tighter than `||`. Their operands are conditions or fields (`!success`,
+  `mfa || success`): as Expr's checker, a field is untyped and may stand where true or false
+  is expected, while a string, number, nil, array or `lower()`/`upper()`/`len()` may not.
 - Comparisons: `== != < > <= >=`, `in` / `not in`, `contains`, `startsWith`, `endsWith`,
   `matches` (RE2 search; the pattern must be a string literal), each also with `not`
   (`not contains`, ...). A comparison cannot be chained (`a == b == c`).
@@ -43,9 +45,13 @@ Semantics (the same path rule as field filters, rules.paths.values_at)
 - `ieq`, `inCidr`, `changed*` and `anyOf` apply the registered filter operator exactly as a
   field filter does; `anyOf` takes any registered operator key and a literal value, both
   checked at compile time (negative operators make it the negation).
+- A field under `!`, `&&` or `||` stands for `field == true`: true when some candidate is the
+  boolean true. A missing, null or non-boolean value is a run-time error in Expr; here, as
+  every failing test, it counts as false, so `!success` is true when `success` is missing,
+  null or "yes" (as a negative filter is true for a missing key).
 - The result must be boolean; a bare field, a string, a number or `len(x)` is rejected at
-  compile time. At run time a compiled expression never raises: a comparison that fails
-  counts as false.
+  compile time (as Expr compiled to expect a bool). At run time a compiled expression never
+  raises: a comparison that fails counts as false.
 """
 
 from __future__ import annotations

@@ -102,12 +102,32 @@ def _require_boolean(compiled: Compiled, node: Node, message: str) -> Test:
     return compiled.test
 
 
+def _condition(compiled: Compiled, node: Node, message: str) -> Test:
+    """The test of an operand of `!`, `&&` or `||`: a boolean, or a field standing for `field == true`.
+
+    Expr's checker types a field of the environment as unknown and lets it stand where a
+    boolean is expected; only a value known not to be boolean (a string, number, nil, array,
+    or what lower(), upper() and len() return) is refused. At run time Expr fails on a value
+    that is not a boolean; here, as every failing test, it counts as false: the field is
+    true only when some candidate is the boolean true.
+    """
+    if compiled.type == VALUE and node.kind == "path":
+        return any_candidate(compiled.values, _is_true)
+    if compiled.type == VALUE and node.kind == "call":
+        raise node.error(message.format(got=f"what {node.value}() returns, which is not true or false"))
+    return _require_boolean(compiled, node, message)
+
+
+def _is_true(candidate: Any) -> bool:
+    return candidate is True
+
+
 def _not(node: Node) -> Compiled:
     operand = _compile(node.args[0])
-    test = _require_boolean(
+    test = _condition(
         operand,
         node.args[0],
-        f"'{node.value}' needs true or false after it, got {{got}}; "
+        f"'{node.value}' needs true or false (or a field holding one) after it, got {{got}}; "
         f"it applies to what follows it directly, so write {node.value}(a == b) to negate a comparison",
     )
     if operand.const is not None:
@@ -118,7 +138,7 @@ def _not(node: Node) -> Compiled:
 def _chain(node: Node) -> Compiled:
     word = "&&" if node.kind == "and" else "||"
     tests = tuple(
-        _require_boolean(
+        _condition(
             _compile(arg), arg, f"'{word}' joins conditions that are true or false; this is {{got}}, so compare it"
         )
         for arg in node.args
@@ -176,6 +196,15 @@ def _equality(left: Compiled, right: Compiled, left_node: Node, right_node: Node
     for side, side_node in ((left, left_node), (right, right_node)):
         if side.type == ARRAY:
             raise side_node.error("use 'in' to test whether a value is in an array")
+    for side, side_node, other in ((left, left_node, right), (right, right_node, left)):
+        # As Expr's checker: a computed true/false never equals a string or a number.
+        if side.type == BOOLEAN and side.const is None and other.type in (STRING, NUMBER):
+            if side_node.kind == "not":
+                raise side_node.args[0].error(
+                    f"'{side_node.value}' applies to what follows it directly, so this compares true or false "
+                    f"with {DESCRIBE[other.type]}; write {side_node.value}(a == b) to negate a comparison"
+                )
+            raise side_node.error(f"this is true or false, so it never equals {DESCRIBE[other.type]}")
     if left.type == NIL or right.type == NIL:
         values = left.values if right.type == NIL else right.values
 

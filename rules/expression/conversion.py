@@ -165,7 +165,8 @@ def expression_to_filters(source: str) -> tuple[str, list[dict[str, Any]]]:
     """Read an expression back as `(match, filters)`, or raise `ExpressionError` saying why it cannot be.
 
     Succeeds for `true`, a single filter form, or a flat `&&` or `||` chain of filter forms
-    (the forms `filters_to_expression` writes). Filters come back in the contract's shape:
+    (the forms `filters_to_expression` writes, and a field or `!field` in a chain, read as
+    `eq true` / `neq true`). Filters come back in the contract's shape:
     `{"key", "operator", "value"}`, without `value` for operators that take none.
     """
     expression_compile(source)  # the expression must be valid before anything else is said about it
@@ -243,8 +244,13 @@ def _filter(key: str, operator_key: str, value: Any = None) -> dict[str, Any]:
 
 
 def _atom_to_filter(node: Node) -> dict[str, Any]:
+    if node.kind == "path":
+        # A field where a condition is expected stands for `field == true`.
+        return _filter(_key(node), "eq", True)
     if node.kind == "not":
         inner = node.args[0]
+        if inner.kind == "path":
+            return _filter(_key(inner), "neq", True)
         if inner.kind == "call" and inner.value in ("ieq", "inCidr", "exists"):
             positive = _call_to_filter(inner)
             negative = {"eq": "neq", "in_cidr": "not_in_cidr", "exists": "not_exists"}[positive["operator"]]

@@ -124,6 +124,23 @@ def test_private_and_loopback_destinations_are_refused(admin, url):
 
 
 @override_settings(ALERTSITE_WEBHOOK_ALLOW_PRIVATE=False)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::127.0.0.1]/hook",
+        "http://[64:ff9b::7f00:1]/hook",
+        "http://[64:ff9b:1::a00:1]/hook",
+        "http://[2002:7f00:1::]/hook",
+        "http://[::ffff:0:a00:5]/hook",
+    ],
+)
+def test_ipv6_spellings_of_private_addresses_are_refused(admin, url):
+    response = admin.post(URL, data={**webhook_body(), "config": {"url": url}}, format="json")
+    assert response.status_code == 400, response.content
+    assert "config.url" in response.json()
+
+
+@override_settings(ALERTSITE_WEBHOOK_ALLOW_PRIVATE=False)
 def test_name_resolving_to_a_private_address_is_refused(admin, public_dns):
     response = admin.post(
         URL, data={**webhook_body(), "config": {"url": "https://internal.example.com/hook"}}, format="json"
@@ -176,6 +193,12 @@ def test_header_injection_is_refused(admin, public_dns, header, field):
     response = admin.post(URL, data=webhook_body(headers=[header]), format="json")
     assert response.status_code == 400
     assert field in response.json()
+
+
+def test_header_name_with_a_trailing_newline_is_refused(admin, public_dns):
+    response = admin.post(URL, data=webhook_body(headers=[{"name": "X-Token\n", "value": "v"}]), format="json")
+    assert response.status_code == 400
+    assert "config.headers[0].name" in response.json()
 
 
 @pytest.mark.parametrize(

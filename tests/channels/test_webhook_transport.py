@@ -342,6 +342,23 @@ def test_private_destination_is_refused_at_send_time(receiver, make_webhook, mon
     assert receiver.wait_for(1)[0].header("Host") == f"hooks.example.com:{receiver.port}"
 
 
+def test_name_resolving_to_a_nat64_spelling_of_loopback_is_refused_at_send_time(make_webhook, monkeypatch):
+    real = socket.getaddrinfo
+
+    def fake(host, port, *args, **kwargs):
+        if host == "hooks.example.com":
+            return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("64:ff9b::7f00:1", port, 0, 0))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(netsafety.socket, "getaddrinfo", fake)
+    delivery = enqueue(make_webhook("http://hooks.example.com/hook"))  # saved while private is allowed
+    with override_settings(ALERTSITE_WEBHOOK_ALLOW_PRIVATE=False):
+        assert delivery_send(delivery_id=delivery.pk).status == DeliveryStatus.FAILED
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.response_code) == (1, None)
+    assert "64:ff9b::7f00:1" in delivery.last_error
+
+
 def test_disabled_channel_fails_the_delivery_without_sending(receiver, make_webhook):
     channel = make_webhook(receiver.url)
     delivery = enqueue(channel)

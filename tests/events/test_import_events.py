@@ -129,6 +129,26 @@ def test_rejected_array_element_is_reported_with_the_line_it_starts_on(tmp_path)
     assert f"rejected line {start_line}: event_type:" in err
 
 
+def test_latin1_event_in_an_ndjson_file_is_rejected_naming_its_line_and_offset(tmp_path):
+    bad = json.dumps(make_event(id="bad", name="José"), ensure_ascii=False) + "\n"
+    content = (ndjson(make_event(id="ok-1")) + bad).encode("latin-1")
+    offset = content.index(b"\xe9")
+    out, err = run(write(tmp_path, "events.ndjson", content))
+    assert out == "accepted 1, duplicates 0, rejected 1"
+    assert f"rejected line 2: Not UTF-8: byte 0xE9 at byte offset {offset} (line 2)" in err
+    assert stored_ids() == ["ok-1"]
+
+
+def test_latin1_element_of_a_json_array_file_is_rejected_naming_its_line_and_offset(tmp_path):
+    content = json.dumps([make_event(id="ok"), make_event(id="bad", name="Zoë")], indent=2, ensure_ascii=False)
+    data = content.encode("latin-1")
+    offset = data.index(b"\xeb")
+    line = data[:offset].count(b"\n") + 1
+    out, err = run(write(tmp_path, "events.json", data))
+    assert out == "accepted 1, duplicates 0, rejected 1"
+    assert f"Not UTF-8: byte 0xEB at byte offset {offset} (line {line})" in err
+
+
 def test_integer_beyond_64_bits_is_rejected_naming_its_field(tmp_path):
     lines = [json.dumps(make_event(id="ok")), json.dumps(make_event(id="huge", details={"n": 2**70}))]
     out, err = run(write(tmp_path, "events.ndjson", "\n".join(lines) + "\n"))
@@ -256,6 +276,14 @@ def test_splitter_offsets_grow_to_the_end_of_each_element(monkeypatch):
     data = b'[{"id":"a"},{"id":"b"}]'
     offsets = [raw.offset_end for raw in raw_events_split(io.BytesIO(data))]
     assert offsets == [data.index(b",") + 1, len(data)]
+
+
+@pytest.mark.parametrize("chunk", [3, 1 << 20])
+def test_splitter_gives_the_file_offset_where_each_element_starts(monkeypatch, chunk):
+    monkeypatch.setattr(events.importer, "CHUNK_BYTES", chunk)
+    for data in (PRETTY, b'{"id": "a"}\n\n  {"id": "b"}\n{"id": "c"}'):
+        for raw in raw_events_split(io.BytesIO(data)):
+            assert data[raw.offset : raw.offset + len(raw.data)] == raw.data
 
 
 def test_splitter_detects_an_array_after_more_whitespace_than_one_chunk(monkeypatch):

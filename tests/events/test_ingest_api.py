@@ -170,6 +170,39 @@ def test_malformed_ndjson_line_answers_400_naming_the_line(ingest_client):
     assert_rejected(response, 400, index=1, text="line 2")
 
 
+def latin1(event: dict) -> bytes:
+    return json.dumps(event, ensure_ascii=False, indent=1).encode("latin-1")
+
+
+def test_latin1_event_answers_400_saying_the_body_is_not_utf8_and_where(ingest_client):
+    body = latin1(make_event(id="a", name="José"))
+    response = post_json(ingest_client, body)
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    line = body[: body.index(b"\xe9")].count(b"\n") + 1
+    assert error["message"].startswith("The body is not UTF-8: byte 0xE9 at byte offset ")
+    offset = body.index(b"\xe9")
+    assert f"offset {offset} (line {line})" in error["message"]
+    assert (error["index"], error["field"], error["line"]) == (None, None, line)
+
+
+def test_latin1_event_in_an_array_answers_400_saying_the_body_is_not_utf8(ingest_client):
+    body = b"[" + orjson.dumps(make_event(id="a")) + b",\n" + latin1(make_event(id="b", name="Zoë")) + b"]"
+    offset = body.index(b"\xeb")
+    assert_rejected(post_json(ingest_client, body), 400, text=f"not UTF-8: byte 0xEB at byte offset {offset}")
+
+
+def test_latin1_ndjson_line_answers_400_naming_its_line_and_body_offset(ingest_client):
+    second = orjson.dumps(make_event(id="b")).replace(b'"b"', b'"b", "name": "Jos\xe9"')
+    body = ndjson(make_event(id="a")) + b"\n" + second + b"\n"
+    offset = body.index(b"\xe9")
+    response = post_json(ingest_client, body, "application/x-ndjson")
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["message"].startswith(f"Line 3 is not UTF-8: byte 0xE9 at byte offset {offset} (line 3)")
+    assert (error["index"], error["line"]) == (1, 3)
+
+
 def test_body_that_is_not_an_object_or_array_answers_400(ingest_client):
     assert_rejected(post_json(ingest_client, b'"hello"'), 400, text="got a string")
 
@@ -211,6 +244,25 @@ def test_invalid_timestamp_answers_400(ingest_client, bad):
 @pytest.mark.parametrize("bad", ["has space", "a" * 65, "", "semi;colon", 12345, ["x"]])
 def test_invalid_id_answers_400(ingest_client, bad):
     assert_rejected(post_json(ingest_client, make_event(id=bad)), 400, field="id", index=0)
+
+
+def test_id_with_a_trailing_newline_answers_400_naming_id(ingest_client):
+    assert post_json(ingest_client, make_event(id="x")).status_code == 202
+    response = post_json(ingest_client, make_event(id="x\n"))
+    assert response.status_code == 400
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(0, "id")]
+    assert list(AuditEvent.objects.values_list("event_id", flat=True)) == ["x"]
+
+
+def test_event_type_with_a_trailing_newline_answers_400_naming_event_type(ingest_client):
+    assert_rejected(
+        post_json(ingest_client, make_event(event_type="user_login_attempt\n")), 400, field="event_type", index=0
+    )
+    assert not EventType.objects.filter(name="user_login_attempt\n").exists()
+
+
+def test_timestamp_with_a_trailing_newline_answers_400_naming_timestamp(ingest_client):
+    assert_rejected(post_json(ingest_client, make_event(timestamp="2025-03-02T09:14:03Z\n")), 400, field="timestamp")
 
 
 def test_one_bad_event_in_a_batch_stores_none(ingest_client):
@@ -288,6 +340,17 @@ def test_more_than_1000_events_answers_413_by_default(ingest_client):
 def test_too_large_body_answers_413(ingest_client):
     events = [make_event(id=f"e{n}") for n in range(10)]
     assert_rejected(post_json(ingest_client, events), 413, text="limit is 1,000 bytes")
+
+
+@override_settings(ALERTSITE_INGEST_MAX_BODY_BYTES=1000)
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
+def test_too_large_body_has_null_index_and_field(ingest_client, content_type):
+    body = ndjson(*[make_event(id=f"e{n}") for n in range(10)])
+    response = post_json(ingest_client, body, content_type)
+    assert response.status_code == 413
+    assert response.json() == {
+        "errors": [{"index": None, "field": None, "message": f"Body is {len(body):,} bytes; the limit is 1,000 bytes."}]
+    }
 
 
 def test_too_large_event_answers_413_naming_the_event(ingest_client):

@@ -140,6 +140,18 @@ def test_bad_key_is_rejected_on_key(key):
     assert set(errors_of(login_condition({"key": key, "operator": "exists"}))) == {"conditions[0].filters[0].key"}
 
 
+def test_key_with_a_trailing_newline_is_rejected_on_key():
+    assert set(errors_of(login_condition({"key": "success\n", "operator": "exists"}))) == {
+        "conditions[0].filters[0].key"
+    }
+
+
+def test_changed_field_name_with_a_trailing_newline_is_rejected_on_key():
+    assert set(errors_of(login_condition({"key": "email\n", "operator": "changed"}))) == {
+        "conditions[0].filters[0].key"
+    }
+
+
 def test_changed_takes_a_field_name_that_is_not_a_dotted_key():
     parsed = conditions_parse(login_condition({"key": "Group Name", "operator": "changed"}))
     assert parsed[0].filters == (Filter(key="Group Name", operator="changed"),)

@@ -354,6 +354,44 @@ def test_not_binds_tighter_than_a_comparison_as_in_expr() -> None:
     assert exc.column == 2 and "write !(a == b)" in exc.message
 
 
+def test_not_before_a_field_is_true_when_the_field_is_false() -> None:
+    assert matches("!success") and matches("not success")
+    assert not matches("!mfa")
+
+
+def test_a_field_joined_by_or_counts_when_it_is_true() -> None:
+    assert matches("a == 1 or mfa", {"a": 0, "mfa": True})
+    assert not matches("a == 1 || mfa", {"a": 0, "mfa": False})
+
+
+def test_a_field_joined_by_and_with_a_negated_field() -> None:
+    assert matches("x and not success", {"x": True, "success": False})
+    assert not matches("x && !success", {"x": False, "success": False})
+
+
+@pytest.mark.parametrize("event", [{}, {"success": None}, {"success": "false"}, {"success": 0}, {"success": [False]}])
+def test_a_missing_or_non_boolean_field_under_not_is_not_true(event: dict[str, Any]) -> None:
+    assert matches("!success", event)
+    assert not matches("success || false", event)
+
+
+def test_a_field_under_not_through_an_array_is_true_when_some_element_is_true() -> None:
+    assert not matches("!flags.on", {"flags": [{"on": False}, {"on": True}]})
+    assert matches("!flags.on", {"flags": [{"on": False}, {"on": "true"}]})
+
+
+@pytest.mark.parametrize(
+    ("source", "column"), [('!"x"', 2), ("!1", 2), ("not nil", 5), ("![true]", 2), ("!len(a)", 2), ("! lower(a)", 3)]
+)
+def test_not_before_a_value_that_is_not_a_field_or_a_boolean_is_an_error(source: str, column: int) -> None:
+    exc = error(source)
+    assert exc.column == column and "needs true or false" in exc.message
+
+
+def test_a_negated_field_compared_with_a_string_is_an_error_as_in_expr() -> None:
+    assert "write not(a == b)" in error('not a == "x"').message
+
+
 def test_comments_are_ignored() -> None:
     assert matches("mfa == true // a comment\n && /* another */ success == false")
 
@@ -373,8 +411,13 @@ def test_an_expression_that_is_not_boolean_is_rejected(source: str) -> None:
 
 
 def test_a_non_boolean_operand_of_and_is_an_error_at_the_operand() -> None:
-    exc = error("success == false && initiated_by.email")
+    exc = error('success == false && "yes"')
     assert exc.column == 21 and "'&&' joins conditions" in exc.message
+
+
+@pytest.mark.parametrize("source", ["a || lower(b)", "a && 1", "nil || a"])
+def test_a_value_known_not_to_be_boolean_cannot_be_joined(source: str) -> None:
+    assert "joins conditions" in error(source).message
 
 
 def test_arithmetic_is_rejected() -> None:

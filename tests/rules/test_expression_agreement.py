@@ -274,11 +274,13 @@ atoms = st.one_of(
     filters().map(lambda f: filters_to_expression([f], "all")),
     filters().map(lambda f: f"anyOf({path_text(f['key'])}, {quote(f['operator'])}, {literal(f.get('value'))})"),
     st.sampled_from(["true", "false"]),
+    paths.map(lambda p: f"!{p}"),
 )
 expressions = st.recursive(
     atoms,
     lambda inner: st.one_of(
         st.builds(lambda a, b: f"({a}) && ({b})", inner, inner),
+        st.builds(lambda p, b: f"{p} || ({b})", paths, inner),
         st.builds(lambda a, b: f"({a}) || ({b})", inner, inner),
         st.builds(lambda a, b: f"{a} and {b}", inner, inner),
         inner.map(lambda a: f"!({a})"),
@@ -332,3 +334,24 @@ def test_converting_to_an_expression_and_back_returns_the_same_filters(
     back_match, back = expression_to_filters(filters_to_expression(flts, match))
     assert back == flts
     assert back_match == match or len(flts) == 1
+
+
+@st.composite
+def flag_cases(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """A key and an event that holds a boolean (or something like one) at it, or not."""
+    key = draw(keys)
+    event = draw(events())
+    if draw(st.integers(0, 4)) != 4:
+        flag = st.one_of(st.booleans(), st.sampled_from([None, 0, 1, "true", "false"]))
+        plant(draw, event, key.split("."), draw(st.one_of(flag, st.lists(flag, min_size=1, max_size=3))))
+    return key, event
+
+
+@PROPERTY
+@given(case=flag_cases())
+def test_a_field_under_not_agrees_with_its_filter_twin(case: tuple[str, dict[str, Any]]) -> None:
+    key, event = case
+    source = f"!{path_text(key)}"
+    assert expression_to_filters(source) == ("all", [{"key": key, "operator": "neq", "value": True}])
+    assert expression_compile(source)(event) == filter_matches(event, key, "neq", True), source
+    assert expression_compile(f"{path_text(key)} || false")(event) == filter_matches(event, key, "eq", True), source

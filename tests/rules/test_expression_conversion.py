@@ -152,6 +152,17 @@ def test_equivalent_helper_forms_read_back_as_filters() -> None:
     )
 
 
+def test_a_field_and_a_negated_field_read_back_as_equal_to_true_and_not_equal_to_true() -> None:
+    assert expression_to_filters("mfa && !success") == (
+        "all",
+        [flt("mfa", "eq", True), flt("success", "neq", True)],
+    )
+
+
+def test_a_lone_negated_field_reads_back_as_one_filter() -> None:
+    assert expression_to_filters("not success") == ("all", [flt("success", "neq", True)])
+
+
 @pytest.mark.parametrize(
     ("source", "reason"),
     [

@@ -129,6 +129,15 @@ def test_create_from_an_unknown_template_is_a_400_on_template(admin):
     assert "template" in response.json()
 
 
+def test_an_expression_negating_a_field_is_saved_and_matches(admin):
+    conditions = [{"event_type": "user_login_attempt", "expression": "!success"}]
+    response = admin.post(RULES, rule_body(conditions=conditions), format="json")
+    assert response.status_code == 201, response.content
+    test = f"{RULES}/{response.json()['id']}/test"
+    assert admin.post(test, {"event": make_event(success=False)}, format="json").json()["matched"] is True
+    assert admin.post(test, {"event": make_event(success=True)}, format="json").json()["matched"] is False
+
+
 def test_400_names_the_path_of_the_bad_filter(admin):
     filters = [FAILED_LOGIN_FILTER, {"key": "client_ip", "operator": "exists"}, {"key": "x", "operator": "is"}]
     body = rule_body(conditions=[{"event_type": "admin_login_attempt", "filters": filters}])

@@ -214,6 +214,10 @@ def test_bad_group_by_key_is_rejected_at_its_index():
     assert set(errors_of(body(group_by=["initiated_by.email", "bad key"]))) == {"group_by[1]"}
 
 
+def test_group_by_key_with_a_trailing_newline_is_rejected_at_its_index():
+    assert set(errors_of(body(group_by=["initiated_by.email\n"]))) == {"group_by[0]"}
+
+
 def test_group_by_must_be_a_list():
     assert set(errors_of(body(group_by="initiated_by.email"))) == {"group_by"}
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from alertsite.runtime.scheduler import EmbeddedScheduler
+from alertsite.runtime.scheduler import embedded_scheduler_start
 
 
 class Command(BaseCommand):
@@ -16,9 +16,10 @@ class Command(BaseCommand):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
 
     def handle(self, *args, addrport: str, **options) -> None:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            EmbeddedScheduler().start()
+        if embedded_scheduler_start() is not None:
             self.stdout.write("Periodic jobs run in-process (no CELERY_BROKER_URL set).")
+        elif settings.CELERY_TASK_ALWAYS_EAGER:
+            self.stdout.write("Periodic jobs are off (ALERTSITE_EMBEDDED_SCHEDULER=false).")
         else:
             self.stdout.write(
                 "CELERY_BROKER_URL is set: run `celery -A alertsite worker` and `celery -A alertsite beat`."
