@@ -21,3 +21,17 @@ UNRESOLVED = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
 
 def transition_allowed(current: str, target: str) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
+
+
+# The moves people ask for by name: the console's buttons, the API's actions and bulk endpoint,
+# the admin's actions. Whether a move is legal from a given status is TRANSITIONS' answer.
+ACTIONS: dict[str, AlertStatus] = {
+    "acknowledge": AlertStatus.ACKNOWLEDGED,
+    "resolve": AlertStatus.RESOLVED,
+    "reopen": AlertStatus.OPEN,
+}
+
+
+def action_allowed(current: str, action: str) -> bool:
+    """Whether the named move (`acknowledge`, `resolve`, `reopen`) is legal from `current`."""
+    return action in ACTIONS and transition_allowed(current, ACTIONS[action])

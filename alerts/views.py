@@ -25,7 +25,7 @@ from alerts.services import (
     alert_transition,
     alerts_bulk_transition,
 )
-from alerts.states import AlertStatus
+from alerts.states import ACTIONS, AlertStatus, action_allowed
 from alertsite.accounts.selectors import responders
 from alertsite.console import next_url, readers_only, responders_only
 from alertsite.ids import id_or_none
@@ -40,7 +40,7 @@ SORTS = {
     "status": ("status", "created_at", "id"),
     "events": ("event_count", "created_at", "id"),
 }
-MOVES = {"acknowledge": AlertStatus.ACKNOWLEDGED, "resolve": AlertStatus.RESOLVED, "reopen": AlertStatus.OPEN}
+BULK_ACTIONS = ("acknowledge", "resolve")  # the bulk form's buttons
 HIGHLIGHT_KEYS = ('"event_type"', '"initiated_by"', '"email"', '"username"', '"client_ip"', '"success"', '"timestamp"')
 
 
@@ -170,12 +170,12 @@ def alert_bulk(request: HttpRequest) -> HttpResponse:
     action = request.POST.get("action", "")
     back = next_url(request, "/insights/alerts/")
     ids = [pk for pk in map(id_or_none, request.POST.getlist("ids")) if pk is not None]
-    if action not in ("acknowledge", "resolve") or not ids:
+    if action not in BULK_ACTIONS or not ids:
         messages.warning(request, "Select at least one alert, then Acknowledge or Resolve.")
         return redirect(back)
     try:
         result = alerts_bulk_transition(
-            ids=ids, to=MOVES[action], actor=request.user, note=request.POST.get("note", "")
+            ids=ids, to=ACTIONS[action], actor=request.user, note=request.POST.get("note", "")
         )
     except AlertInputError as exc:
         messages.error(request, exc.message)
@@ -219,9 +219,9 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "grouped": grouped,
         "deliveries": deliveries,
         "assignees": responders(),
-        "can_acknowledge": alert.status == AlertStatus.OPEN,
-        "can_resolve": alert.status in (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED),
-        "can_reopen": alert.status == AlertStatus.RESOLVED,
+        "can_acknowledge": action_allowed(alert.status, "acknowledge"),
+        "can_resolve": action_allowed(alert.status, "resolve"),
+        "can_reopen": action_allowed(alert.status, "reopen"),
     }
     return render(request, "console/alerts/detail.html", context)
 
@@ -231,8 +231,8 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     alert = get_object_or_404(Alert, pk=pk)
     try:
-        if action in MOVES:
-            alert_transition(alert=alert, to=MOVES[action], actor=request.user, note=request.POST.get("note", ""))
+        if action in ACTIONS:
+            alert_transition(alert=alert, to=ACTIONS[action], actor=request.user, note=request.POST.get("note", ""))
             messages.success(
                 request, f"{alert.reference}: {action}d." if action != "reopen" else f"{alert.reference} reopened."
             )

@@ -39,14 +39,9 @@ from alerts.services import (
     alert_transition,
     alerts_bulk_transition,
 )
-from alerts.states import AlertStatus
+from alerts.states import ACTIONS
 from alertsite.accounts.permissions import CanActOnAlerts
 
-ACTION_TARGETS = {
-    "acknowledge": AlertStatus.ACKNOWLEDGED,
-    "resolve": AlertStatus.RESOLVED,
-    "reopen": AlertStatus.OPEN,
-}
 CSV_COLUMNS = [
     "reference",
     "status",
@@ -133,17 +128,17 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(request=NoteInputSerializer, responses={200: AlertDetailSerializer, 409: OpenApiResponse()})
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
-        return self._move(request, pk, AlertStatus.ACKNOWLEDGED)
+        return self._move(request, pk, ACTIONS["acknowledge"])
 
     @extend_schema(request=NoteInputSerializer, responses={200: AlertDetailSerializer, 409: OpenApiResponse()})
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str | None = None) -> Response:
-        return self._move(request, pk, AlertStatus.RESOLVED)
+        return self._move(request, pk, ACTIONS["resolve"])
 
     @extend_schema(request=NoteInputSerializer, responses={200: AlertDetailSerializer, 409: OpenApiResponse()})
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk: str | None = None) -> Response:
-        return self._move(request, pk, AlertStatus.OPEN)
+        return self._move(request, pk, ACTIONS["reopen"])
 
     @extend_schema(request=NoteTextSerializer, responses={201: AlertNoteSerializer})
     @action(detail=True, methods=["post"])
@@ -185,7 +180,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data = payload.validated_data
         try:
             result = alerts_bulk_transition(
-                ids=data["ids"], to=ACTION_TARGETS[data["action"]], actor=request.user, note=data.get("note", "")
+                ids=data["ids"], to=ACTIONS[data["action"]], actor=request.user, note=data.get("note", "")
             )
         except AlertInputError as exc:
             raise _bad_input(exc) from exc
