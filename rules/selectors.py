@@ -109,3 +109,11 @@ def templates_list(*, tab: str = "", search: str = "") -> list[RuleTemplate]:
 def templates_by_slug() -> dict[str, RuleTemplate]:
     """Every template by slug, in one query (for pages that label many rules)."""
     return {template.slug: template for template in RuleTemplate.objects.all()}
+
+
+# -- for other apps' pages ----------------------------------------------------------------------
+
+
+def rule_choices(*, limit: int) -> list[tuple[int, str]]:
+    """(id, name) of at most `limit` rules, by name: the alerts dashboard's Rule dropdown."""
+    return list(Rule.objects.order_by("name").values_list("pk", "name")[:limit])

@@ -78,6 +78,12 @@ class AlertPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_ordering(self, request: Request, queryset: QuerySet[Alert], view) -> tuple[str, ...]:
+        """The order AlertFilter's `ordering` put the list in (newest first unless asked), so the
+        cursor walks the list as sorted."""
+        ordered = queryset.query.order_by
+        return tuple(ordered) if ordered and all(isinstance(field, str) for field in ordered) else self.ordering
+
 
 class Echo:
     def write(self, value: str) -> str:
@@ -212,10 +218,8 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(responses={(200, "text/csv"): OpenApiResponse(description="The filtered alert list as CSV")})
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request: Request) -> StreamingHttpResponse:
-        """Stream the filtered list as CSV, never holding it in memory."""
-        queryset = self.filter_queryset(
-            Alert.objects.select_related("acknowledged_by", "resolved_by", "assignee")
-        ).order_by("-created_at", "-id")
+        """Stream the filtered list as CSV, in the list's order, never holding it in memory."""
+        queryset = self.filter_queryset(Alert.objects.select_related("acknowledged_by", "resolved_by", "assignee"))
         writer = csv.writer(Echo())
 
         def rows() -> Iterator[str]:
