@@ -15,3 +15,8 @@ def event_get(event_id: str) -> AuditEvent | None:
 def event_types_list() -> list[dict[str, Any]]:
     """The catalog by name: each type's name, description, attribute keys and whether it is known."""
     return list(EventType.objects.order_by("name").values("name", "description", "keys", "known"))
+
+
+def event_type_names() -> list[str]:
+    """Every event type in the catalog, by name."""
+    return list(EventType.objects.order_by("name").values_list("name", flat=True))
