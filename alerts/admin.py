@@ -20,7 +20,7 @@ from alertsite.admin_helpers import ReadOnlyInline, ReadOnlyMixin, newest_formse
 from alertsite.ids import id_or_none
 from alertsite.paginators import CappedCountPaginator
 from alertsite.priority import PRIORITY_COLOURS
-from rules.selectors import rules_by_name
+from rules.selectors import rule_choices
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -58,7 +58,7 @@ class RuleListFilter(admin.SimpleListFilter):
     DELETED = "deleted"
 
     def lookups(self, request, model_admin):
-        rules = [(str(pk), name) for pk, name in rules_by_name()]
+        rules = [(str(pk), name) for pk, name in rule_choices()]
         return [*rules, (self.DELETED, "(deleted rule)")]
 
     def queryset(self, request, queryset: QuerySet[Alert]) -> QuerySet[Alert]:

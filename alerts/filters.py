@@ -1,52 +1,114 @@
+"""The alert list's filters: one FilterSet for `GET /api/v1/alerts` (and its CSV export) and the console's dashboard."""
+
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
+from django import forms
 from django.db.models import QuerySet
-from rest_framework.exceptions import ValidationError
+from django.http import QueryDict
+from django_filters.constants import EMPTY_VALUES
 
 from alerts.models import Alert, AlertCategory, AlertSourceType
-from alerts.selectors import UnknownAssignee, alerts_assigned, alerts_matching
-from alerts.states import AlertStatus
+from alerts.selectors import UnknownAssignee, alerts_assigned, alerts_matching, assignee_parse
+from alerts.states import UNRESOLVED, AlertStatus
+from alertsite.filters import IdFilter, ListFilterSet, MultipleChoiceFilter, TimeRangeFilter
+from alertsite.priority import PRIORITY_RANK, Priority
+
+PRIORITY_RANK_FIELD = "priority_rank"
+DEFAULT_ORDERING = "-created_at"
+# The console's old `sort` values (bookmarks) and the `ordering` field each one is.
+SORT_ALIASES = {"created": "created_at", "priority": "priority", "status": "status", "events": "event_count"}
 
 
-class CommaChoiceFilter(django_filters.BaseInFilter, django_filters.CharFilter):
-    """`?status=open,acknowledged`: one or more values, comma-separated, each checked."""
+class AssigneeField(forms.CharField):
+    """A user id, `me` or `none`; anything else is a bad value."""
 
-    def __init__(self, *args, choices: list[str], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.allowed = choices
-
-    def filter(self, queryset, value):
-        value = [item for item in value or [] if item]  # "open," or a lone comma: ignore the empty items
-        if value:
-            unknown = [item for item in value if item not in self.allowed]
-            if unknown:
-                raise ValidationError(
-                    {self.field_name: [f"Unknown value(s) {', '.join(unknown)}; use {', '.join(self.allowed)}."]}
-                )
-        return super().filter(queryset, value)
+    def clean(self, value: Any) -> str:
+        value = super().clean(value)
+        if value in EMPTY_VALUES:
+            return ""
+        try:
+            assignee_parse(value)
+        except UnknownAssignee as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from exc
+        return value.strip().lower()
 
 
-class AlertFilter(django_filters.FilterSet):
-    status = CommaChoiceFilter(field_name="status", choices=list(AlertStatus.values))
-    priority = CommaChoiceFilter(field_name="priority", choices=["high", "medium", "low"])
-    category = CommaChoiceFilter(field_name="category", choices=list(AlertCategory.values))
-    source_type = CommaChoiceFilter(field_name="source_type", choices=list(AlertSourceType.values))
-    rule = django_filters.NumberFilter(field_name="rule_id")
+class AssigneeFilter(django_filters.CharFilter):
+    field_class = AssigneeField
+
+
+class AlertOrderingFilter(django_filters.OrderingFilter):
+    """`ordering=-priority` sorts by rank (high first; `priority` low first), not alphabetically.
+
+    Newest first when not asked. Ties fall back to the creation time, then the id, in the direction
+    of the first field, so pages never overlap.
+    """
+
+    tie_breakers = ("created_at", "id")
+
+    def filter(self, qs: QuerySet[Alert], value: list[str] | None) -> QuerySet[Alert]:
+        params = [param for param in value or [] if param not in EMPTY_VALUES] or [DEFAULT_ORDERING]
+        ordering = [self.get_ordering_value(param) for param in params]
+        fields = {field.lstrip("-") for field in ordering}
+        if PRIORITY_RANK_FIELD in fields:
+            qs = qs.annotate(**{PRIORITY_RANK_FIELD: PRIORITY_RANK})
+        sign = "-" if ordering[0].startswith("-") else ""
+        return qs.order_by(*ordering, *(sign + field for field in self.tie_breakers if field not in fields))
+
+
+class AlertFilter(ListFilterSet):
+    status = MultipleChoiceFilter(choices=AlertStatus.values, help_text="One or more, comma-separated.")
+    priority = MultipleChoiceFilter(choices=Priority.values, help_text="One or more, comma-separated.")
+    category = MultipleChoiceFilter(choices=AlertCategory.values, help_text="One or more, comma-separated.")
+    source_type = MultipleChoiceFilter(choices=AlertSourceType.values, help_text="One or more, comma-separated.")
+    rule = IdFilter(field_name="rule_id", help_text="A rule id.")
+    rule_name = django_filters.CharFilter(
+        field_name="rule_name", lookup_expr="icontains", help_text="The rule's name contains this."
+    )
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    assignee = django_filters.CharFilter(method="filter_assignee", help_text="A user id, 'me', or 'none'.")
+    range = TimeRangeFilter(field_name="created_at")
+    assignee = AssigneeFilter(method="filter_assignee", help_text="A user id, 'me', or 'none'.")
     search = django_filters.CharFilter(method="filter_search", help_text="Reference (ALR-000123), title or rule name.")
+    ordering = AlertOrderingFilter(
+        fields=[("created_at", "created_at"), (PRIORITY_RANK_FIELD, "priority"), "status", "event_count"],
+        help_text="A field, `-` first for descending (default `-created_at`); priority sorts by rank.",
+    )
+
+    aliases = {"q": "search", "rule_q": "rule_name"}
+    # The vendor's dashboard opens on the alerts still to handle.
+    console_defaults = {"status": ",".join(UNRESOLVED), "ordering": DEFAULT_ORDERING}
 
     class Meta:
         model = Alert
-        fields = ["status", "priority", "category", "source_type", "rule", "since", "until", "assignee", "search"]
+        fields = [
+            "status",
+            "priority",
+            "category",
+            "source_type",
+            "rule",
+            "rule_name",
+            "since",
+            "until",
+            "range",
+            "assignee",
+            "search",
+        ]
+
+    @classmethod
+    def rename_aliases(cls, data: QueryDict) -> None:
+        """Besides the renamed filters, the console's old `sort` + `dir` pair is one `ordering`."""
+        sort, direction = data.pop("sort", [""])[-1], data.pop("dir", [""])[-1]
+        if (sort or direction) and "ordering" not in data:
+            field = SORT_ALIASES.get(sort, "created_at")
+            data["ordering"] = field if direction == "asc" else f"-{field}"
+        super().rename_aliases(data)
 
     def filter_assignee(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
-        try:
-            return alerts_assigned(queryset, value, user=self.request.user if self.request else None)
-        except UnknownAssignee as exc:
-            raise ValidationError({"assignee": [str(exc)]}) from exc
+        return alerts_assigned(queryset, value, user=self.request.user if self.request else None)
 
     def filter_search(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
         return alerts_matching(queryset, value)

@@ -95,17 +95,25 @@ class UnknownAssignee(ValueError):
     """An assignee filter that is neither a user id, `me` nor `none`."""
 
 
-def alerts_assigned(queryset: QuerySet[Alert], value: str, *, user: Any) -> QuerySet[Alert]:
-    """`value` is a user id, `me` or `none` (the API's `assignee` and the console's filter)."""
+def assignee_parse(value: str) -> str | int:
+    """`value` as the assignee filter reads it: "me", "none" or a user id. Raises UnknownAssignee."""
     value = value.strip().lower()
-    if value == "none":
-        return queryset.filter(assignee__isnull=True)
-    if value == "me":
-        return queryset.filter(assignee=user) if user is not None and user.is_authenticated else queryset.none()
+    if value in ("me", "none"):
+        return value
     user_pk = id_or_none(value)
-    if user_pk is not None:
-        return queryset.filter(assignee_id=user_pk)
-    raise UnknownAssignee(f"Unknown assignee {value[:50]!r}; use a user id, 'me' or 'none'.")
+    if user_pk is None:
+        raise UnknownAssignee(f"Unknown assignee {value[:50]!r}; use a user id, 'me' or 'none'.")
+    return user_pk
+
+
+def alerts_assigned(queryset: QuerySet[Alert], value: str, *, user: Any) -> QuerySet[Alert]:
+    """`value` is a user id, `me` or `none` (the assignee filter of the API and the console)."""
+    assignee = assignee_parse(value)
+    if assignee == "none":
+        return queryset.filter(assignee__isnull=True)
+    if assignee == "me":
+        return queryset.filter(assignee=user) if user is not None and user.is_authenticated else queryset.none()
+    return queryset.filter(assignee_id=int(assignee))
 
 
 def alerts_matching(queryset: QuerySet[Alert], text: str) -> QuerySet[Alert]:

@@ -40,3 +40,17 @@ STATUS_NOTIFICATIONS: dict[str, str] = {
 
 def transition_verb(status: str) -> str:
     return TRANSITION_VERBS[status]
+
+
+# The moves people ask for by name: the console's buttons, the API's actions and bulk endpoint,
+# the admin's actions. Whether a move is legal from a given status is TRANSITIONS' answer.
+ACTIONS: dict[str, AlertStatus] = {
+    "acknowledge": AlertStatus.ACKNOWLEDGED,
+    "resolve": AlertStatus.RESOLVED,
+    "reopen": AlertStatus.OPEN,
+}
+
+
+def action_allowed(current: str, action: str) -> bool:
+    """Whether the named move (`acknowledge`, `resolve`, `reopen`) is legal from `current`."""
+    return action in ACTIONS and transition_allowed(current, ACTIONS[action])

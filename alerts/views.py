@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import orjson
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from alerts.filters import DEFAULT_ORDERING, AlertFilter
 from alerts.models import Alert, AlertCategory, AlertSourceType, AlertTransition
-from alerts.selectors import alerts_assigned, alerts_matching
 from alerts.services import (
     AlertInputError,
     InvalidTransition,
@@ -25,122 +21,68 @@ from alerts.services import (
     alert_transition,
     alerts_bulk_transition,
 )
-from alerts.states import AlertStatus
+from alerts.states import ACTIONS, AlertStatus, action_allowed
 from alertsite.accounts.selectors import responders
 from alertsite.console import next_url, readers_only, responders_only
 from alertsite.ids import id_or_none
-from alertsite.priority import PRIORITY_RANK
-from alertsite.timeranges import TIME_RANGE_CHOICES, TIME_RANGES
+from alertsite.timeranges import TIME_RANGE_CHOICES
+from channels.selectors import deliveries_of_alert
+from rules.selectors import rule_choices
 
 PAGE_SIZE = 50
 RULE_CHOICES_MAX = 200
-SORTS = {
-    "created": ("created_at", "id"),
-    "priority": ("priority_rank", "created_at", "id"),
-    "status": ("status", "created_at", "id"),
-    "events": ("event_count", "created_at", "id"),
-}
-MOVES = {"acknowledge": AlertStatus.ACKNOWLEDGED, "resolve": AlertStatus.RESOLVED, "reopen": AlertStatus.OPEN}
+DELIVERIES_SHOWN = 50
+# The columns the dashboard sorts by, each by its `ordering` name.
+SORT_COLUMNS = ("priority", "status", "event_count", "created_at")
+BULK_ACTIONS = ("acknowledge", "resolve")  # the bulk form's buttons
 HIGHLIGHT_KEYS = ('"event_type"', '"initiated_by"', '"email"', '"username"', '"client_ip"', '"success"', '"timestamp"')
 
 
-def dashboard_filters(request: HttpRequest) -> dict:
-    """The dashboard's filters from the query string, with the vendor's default: open + acknowledged."""
-    params = request.GET
-    assignee = params.get("assignee", "").strip().lower()
-    statuses = [s for s in params.getlist("status") for s in s.split(",") if s in AlertStatus.values]
-    if "status" not in params:
-        statuses = [AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED]
-    return {
-        "status": statuses,
-        "priority": [p for p in params.getlist("priority") if p in ("high", "medium", "low")],
-        "category": [c for c in params.getlist("category") if c in AlertCategory.values],
-        "source_type": params.get("source_type", "") if params.get("source_type", "") in AlertSourceType.values else "",
-        "rule": params.get("rule", ""),
-        "rule_q": params.get("rule_q", "").strip(),
-        "assignee": assignee if assignee in ("me", "none") or id_or_none(assignee) is not None else "",
-        "range": params.get("range", "") if params.get("range", "") in TIME_RANGES else "",
-        "q": params.get("q", "").strip(),
-        "sort": params.get("sort", "created") if params.get("sort", "created") in SORTS else "created",
-        "dir": "asc" if params.get("dir") == "asc" else "desc",
-    }
-
-
-def filtered_alerts(filters: dict, user) -> QuerySet[Alert]:
-    queryset = Alert.objects.select_related("assignee")
-    if filters["status"]:
-        queryset = queryset.filter(status__in=filters["status"])
-    if filters["priority"]:
-        queryset = queryset.filter(priority__in=filters["priority"])
-    if filters["category"]:
-        queryset = queryset.filter(category__in=filters["category"])
-    if filters["source_type"]:
-        queryset = queryset.filter(source_type=filters["source_type"])
-    rule_pk = id_or_none(filters["rule"])
-    if rule_pk is not None:
-        queryset = queryset.filter(rule_id=rule_pk)
-    if filters["rule_q"]:
-        queryset = queryset.filter(rule_name__icontains=filters["rule_q"])
-    if filters["assignee"]:
-        queryset = alerts_assigned(queryset, filters["assignee"], user=user)
-    if filters["range"]:
-        queryset = queryset.filter(created_at__gte=timezone.now() - TIME_RANGES[filters["range"]])
-    queryset = alerts_matching(queryset, filters["q"])
-    if filters["sort"] == "priority":
-        queryset = queryset.annotate(priority_rank=PRIORITY_RANK)
-    prefix = "-" if filters["dir"] == "desc" else ""
-    return queryset.order_by(*(prefix + field for field in SORTS[filters["sort"]]))
-
-
-def _query(filters: dict, **overrides) -> str:
-    data = {**filters, **overrides}
-    pairs = [("status", s) for s in data["status"]] or [("status", "")]
-    pairs += [("priority", p) for p in data["priority"]]
-    pairs += [("category", c) for c in data["category"]]
-    keys = ("source_type", "rule", "rule_q", "assignee", "range", "q", "sort", "dir")
-    pairs += [(key, data[key]) for key in keys if data.get(key)]
-    if data.get("page", 1) != 1:
-        pairs.append(("page", data["page"]))
-    return urlencode(pairs)
+def dashboard_filterset(request: HttpRequest) -> AlertFilter:
+    """The dashboard's filters: the API's AlertFilter, read as a console page reads it (open +
+    acknowledged unless the query says otherwise, old bookmark names accepted, bad values ignored)."""
+    return AlertFilter.for_console(request.GET, queryset=Alert.objects.select_related("assignee"), request=request)
 
 
 @readers_only
 def alert_list(request: HttpRequest) -> HttpResponse:
-    filters = dashboard_filters(request)
+    filterset = dashboard_filterset(request)
     try:
         page = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         page = 1
-    queryset = filtered_alerts(filters, request.user)
     # No COUNT over a table of millions: fetch one row more to know whether there is a next page.
-    rows = list(queryset[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
+    rows = list(filterset.qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
     has_next = len(rows) > PAGE_SIZE
     alerts = rows[:PAGE_SIZE]
-    from rules.models import Rule
-
-    rule_choices = list(Rule.objects.order_by("name").values_list("pk", "name")[: RULE_CHOICES_MAX + 1])
+    rule_options = rule_choices(limit=RULE_CHOICES_MAX + 1)
+    filters = filterset.console_values()
+    ordering = filters["ordering"] or DEFAULT_ORDERING
     context = {
         "nav": "alerts",
         "alerts": alerts,
         "filters": filters,
+        "ordering": ordering,
+        "sort_label": f"by {ordering.lstrip('-').replace('_', ' ')}, {'descending' if ordering.startswith('-') else 'ascending'}",
         "page": page,
         "has_next": has_next,
-        "next_query": _query(filters, page=page + 1),
-        "prev_query": _query(filters, page=page - 1),
-        "base_query": _query(filters),
+        "next_query": filterset.console_query(page=page + 1),
+        "prev_query": filterset.console_query(page=page - 1 if page > 2 else ""),
+        "base_query": filterset.console_query(),
+        # A column's link sorts by it, descending first; a second click turns it around.
         "sort_links": {
-            key: _query(filters, sort=key, dir="asc" if filters["sort"] == key and filters["dir"] == "desc" else "desc")
-            for key in SORTS
+            column: filterset.console_query(ordering=column if ordering == f"-{column}" else f"-{column}")
+            for column in SORT_COLUMNS
         },
         # A dropdown for a handful of rules; past RULE_CHOICES_MAX, a "rule name contains" box
         # (10,000 <option>s cost ~400 ms to render and 700 KiB to send).
-        "rules": rule_choices if len(rule_choices) <= RULE_CHOICES_MAX else None,
+        "rules": rule_options if len(rule_options) <= RULE_CHOICES_MAX else None,
         "assignees": responders(),
         "statuses": AlertStatus.choices,
         "categories": AlertCategory.choices,
         "source_types": AlertSourceType.choices,
         "ranges": [("", "Any time"), *TIME_RANGE_CHOICES],
-        "live": page == 1 and filters["sort"] == "created" and filters["dir"] == "desc",
+        "live": page == 1 and ordering == DEFAULT_ORDERING,
         "after": max((alert.pk for alert in alerts), default=0),
     }
     return render(request, "console/alerts/list.html", context)
@@ -149,16 +91,16 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 @readers_only
 def alert_rows_new(request: HttpRequest) -> HttpResponse:
     """Polled by htmx: rows newer than `after` that match the filters, prepended to the table."""
-    filters = dashboard_filters(request)
+    filterset = dashboard_filterset(request)
     try:
         after = int(request.GET.get("after", "0"))
     except ValueError:
         after = 0
-    new = list(filtered_alerts(filters, request.user).filter(pk__gt=after)[:PAGE_SIZE])
+    new = list(filterset.qs.filter(pk__gt=after)[:PAGE_SIZE])
     context = {
         "alerts": new,
         "after": max([after, *(alert.pk for alert in new)]),
-        "base_query": _query(filters),
+        "base_query": filterset.console_query(),
         "live": True,
     }
     return render(request, "console/alerts/partials/new_rows.html", context)
@@ -170,12 +112,12 @@ def alert_bulk(request: HttpRequest) -> HttpResponse:
     action = request.POST.get("action", "")
     back = next_url(request, "/insights/alerts/")
     ids = [pk for pk in map(id_or_none, request.POST.getlist("ids")) if pk is not None]
-    if action not in ("acknowledge", "resolve") or not ids:
+    if action not in BULK_ACTIONS or not ids:
         messages.warning(request, "Select at least one alert, then Acknowledge or Resolve.")
         return redirect(back)
     try:
         result = alerts_bulk_transition(
-            ids=ids, to=MOVES[action], actor=request.user, note=request.POST.get("note", "")
+            ids=ids, to=ACTIONS[action], actor=request.user, note=request.POST.get("note", "")
         )
     except AlertInputError as exc:
         messages.error(request, exc.message)
@@ -209,7 +151,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     transitions = AlertTransition.objects.filter(alert=alert).select_related("actor")
     grouped = alert.alert_events.select_related("event").defer("event__payload").order_by("-event_timestamp")[:100]
-    deliveries = alert.deliveries.select_related("channel").order_by("-created_at")[:50]
+    deliveries = deliveries_of_alert(alert.pk, limit=DELIVERIES_SHOWN)
     context = {
         "nav": "alerts",
         "alert": alert,
@@ -219,9 +161,9 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "grouped": grouped,
         "deliveries": deliveries,
         "assignees": responders(),
-        "can_acknowledge": alert.status == AlertStatus.OPEN,
-        "can_resolve": alert.status in (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED),
-        "can_reopen": alert.status == AlertStatus.RESOLVED,
+        "can_acknowledge": action_allowed(alert.status, "acknowledge"),
+        "can_resolve": action_allowed(alert.status, "resolve"),
+        "can_reopen": action_allowed(alert.status, "reopen"),
     }
     return render(request, "console/alerts/detail.html", context)
 
@@ -231,8 +173,8 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     alert = get_object_or_404(Alert, pk=pk)
     try:
-        if action in MOVES:
-            alert_transition(alert=alert, to=MOVES[action], actor=request.user, note=request.POST.get("note", ""))
+        if action in ACTIONS:
+            alert_transition(alert=alert, to=ACTIONS[action], actor=request.user, note=request.POST.get("note", ""))
             messages.success(
                 request, f"{alert.reference}: {action}d." if action != "reopen" else f"{alert.reference} reopened."
             )

@@ -1,10 +1,14 @@
-"""Reads of channels for other apps (rules validates its channel ids here) and for lists."""
+"""Reads of channels and deliveries for other apps: rules validates its channel ids here, and
+other apps' pages list channels (rules' pickers) and an alert's notifications."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from channels.models import Channel
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
+
+from channels.models import Channel, Delivery
 
 
 def channel_ids_existing(ids: Iterable[int]) -> set[int]:
@@ -13,3 +17,13 @@ def channel_ids_existing(ids: Iterable[int]) -> set[int]:
     if not wanted:
         return set()
     return set(Channel.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+
+
+def channels_by_name() -> QuerySet[Channel]:
+    """Every channel, by name ignoring case, with only what a picker or a list shows."""
+    return Channel.objects.only("pk", "name", "kind", "enabled").order_by(Lower("name"))
+
+
+def deliveries_of_alert(alert_pk: int, *, limit: int) -> list[Delivery]:
+    """The newest `limit` notifications about one alert, each with its channel."""
+    return list(Delivery.objects.filter(alert_id=alert_pk).select_related("channel").order_by("-created_at")[:limit])

@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_POST
 from alertsite.accounts.selectors import users_with_roles
 from alertsite.console import admins_only, readers_only
 from alertsite.crypto import MASK
+from channels.filters import DeliveryFilter
 from channels.models import Channel, ChannelKind, Delivery, DeliveryStatus
 from channels.services import (
     ChannelInUse,
@@ -26,6 +26,7 @@ from channels.services import (
     delivery_retry,
 )
 from channels.transports.email import MAX_RECIPIENTS, recipient_parts
+from rules.selectors import channel_rule_count
 
 TABS = {"email": ChannelKind.EMAIL, "webhooks": ChannelKind.WEBHOOK}
 HEADER_ROWS = 5
@@ -35,12 +36,13 @@ RECIPIENT_ROWS = 5  # empty "Email Recipients" rows a new form offers without Ja
 RECIPIENT_SPARE_ROWS = 3  # empty rows after the listed ones on an edit form
 RECIPIENT_ROWS_MAX = 2 * MAX_RECIPIENTS  # rows read back at most (more than allowed, so 51 get an error)
 ROLE_MEMBERS_SHOWN = 100  # users listed under a role; the rest are counted
+DELIVERIES_SHOWN = 100  # the newest deliveries the log shows
 
 
 @readers_only
 def channel_list(request: HttpRequest) -> HttpResponse:
     tab = request.GET.get("tab", "email") if request.GET.get("tab") in TABS else "email"
-    channels = Channel.objects.filter(kind=TABS[tab]).annotate(rule_count=Count("rules")).order_by("name")
+    channels = Channel.objects.filter(kind=TABS[tab]).annotate(rule_count=channel_rule_count()).order_by("name")
     return render(request, "console/channels/list.html", {"nav": "channels", "tab": tab, "channels": channels})
 
 
@@ -333,19 +335,21 @@ def channel_send_test(request: HttpRequest, pk: int) -> HttpResponse:
 
 @readers_only
 def channel_deliveries(request: HttpRequest, pk: int) -> HttpResponse:
+    """One channel's delivery log, filtered by the API's DeliveryFilter (`?status=failed`, ...)."""
     channel = get_object_or_404(Channel, pk=pk)
-    status = request.GET.get("status", "")
-    deliveries = Delivery.objects.filter(channel=channel).order_by("-created_at", "-id")
-    if status in DeliveryStatus.values:
-        deliveries = deliveries.filter(status=status)
+    query = request.GET.copy()
+    query["channel"] = str(channel.pk)  # the page is the channel's: its id comes from the path
+    filterset = DeliveryFilter.for_console(query, queryset=Delivery.objects.order_by("-created_at", "-id"))
+    filters = filterset.console_values()
     return render(
         request,
         "console/channels/deliveries.html",
         {
             "nav": "channels",
             "channel": channel,
-            "deliveries": deliveries.prefetch_related("attempt_log")[:100],
-            "status": status,
+            "deliveries": filterset.qs.prefetch_related("attempt_log")[:DELIVERIES_SHOWN],
+            "filters": filters,
+            "status": filters["status"],
             "statuses": DeliveryStatus.choices,
         },
     )

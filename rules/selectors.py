@@ -102,11 +102,6 @@ def channel_rule_count() -> Coalesce:
     return Coalesce(Subquery(uses, output_field=IntegerField()), 0)
 
 
-def rules_by_name() -> list[tuple[int, str]]:
-    """(id, name) of every rule, by name: choices for filters on other apps' pages."""
-    return list(Rule.objects.order_by("name", "pk").values_list("pk", "name"))
-
-
 def template_get(slug: str) -> RuleTemplate | None:
     """The stored template; a built-in one answers from the code even when its row is missing
     (a flushed table), so rules naming a built-in template always validate."""
@@ -139,3 +134,12 @@ def templates_list(*, tab: str = "", search: str = "") -> list[RuleTemplate]:
 def templates_by_slug() -> dict[str, RuleTemplate]:
     """Every template by slug, in one query (for pages that label many rules)."""
     return {template.slug: template for template in RuleTemplate.objects.all()}
+
+
+# -- for other apps' pages ----------------------------------------------------------------------
+
+
+def rule_choices(*, limit: int | None = None) -> list[tuple[int, str]]:
+    """(id, name) of the rules by name (at most `limit`): Rule filters on other apps' pages."""
+    rows = Rule.objects.order_by("name", "pk").values_list("pk", "name")
+    return list(rows[:limit] if limit is not None else rows)

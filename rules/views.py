@@ -18,8 +18,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import F, Prefetch, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,8 +28,8 @@ from django.views.decorators.http import require_POST
 from alerts.states import AlertStatus
 from alertsite.accounts.roles import user_role
 from alertsite.console import ADMINS, admins_only, next_url, readers_only
-from alertsite.priority import PRIORITY_RANK, Priority
-from channels.models import Channel
+from alertsite.priority import Priority
+from channels.selectors import channels_by_name
 from events.catalog import (
     ASSOCIATION_ACTIONS,
     ASSOCIATION_EVENT_TYPE,
@@ -40,8 +39,9 @@ from events.catalog import (
     association_actions_for,
     keys_for,
 )
-from events.models import AuditEvent, EventType
+from events.selectors import event_get, event_types_list
 from rules.conditions import MAX_FILTERS
+from rules.filters import DEFAULT_ORDERING, RuleFilter
 from rules.forms import (
     RuleForm,
     condition_errors,
@@ -64,6 +64,8 @@ from rules.validation import MAX_NAME, RuleValidationError, rule_validate, rule_
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
+    from events.models import AuditEvent
+
 RULES_PER_PAGE = 50
 PREVIEW_DAYS = 7
 PREVIEW_SAMPLE = 5
@@ -71,22 +73,11 @@ EVENT_LABELS_SHOWN = 3
 DEFAULT_TEMPLATE = "event_based"
 RULES_URL_NAME = "console-rules"
 
-# sort value -> ordering; ties fall back to the name, then the id, so pages never overlap.
-SORTS: dict[str, tuple[Any, ...]] = {
-    "name": (Lower("name").asc(), "pk"),
-    "-name": (Lower("name").desc(), "-pk"),
-    "priority": (F("priority_rank").asc(), Lower("name"), "pk"),
-    "-priority": (F("priority_rank").desc(), Lower("name"), "pk"),
-    "last_triggered": (F("last_triggered_at").asc(nulls_first=True), Lower("name"), "pk"),
-    "-last_triggered": (F("last_triggered_at").desc(nulls_last=True), Lower("name"), "pk"),
-    "alert_count": (F("alert_count").asc(), Lower("name"), "pk"),
-    "-alert_count": (F("alert_count").desc(), Lower("name"), "pk"),
-}
-# column -> (label, sort field, the direction of the first click)
+# column -> (label, the `ordering` of the first click)
 SORT_COLUMNS = (
     ("name", "Name", "name"),
     ("priority", "Priority", "-priority"),
-    ("last_triggered", "Last triggered", "-last_triggered"),
+    ("last_triggered_at", "Last triggered", "-last_triggered_at"),
     ("alert_count", "Alerts", "-alert_count"),
 )
 # Keys whose values are true/false or numbers: the filter editor offers a toggle, or sends a number.
@@ -115,8 +106,7 @@ TEMPLATE_TAB_LABELS = dict(TEMPLATE_TABS)
 
 
 def _rules_queryset() -> QuerySet[Rule]:
-    channels = Channel.objects.only("pk", "name", "kind", "enabled").order_by(Lower("name"))
-    return Rule.objects.annotate(priority_rank=PRIORITY_RANK).prefetch_related(Prefetch("channels", queryset=channels))
+    return Rule.objects.prefetch_related(Prefetch("channels", queryset=channels_by_name()))
 
 
 def _event_labels(conditions: Any) -> list[str]:
@@ -168,50 +158,31 @@ def _query(params: dict[str, str], **changes: str) -> str:
 
 @readers_only
 def rule_list(request: HttpRequest) -> HttpResponse:
-    """The Rules dashboard: search, filters, sorting and 50 rules a page; actions for admins only."""
-    q = request.GET.get("q", "").strip()
-    priority = request.GET.get("priority", "")
-    priority = priority if priority in Priority.values else ""
-    enabled = request.GET.get("enabled", "")
-    enabled = enabled if enabled in ("true", "false") else ""
-    event_type = request.GET.get("event_type", "").strip()
-    sort = request.GET.get("sort", "name")
-    sort = sort if sort in SORTS else "name"
+    """The Rules dashboard: search, filters, sorting and 50 rules a page; actions for admins only.
 
-    rules = _rules_queryset()
-    if q:
-        rules = rules.filter(Q(name__icontains=q) | Q(description__icontains=q))
-    if priority:
-        rules = rules.filter(priority=priority)
-    if enabled:
-        rules = rules.filter(enabled=enabled == "true")
-    if event_type:
-        # The same test as the API's `event_type` filter: the rule selects that type.
-        rules = rules.filter(selected_event_types__contains=f" {event_type} ")
-    rules = rules.order_by(*SORTS[sort])
-    page = Paginator(rules, RULES_PER_PAGE).get_page(request.GET.get("page"))
+    The filters are the API's RuleFilter (`search`, `priority`, `enabled`, `event_type`, `ordering`).
+    """
+    filterset = RuleFilter.for_console(request.GET, queryset=_rules_queryset(), request=request)
+    filters = filterset.console_values()
+    ordering = filters["ordering"] or DEFAULT_ORDERING
+    page = Paginator(filterset.qs, RULES_PER_PAGE).get_page(request.GET.get("page"))
     templates = templates_by_slug()
     for rule in page.object_list:
         _decorate(rule, templates)
 
-    params = {
-        "q": q,
-        "priority": priority,
-        "enabled": enabled,
-        "event_type": event_type,
-        "sort": sort if sort != "name" else "",
-    }
+    def query(**changes: str) -> str:
+        return f"?{filterset.console_query(**changes)}"
+
     columns = []
     for column, label, first in SORT_COLUMNS:
-        if sort.lstrip("-") == column:
-            current = "descending" if sort.startswith("-") else "ascending"
-            next_sort = column if sort.startswith("-") else f"-{column}"
+        if ordering.lstrip("-") == column:
+            current = "descending" if ordering.startswith("-") else "ascending"
+            next_ordering = column if ordering.startswith("-") else f"-{column}"
         else:
-            current, next_sort = None, first
-        columns.append(
-            {"key": column, "label": label, "aria_sort": current, "url": _query(params, sort=next_sort, page="")}
-        )
-    filtered = bool(q or priority or enabled or event_type)
+            current, next_ordering = None, first
+        columns.append({"key": column, "label": label, "aria_sort": current, "url": query(ordering=next_ordering)})
+    filtered = any(value for name, value in filters.items() if name != "ordering")
+    event_type = filters["event_type"].strip()
     event_types = _rule_event_types()
     if event_type and event_type not in event_types:
         event_types = sorted([*event_types, event_type])
@@ -219,18 +190,15 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         "nav": "alerts",
         "page": page,
         "rules": page.object_list,
-        "q": q,
-        "priority": priority,
-        "enabled": enabled,
-        "event_type": event_type,
+        "filters": filters,
+        "ordering": ordering,
         "event_types": event_types,
-        "sort": sort,
         "columns": {column["key"]: column for column in columns},
         "filtered": filtered,
         "total": Rule.objects.count() if filtered else page.paginator.count,
         "priorities": Priority.choices,
-        "previous_url": _query(params, page=str(page.previous_page_number())) if page.has_previous() else "",
-        "next_url": _query(params, page=str(page.next_page_number())) if page.has_next() else "",
+        "previous_url": query(page=str(page.previous_page_number())) if page.has_previous() else "",
+        "next_url": query(page=str(page.next_page_number())) if page.has_next() else "",
         "here": request.get_full_path(),
     }
     if request.htmx and request.htmx.target == "rules-results":
@@ -344,7 +312,7 @@ def _editor_data() -> dict[str, Any]:
         return key_set_index[frozen]
 
     catalog: list[dict[str, Any]] = []
-    for row in EventType.objects.order_by("name").values("name", "description", "keys", "known"):
+    for row in event_types_list():
         keys = row["keys"] or list(keys_for(row["name"]))
         catalog.append(
             {
@@ -403,7 +371,7 @@ def _editor_data() -> dict[str, Any]:
 
 def _from_event(event_id: str) -> tuple[list[dict[str, Any]], AuditEvent | None]:
     """One condition for the event's type (its association action too) and who initiated it."""
-    event = AuditEvent.objects.filter(event_id=event_id).first()
+    event = event_get(event_id)
     if event is None:
         return [], None
     payload = event.payload if isinstance(event.payload, dict) else {}
@@ -454,7 +422,7 @@ def _render_form(
             for path, message in condition_errors(errors).items()
         ],
         "editor_data": {**_editor_data(), "errors": condition_errors(errors)},
-        "channels": list(Channel.objects.only("pk", "name", "kind", "enabled").order_by(Lower("name"))),
+        "channels": list(channels_by_name()),
         "selected_channels": set(values.get("channels") or []),
         "priorities": Priority.choices,
         "advanced_open": bool(advanced & set(fields)),

@@ -159,7 +159,7 @@ def test_pages_with_an_id_answer_200_without_the_slash(login, alert, rule, chann
 
 
 def test_slashless_get_keeps_the_query_string(login, alert):
-    page = login("viewer").get(f"/insights/alerts?q={alert.reference}").content.decode()
+    page = login("viewer").get(f"/insights/alerts?search={alert.reference}").content.decode()
     assert alert.reference in page
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from alerts.models import Alert, AlertEvent, AlertNote, AlertTransition
+from alerts.states import ACTIONS
 from alertsite.accounts.api.serializers import UserRefSerializer
 
 
@@ -117,6 +118,6 @@ class AssignInputSerializer(serializers.Serializer):
 
 
 class BulkInputSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=["acknowledge", "resolve", "reopen"])
+    action = serializers.ChoiceField(choices=list(ACTIONS))
     ids = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=1000)
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000)

@@ -39,14 +39,9 @@ from alerts.services import (
     alert_transition,
     alerts_bulk_transition,
 )
-from alerts.states import AlertStatus
+from alerts.states import ACTIONS
 from alertsite.accounts.permissions import CanActOnAlerts
 
-ACTION_TARGETS = {
-    "acknowledge": AlertStatus.ACKNOWLEDGED,
-    "resolve": AlertStatus.RESOLVED,
-    "reopen": AlertStatus.OPEN,
-}
 CSV_COLUMNS = [
     "reference",
     "status",
@@ -82,6 +77,12 @@ class AlertPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_ordering(self, request: Request, queryset: QuerySet[Alert], view) -> tuple[str, ...]:
+        """The order AlertFilter's `ordering` put the list in (newest first unless asked), so the
+        cursor walks the list as sorted."""
+        ordered = queryset.query.order_by
+        return tuple(ordered) if ordered and all(isinstance(field, str) for field in ordered) else self.ordering
 
 
 class Echo:
@@ -133,17 +134,17 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(request=NoteInputSerializer, responses={200: AlertDetailSerializer, 409: OpenApiResponse()})
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
-        return self._move(request, pk, AlertStatus.ACKNOWLEDGED)
+        return self._move(request, pk, ACTIONS["acknowledge"])
 
     @extend_schema(request=NoteInputSerializer, responses={200: AlertDetailSerializer, 409: OpenApiResponse()})
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str | None = None) -> Response:
-        return self._move(request, pk, AlertStatus.RESOLVED)
+        return self._move(request, pk, ACTIONS["resolve"])
 
     @extend_schema(request=NoteInputSerializer, responses={200: AlertDetailSerializer, 409: OpenApiResponse()})
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk: str | None = None) -> Response:
-        return self._move(request, pk, AlertStatus.OPEN)
+        return self._move(request, pk, ACTIONS["reopen"])
 
     @extend_schema(request=NoteTextSerializer, responses={201: AlertNoteSerializer})
     @action(detail=True, methods=["post"])
@@ -185,7 +186,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data = payload.validated_data
         try:
             result = alerts_bulk_transition(
-                ids=data["ids"], to=ACTION_TARGETS[data["action"]], actor=request.user, note=data.get("note", "")
+                ids=data["ids"], to=ACTIONS[data["action"]], actor=request.user, note=data.get("note", "")
             )
         except AlertInputError as exc:
             raise _bad_input(exc) from exc
@@ -217,10 +218,8 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(responses={(200, "text/csv"): OpenApiResponse(description="The filtered alert list as CSV")})
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request: Request) -> StreamingHttpResponse:
-        """Stream the filtered list as CSV, never holding it in memory."""
-        queryset = self.filter_queryset(
-            Alert.objects.select_related("acknowledged_by", "resolved_by", "assignee")
-        ).order_by("-created_at", "-id")
+        """Stream the filtered list as CSV, in the list's order, never holding it in memory."""
+        queryset = self.filter_queryset(Alert.objects.select_related("acknowledged_by", "resolved_by", "assignee"))
         writer = csv.writer(Echo())
 
         def rows() -> Iterator[str]:

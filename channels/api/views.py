@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import django_filters
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -14,6 +13,7 @@ from rest_framework.response import Response
 
 from alertsite.api_helpers import field_errors_400, json_object
 from channels.api.serializers import ChannelSerializer, ChannelWriteSerializer, DeliverySerializer
+from channels.filters import DeliveryFilter
 from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from channels.services import (
     ChannelInUse,
@@ -88,18 +88,6 @@ class ChannelViewSet(viewsets.ModelViewSet):
                 ).data,
             }
         )
-
-
-class DeliveryFilter(django_filters.FilterSet):
-    channel = django_filters.NumberFilter(field_name="channel_id")
-    status = django_filters.ChoiceFilter(choices=DeliveryStatus.choices)
-    alert = django_filters.NumberFilter(field_name="alert_id")
-    rule = django_filters.NumberFilter(field_name="rule_id")
-    kind = django_filters.CharFilter()
-
-    class Meta:
-        model = Delivery
-        fields = ["channel", "status", "alert", "rule", "kind"]
 
 
 class DeliveryPagination(CursorPagination):

@@ -304,7 +304,7 @@ def test_event_log_lists_ingested_events_newest_first_and_filters_by_type(
 
     page.get_by_label("Event type").select_option("user_login_attempt")
     page.get_by_role("button", name="Apply").click()
-    expect(page).to_have_url(re.compile(r"type=user_login_attempt"))
+    expect(page).to_have_url(re.compile(r"event_type=user_login_attempt"))
     expect(rows).to_have_count(min(50, AuditEvent.objects.filter(event_type="user_login_attempt").count()))
     for text in rows.locator("td:nth-child(2)").all_inner_texts():
         assert text == "user_login_attempt"

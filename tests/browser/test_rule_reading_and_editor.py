@@ -153,7 +153,7 @@ def test_a_viewer_follows_an_alert_to_its_rule_its_alerts_and_its_event(
     # The alert's event, in the event log.
     page.goto(f"/insights/alerts/{alert.pk}/")
     page.get_by_role("link", name="Event read-1 in the event log").click()
-    expect(page).to_have_url(re.compile(r"/insights/events/\?type=user_login_attempt&q=read-1$"))
+    expect(page).to_have_url(re.compile(r"/insights/events/\?event_type=user_login_attempt&search=read-1$"))
     expect(page.get_by_role("cell", name="mallory@example.com", exact=True)).to_be_visible()
 
 

@@ -43,7 +43,7 @@ def test_dashboard_lists_open_and_acknowledged_alerts_by_default(client, make_us
 
 def test_dashboard_search_by_reference(client, make_user, raise_alerts):
     first, second = raise_alerts(2)
-    page = logged_in(client, make_user, "viewer").get(f"/insights/alerts/?q={first.reference}").content.decode()
+    page = logged_in(client, make_user, "viewer").get(f"/insights/alerts/?search={first.reference}").content.decode()
     assert first.reference in page and second.reference not in page
 
 

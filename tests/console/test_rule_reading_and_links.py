@@ -254,8 +254,8 @@ def test_alert_detail_event_rows_link_to_the_event_log_filtered_to_that_event(lo
     page = html(client.get(f"/insights/alerts/{alert.pk}/"))
     links = sorted(re.findall(r'<a href="([^"]+)"[^>]*data-testid="event-log-link">', page))
     assert links == [
-        "/insights/events/?type=user_login_attempt&amp;q=evt-one",
-        "/insights/events/?type=user_login_attempt&amp;q=evt-two",
+        "/insights/events/?event_type=user_login_attempt&amp;search=evt-one",
+        "/insights/events/?event_type=user_login_attempt&amp;search=evt-two",
     ]
     log = html(client.get(links[0].replace("&amp;", "&")))
     assert "evt-one" in log and "evt-two" not in log  # exactly the linked event

@@ -141,9 +141,9 @@ def test_dashboard_search_matches_name_or_description(admin):
         "Lockouts", description="User accounts locked after failures", conditions=[{"event_type": "user_lockout"}]
     )
     stored_rule("SSO", conditions=[{"event_type": "sso_auth"}])
-    page = html(admin.get(RULES, {"q": "locked"}))
+    page = html(admin.get(RULES, {"search": "locked"}))
     assert "Lockouts" in page and "Failed admin logins" not in page and ">SSO<" not in page
-    page = html(admin.get(RULES, {"q": "FAILED"}))
+    page = html(admin.get(RULES, {"search": "FAILED"}))
     assert "Failed admin logins" in page and "Lockouts" not in page
 
 
@@ -166,16 +166,16 @@ def test_dashboard_sorts_by_priority_last_triggered_and_alert_count(admin):
     Rule.objects.filter(pk=high.pk).update(alert_count=1, last_triggered_at=now)
     Rule.objects.filter(pk=medium.pk).update(alert_count=9)
 
-    def order(sort: str) -> list[str]:
-        page = html(admin.get(RULES, {"sort": sort}))
+    def order(ordering: str) -> list[str]:
+        page = html(admin.get(RULES, {"ordering": ordering}))
         return [name for name in re.findall(r">([ABC] \w+)</a>", page)]
 
     assert order("name") == ["A low", "B high", "C medium"]
     assert order("-priority") == ["B high", "C medium", "A low"]
     assert order("priority") == ["A low", "C medium", "B high"]
-    assert order("-last_triggered") == ["B high", "A low", "C medium"]  # never triggered last
+    assert order("-last_triggered_at") == ["B high", "A low", "C medium"]  # never triggered last
     assert order("-alert_count") == ["C medium", "A low", "B high"]
-    assert 'aria-sort="descending"' in html(admin.get(RULES, {"sort": "-alert_count"}))
+    assert 'aria-sort="descending"' in html(admin.get(RULES, {"ordering": "-alert_count"}))
 
 
 def test_dashboard_pages_by_fifty(admin):
@@ -191,7 +191,7 @@ def test_dashboard_pages_by_fifty(admin):
 
 def test_dashboard_answers_htmx_filtering_with_the_results_only(admin):
     stored_rule()
-    response = admin.get(RULES, {"q": "admin"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="rules-results")
+    response = admin.get(RULES, {"search": "admin"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="rules-results")
     page = html(response)
     assert page.lstrip().startswith('<div id="rules-results">')
     assert "Failed admin logins" in page and "<html" not in page
@@ -232,10 +232,10 @@ def test_admin_toggles_a_rule_in_place_and_gets_the_row_back(admin):
 def test_toggle_without_htmx_redirects_back(admin):
     rule = stored_rule()
     response = admin.post(
-        reverse("console-rule-toggle", args=[rule.pk]), {"enabled": "false", "next": f"{RULES}?q=admin"}
+        reverse("console-rule-toggle", args=[rule.pk]), {"enabled": "false", "next": f"{RULES}?search=admin"}
     )
     assert response.status_code == 302
-    assert response["Location"] == f"{RULES}?q=admin"
+    assert response["Location"] == f"{RULES}?search=admin"
     rule.refresh_from_db()
     assert rule.enabled is False
 
@@ -301,9 +301,9 @@ def test_delete_asks_first_then_deletes_on_post(admin):
 def test_delete_returns_to_the_filtered_dashboard_it_came_from(admin):
     rule = stored_rule()
     url = reverse("console-rule-delete", args=[rule.pk])
-    assert f'name="next" value="{RULES}?q=admin"' in html(admin.get(url, {"next": f"{RULES}?q=admin"}))
-    response = admin.post(url, {"next": f"{RULES}?q=admin"})
-    assert response["Location"] == f"{RULES}?q=admin"
+    assert f'name="next" value="{RULES}?search=admin"' in html(admin.get(url, {"next": f"{RULES}?search=admin"}))
+    response = admin.post(url, {"next": f"{RULES}?search=admin"})
+    assert response["Location"] == f"{RULES}?search=admin"
 
 
 def test_viewer_cannot_delete(viewer):
