@@ -14,7 +14,7 @@ from django.utils.html import format_html
 
 from alerts.models import Alert, AlertEvent, AlertNote, AlertTransition, reference_for, reference_parse
 from alerts.services import AlertInputError, alert_assign, alerts_bulk_transition
-from alerts.states import AlertStatus
+from alerts.states import AlertStatus, transition_verb
 from alertsite.accounts.selectors import responders
 from alertsite.admin_helpers import ReadOnlyInline, ReadOnlyMixin, newest_formset
 from alertsite.ids import id_or_none
@@ -30,7 +30,6 @@ BADGE = '<span style="color:#fff;background:{};padding:1px 8px;border-radius:8px
 NEWEST_EVENTS = 50
 SKIPPED_NAMED = 5  # skipped alerts named one by one in an action's message; the rest are counted
 OPEN_TOO_LONG = timedelta(hours=1)
-DONE_VERBS = {AlertStatus.ACKNOWLEDGED: "Acknowledged", AlertStatus.RESOLVED: "Resolved", AlertStatus.OPEN: "Reopened"}
 
 
 def _badge(colour: str, label: str):
@@ -325,7 +324,7 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def _transition(self, request, queryset: QuerySet[Alert], to: AlertStatus) -> None:
         ids = list(queryset.order_by("pk").values_list("pk", flat=True))
         result = alerts_bulk_transition(ids=ids, to=to, actor=request.user)
-        text = f"{DONE_VERBS[to]} {_plural(len(result.updated), 'alert')}"
+        text = f"{transition_verb(to).capitalize()} {_plural(len(result.updated), 'alert')}"
         if not result.skipped:
             self.message_user(request, f"{text}.", messages.SUCCESS)
             return

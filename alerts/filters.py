@@ -14,9 +14,8 @@ from alerts.models import Alert, AlertCategory, AlertSourceType
 from alerts.selectors import UnknownAssignee, alerts_assigned, alerts_matching, assignee_parse
 from alerts.states import UNRESOLVED, AlertStatus
 from alertsite.filters import IdFilter, ListFilterSet, MultipleChoiceFilter, TimeRangeFilter
-from alertsite.priority import PRIORITY_RANK, Priority
+from alertsite.priority import PRIORITY_RANK_FIELD, Priority, priority_rank_annotate
 
-PRIORITY_RANK_FIELD = "priority_rank"
 DEFAULT_ORDERING = "-created_at"
 # The console's old `sort` values (bookmarks) and the `ordering` field each one is.
 SORT_ALIASES = {"created": "created_at", "priority": "priority", "status": "status", "events": "event_count"}
@@ -54,7 +53,7 @@ class AlertOrderingFilter(django_filters.OrderingFilter):
         ordering = [self.get_ordering_value(param) for param in params]
         fields = {field.lstrip("-") for field in ordering}
         if PRIORITY_RANK_FIELD in fields:
-            qs = qs.annotate(**{PRIORITY_RANK_FIELD: PRIORITY_RANK})
+            qs = priority_rank_annotate(qs)
         sign = "-" if ordering[0].startswith("-") else ""
         return qs.order_by(*ordering, *(sign + field for field in self.tie_breakers if field not in fields))
 

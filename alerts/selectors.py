@@ -15,8 +15,7 @@ from django.utils import timezone
 from alerts.models import Alert, AlertEvent, reference_for, reference_parse
 from alerts.states import UNRESOLVED, AlertStatus
 from alertsite.ids import id_or_none
-
-PRIORITIES = ("high", "medium", "low")
+from alertsite.priority import PRIORITIES_HIGH_FIRST
 
 
 def alert_reference(pk: int | None) -> str:
@@ -31,7 +30,7 @@ def events_of_unresolved_alerts() -> QuerySet:
 
 def alert_summary() -> dict[str, Any]:
     """Counts for the Open Alerts widget and the bell: two indexed queries."""
-    by_priority: dict[str, dict[str, int]] = {status: dict.fromkeys(PRIORITIES, 0) for status in UNRESOLVED}
+    by_priority: dict[str, dict[str, int]] = {status: dict.fromkeys(PRIORITIES_HIGH_FIRST, 0) for status in UNRESOLVED}
     rows = (
         # COUNT(*) lets PostgreSQL answer from the (status, priority) index alone.
         Alert.objects.filter(status__in=UNRESOLVED).values("status", "priority").annotate(n=Count("*")).order_by()
@@ -64,8 +63,8 @@ def alert_metrics(*, since: datetime, noisiest: int = 10) -> dict[str, Any]:
     rows: Iterable[tuple[str, int | None, str, int | None, int | None]] = (
         query.iterator(chunk_size=5000) if connection.vendor == "postgresql" else query
     )
-    ack_by_priority: dict[str, list[int]] = {p: [] for p in PRIORITIES}
-    res_by_priority: dict[str, list[int]] = {p: [] for p in PRIORITIES}
+    ack_by_priority: dict[str, list[int]] = {p: [] for p in PRIORITIES_HIGH_FIRST}
+    res_by_priority: dict[str, list[int]] = {p: [] for p in PRIORITIES_HIGH_FIRST}
     per_rule: dict[Any, dict[str, Any]] = {}
     for priority, rule_id, rule_name, to_ack, to_resolve in rows:
         entry = per_rule.setdefault(rule_id, {"rule": {"id": rule_id, "name": rule_name}, "ack": [], "res": [], "n": 0})
@@ -81,7 +80,7 @@ def alert_metrics(*, since: datetime, noisiest: int = 10) -> dict[str, Any]:
         "since": since,
         "by_priority": {
             priority: {"mtta": _percentiles(ack_by_priority[priority]), "mttr": _percentiles(res_by_priority[priority])}
-            for priority in PRIORITIES
+            for priority in PRIORITIES_HIGH_FIRST
         },
         "by_rule": [
             {"rule": e["rule"], "alerts": e["n"], "mtta": _percentiles(e["ack"]), "mttr": _percentiles(e["res"])}

@@ -7,6 +7,7 @@ has to import another to spell it, sort by it or colour it.
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import QuerySet
 
 
 class Priority(models.TextChoices):
@@ -23,6 +24,18 @@ PRIORITY_RANK = models.Case(
     default=models.Value(0),
     output_field=models.IntegerField(),
 )
+
+# The annotation name lists sort by, and the order summaries show priorities in.
+PRIORITY_RANK_FIELD = "priority_rank"
+PRIORITIES_HIGH_FIRST: tuple[str, ...] = (Priority.HIGH.value, Priority.MEDIUM.value, Priority.LOW.value)
+
+
+def priority_rank_annotate(queryset: QuerySet) -> QuerySet:
+    """The queryset with `priority_rank` to order by (added once)."""
+    if PRIORITY_RANK_FIELD in queryset.query.annotations:
+        return queryset
+    return queryset.annotate(**{PRIORITY_RANK_FIELD: PRIORITY_RANK})
+
 
 # Badge colours in the admin and the console.
 PRIORITY_COLOURS: dict[str, str] = {Priority.HIGH: "#b42318", Priority.MEDIUM: "#b54708", Priority.LOW: "#175cd3"}

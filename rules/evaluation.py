@@ -2,8 +2,9 @@
 
 One call handles a batch: load the events, match them in memory, insert the new
 `RuleMatch` rows with ON CONFLICT DO NOTHING RETURNING, hand only the newly inserted ones
-to the alerts service with their rules' policies (rules.alerting), and mark the events evaluated — all in one transaction, so a
-re-delivered task or a re-queued event finds the matches already there and does nothing.
+to the alerts service with their rules' policies (rules.alerting), and mark the events
+evaluated — all in one transaction, so a re-delivered task or a re-queued event finds the
+matches already there and does nothing.
 """
 
 from __future__ import annotations

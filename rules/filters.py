@@ -11,10 +11,9 @@ from django.http import QueryDict
 from django_filters.constants import EMPTY_VALUES
 
 from alertsite.filters import IdFilter, ListFilterSet, MultipleChoiceFilter
-from alertsite.priority import PRIORITY_RANK, Priority
+from alertsite.priority import PRIORITY_RANK_FIELD, Priority, priority_rank_annotate
 from rules.models import Rule
 
-PRIORITY_RANK_FIELD = "priority_rank"
 DEFAULT_ORDERING = "name"
 # The console's old `sort` values (bookmarks) that differ from the `ordering` names.
 SORT_ALIASES = {"last_triggered": "last_triggered_at"}
@@ -34,8 +33,8 @@ class RuleOrderingFilter(django_filters.OrderingFilter):
         for param in params:
             field = self.get_ordering_value(param)
             descending, name = field.startswith("-"), field.lstrip("-")
-            if name == PRIORITY_RANK_FIELD and name not in qs.query.annotations:
-                qs = qs.annotate(**{PRIORITY_RANK_FIELD: PRIORITY_RANK})
+            if name == PRIORITY_RANK_FIELD:
+                qs = priority_rank_annotate(qs)
             expression = Lower("name") if name == "name" else F(name)
             if name == "last_triggered_at":
                 ordering.append(expression.desc(nulls_last=True) if descending else expression.asc(nulls_first=True))

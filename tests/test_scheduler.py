@@ -247,8 +247,8 @@ SCHEDULER_THREADS = (
 )
 
 
-def test_a_management_command_starts_no_scheduler(tmp_path):
-    script = "import django; django.setup()\nfrom django.core.management import call_command\ncall_command('check')\n"
+def scheduler_threads_after(script: str, tmp_path) -> str:
+    """Run `script` in a fresh embedded-default process; the scheduler threads it left, as printed."""
     result = subprocess.run(
         [sys.executable, "-c", script + SCHEDULER_THREADS],
         capture_output=True,
@@ -258,7 +258,12 @@ def test_a_management_command_starts_no_scheduler(tmp_path):
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_a_management_command_starts_no_scheduler(tmp_path):
+    script = "import django; django.setup()\nfrom django.core.management import call_command\ncall_command('check')\n"
+    assert scheduler_threads_after(script, tmp_path) == "[]"
 
 
 def test_the_application_runserver_serves_starts_the_scheduler(tmp_path):
@@ -268,16 +273,7 @@ def test_the_application_runserver_serves_starts_the_scheduler(tmp_path):
         "from django.core.servers.basehttp import get_internal_wsgi_application\n"
         "get_internal_wsgi_application()\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script + SCHEDULER_THREADS],
-        capture_output=True,
-        text=True,
-        env=embedded_env(tmp_path),
-        cwd=ROOT,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "['alertsite-scheduler']"
+    assert scheduler_threads_after(script, tmp_path) == "['alertsite-scheduler']"
 
 
 DUE_DELIVERY = """

@@ -28,7 +28,18 @@ from channels.services import notification_enqueue
 from events.models import AuditEvent
 from events.services import audit_events_record
 
-EVENT_FIELDS = ("pk", "event_id", "event_type", "timestamp", "initiator", "resource", "client_ip", "causal_depth")
+# What raising an alert reads of each matched event (its title, subject, depth and payload).
+EVENT_FIELDS = (
+    "pk",
+    "event_id",
+    "event_type",
+    "timestamp",
+    "initiator",
+    "resource",
+    "client_ip",
+    "causal_depth",
+    "payload",
+)
 
 
 def matches_handle(
@@ -41,8 +52,7 @@ def matches_handle(
     if not matches:
         return {}
     events = {
-        event.pk: event
-        for event in AuditEvent.objects.filter(pk__in={m.event_id for m in matches}).only(*EVENT_FIELDS, "payload")
+        event.pk: event for event in AuditEvent.objects.filter(pk__in={m.event_id for m in matches}).only(*EVENT_FIELDS)
     }
     audit: list[tuple[dict[str, Any], int]] = []
     opened: dict[int, int] = defaultdict(int)

@@ -6,27 +6,13 @@ import importlib
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from alerts.models import Alert
+from tests.migration_steps import migrate, migrate_latest
 
 BEFORE = [("alerts", "0002_search_trigram_indexes")]
 AFTER = [("alerts", "0004_category_source_backfill")]
 WHEN = datetime(2025, 3, 2, 9, 16, tzinfo=UTC)
-
-
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-def _migrate_latest():
-    """Back to every app's newest migration (not just AFTER), so later tests see today's schema."""
-    executor = MigrationExecutor(connection)
-    _migrate(executor.loader.graph.leaf_nodes())
 
 
 # serialized_rollback: the flush afterwards must not re-create the role groups (post_migrate), or a
@@ -34,7 +20,7 @@ def _migrate_latest():
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_migration_fills_category_and_source_of_existing_alerts_from_their_event(monkeypatch):
     monkeypatch.setattr(importlib.import_module("alerts.migrations.0004_category_source_backfill"), "BATCH_SIZE", 2)
-    old = _migrate(BEFORE)
+    old = migrate(BEFORE)
     try:
         AuditEvent, OldAlert = old.get_model("events", "AuditEvent"), old.get_model("alerts", "Alert")
         payloads = {
@@ -74,8 +60,8 @@ def test_migration_fills_category_and_source_of_existing_alerts_from_their_event
                 created_at=WHEN,
             ).pk
     finally:
-        _migrate(AFTER)
-        _migrate_latest()
+        migrate(AFTER)
+        migrate_latest()
 
     found = {
         name: Alert.objects.values_list("category", "source_type", "source_id").get(pk=pk)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from alerts.models import Alert
+from tests.migration_steps import migrate, migrate_latest
 
 BEFORE = [
     ("alerts", "0004_category_source_backfill"),
@@ -18,16 +17,9 @@ BEFORE = [
 WHEN = datetime(2025, 3, 2, 9, 16, tzinfo=UTC)
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_migration_copies_each_rules_policy_onto_its_alerts():
-    old = _migrate(BEFORE)
+    old = migrate(BEFORE)
     try:
         Rule, OldAlert, Channel = (
             old.get_model(*name) for name in (("rules", "Rule"), ("alerts", "Alert"), ("channels", "Channel"))
@@ -55,8 +47,7 @@ def test_migration_copies_each_rules_policy_onto_its_alerts():
         }
         channel_pk = channel.pk
     finally:
-        executor = MigrationExecutor(connection)
-        _migrate(executor.loader.graph.leaf_nodes())
+        migrate_latest()
     found = {
         name: Alert.objects.values_list(
             "notify_channel_ids", "notify_on_acknowledge", "notify_on_resolve", "grouped"
