@@ -49,7 +49,7 @@ def _global(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def address_allowed(address: str) -> bool:
+def address_allowed(address: str, *, allow_private: bool | None = None) -> bool:
     """Whether a webhook may connect to `address`: a global unicast address, whatever way it is spelt.
 
     An IPv6 address that embeds an IPv4 one (IPv4-mapped or -compatible, SIIT, NAT64, 6to4,
@@ -57,7 +57,7 @@ def address_allowed(address: str) -> bool:
     `[2002:7f00:1::]` reach 127.0.0.1 through a translator or relay just as `[::ffff:127.0.0.1]`
     does on the host itself. The local-use NAT64 prefix is refused as a whole.
     """
-    if settings.ALERTSITE_WEBHOOK_ALLOW_PRIVATE:
+    if _private_allowed(allow_private):
         return True
     ip = ipaddress.ip_address(address.split("%")[0])
     if isinstance(ip, ipaddress.IPv6Address):
@@ -71,7 +71,12 @@ def address_allowed(address: str) -> bool:
     return _global(ip)
 
 
-def url_check(url: str, *, resolve: bool) -> None:
+def _private_allowed(allow_private: bool | None) -> bool:
+    """The caller's own switch (sources have one), else the webhooks' setting."""
+    return settings.ALERTSITE_WEBHOOK_ALLOW_PRIVATE if allow_private is None else allow_private
+
+
+def url_check(url: str, *, resolve: bool, allow_private: bool | None = None) -> None:
     """Raise UnsafeDestination for a URL that must not be called. Unresolvable names pass at save time."""
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise UnsafeDestination("The URL must not contain spaces or control characters (percent-encode them).")
@@ -86,23 +91,23 @@ def url_check(url: str, *, resolve: bool) -> None:
     except ValueError:
         literal = None
     if literal is not None:
-        if not address_allowed(str(literal)):
+        if not address_allowed(str(literal), allow_private=allow_private):
             raise UnsafeDestination(f"{host} is a loopback, private, link-local or reserved address.")
         return
-    if host.lower() in ("localhost", "localhost.localdomain") and not settings.ALERTSITE_WEBHOOK_ALLOW_PRIVATE:
+    if host.lower() in ("localhost", "localhost.localdomain") and not _private_allowed(allow_private):
         raise UnsafeDestination(f"{host} is a loopback address.")
     if resolve:
         try:
-            addresses_resolve(host, parts.port or (443 if parts.scheme == "https" else 80))
+            addresses_resolve(host, parts.port or (443 if parts.scheme == "https" else 80), allow_private=allow_private)
         except socket.gaierror:
             return
 
 
-def addresses_resolve(host: str, port: int) -> list[str]:
+def addresses_resolve(host: str, port: int, *, allow_private: bool | None = None) -> list[str]:
     """The host's addresses, every one of them allowed; raise UnsafeDestination otherwise."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    refused = [address for address in addresses if not address_allowed(address)]
+    refused = [address for address in addresses if not address_allowed(address, allow_private=allow_private)]
     if refused:
         raise UnsafeDestination(f"{host} resolves to a loopback, private or link-local address ({refused[0]}).")
     return addresses

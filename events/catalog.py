@@ -150,6 +150,9 @@ DEVICE_CONTEXT_KEYS: tuple[str, ...] = ("system.id", "system.hostname", "system.
 # Ours: notification delivery/test audit events report why they failed (spec 9).
 NOTIFICATION_KEYS: tuple[str, ...] = ("error_message",)
 
+# Ours: a source's failed/recovered events say which source and why (api.md §8).
+SOURCE_KEYS: tuple[str, ...] = ("source.name", "source.id", "error_message", "status_code", "consecutive_failures")
+
 FAMILY_KEYS: dict[str, tuple[str, ...]] = {
     "portal_login": PORTAL_LOGIN_KEYS,
     "sso_auth": SSO_AUTH_KEYS,
@@ -162,6 +165,7 @@ FAMILY_KEYS: dict[str, tuple[str, ...]] = {
     "mdm": MDM_KEYS,
     "device_context": DEVICE_CONTEXT_KEYS,
     "notification": NOTIFICATION_KEYS,
+    "source": SOURCE_KEYS,
 }
 
 # Event types -----------------------------------------------------------------------------------
@@ -406,6 +410,21 @@ _RAW_EVENT_TYPES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "alerts",
         "A notification could not be delivered after all retries",
         ("object_change", "notification"),
+    ),
+    ("insights_source_create", "alerts", "A Directory Insights source is created", ()),
+    ("insights_source_delete", "alerts", "A Directory Insights source is deleted", ()),
+    ("insights_source_update", "alerts", "A Directory Insights source is updated", ()),
+    (
+        "insights_source_failed",
+        "alerts",
+        "A Directory Insights source stopped pulling events (refused, or failing again and again)",
+        ("object_change", "source"),
+    ),
+    (
+        "insights_source_recovered",
+        "alerts",
+        "A failing Directory Insights source pulls events again",
+        ("object_change", "source"),
     ),
     (
         "notification_test_sent",

@@ -71,3 +71,9 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+# Sources live in their own subpackage; importing them here registers them with the app.
+from events.sources.models import Source, SourceCursor  # noqa: E402
+
+__all__ = ["AuditEvent", "EventCategory", "EventType", "Source", "SourceCursor"]

@@ -302,6 +302,15 @@ RULE_TEMPLATES: tuple[BuiltInTemplate, ...] = (
         priority="high",
         conditions=[_event("authpolicy_update"), _event("authnpolicy_delete")],
     ),
+    _template(
+        "insights_source_failing",
+        "insights",
+        "Directory Insights source failing",
+        "A source that pulls events from a JumpCloud organisation keeps failing or was refused "
+        "(a rotated API key, say): until it is fixed, no rule sees that organisation's events.",
+        priority="high",
+        conditions=[_event("insights_source_failed")],
+    ),
     # -- Devices --------------------------------------------------------------------------------
     _template(
         "device_deleted",

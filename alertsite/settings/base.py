@@ -180,6 +180,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "channels.tasks.delivery_sweep_task",
         "schedule": timedelta(seconds=env.float("ALERTSITE_DELIVERY_SWEEP_INTERVAL_SECONDS", default=30.0)),
     },
+    "sources-poll": {
+        "task": "events.tasks.sources_poll_due_task",
+        "schedule": timedelta(seconds=env.float("ALERTSITE_SOURCE_SCHEDULER_INTERVAL_SECONDS", default=10.0)),
+    },
 }
 
 # EMAIL ------------------------------------------------------------------------
@@ -258,3 +262,18 @@ ALERTSITE_EMBEDDED_SCHEDULER = env.bool("ALERTSITE_EMBEDDED_SCHEDULER", default=
 ALERTSITE_SCHEDULER_LOCK_FILE = env.str("ALERTSITE_SCHEDULER_LOCK_FILE", default="")
 # Webhooks to loopback/private/link-local/metadata addresses are refused unless this is on.
 ALERTSITE_WEBHOOK_ALLOW_PRIVATE = env.bool("ALERTSITE_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Sources (api.md §8): pollers of the vendor's Directory Insights API.
+ALERTSITE_SOURCE_ALLOW_PRIVATE = env.bool("ALERTSITE_SOURCE_ALLOW_PRIVATE", default=False)
+ALERTSITE_SOURCE_MAX_BACKFILL_DAYS = env.int("ALERTSITE_SOURCE_MAX_BACKFILL_DAYS", default=90)
+ALERTSITE_SOURCE_TIMEOUT_SECONDS = env.int("ALERTSITE_SOURCE_TIMEOUT_SECONDS", default=30)
+# How often the scheduler looks for sources that are due; each source has its own interval.
+ALERTSITE_SOURCE_SCHEDULER_INTERVAL_SECONDS = env.float("ALERTSITE_SOURCE_SCHEDULER_INTERVAL_SECONDS", default=10.0)
+# One poll task works at most this long, then hands the rest of a backlog to a fresh task.
+ALERTSITE_SOURCE_TASK_MAX_SECONDS = env.float("ALERTSITE_SOURCE_TASK_MAX_SECONDS", default=60.0)
+# A poll holds its source this long, renewed with every page; a dead worker's hold lapses.
+ALERTSITE_SOURCE_LEASE_SECONDS = env.float("ALERTSITE_SOURCE_LEASE_SECONDS", default=120.0)
+# Transient failures back off exponentially from this, up to the max (or the vendor's Retry-After).
+ALERTSITE_SOURCE_BACKOFF_SECONDS = env.float("ALERTSITE_SOURCE_BACKOFF_SECONDS", default=15.0)
+ALERTSITE_SOURCE_BACKOFF_MAX_SECONDS = env.float("ALERTSITE_SOURCE_BACKOFF_MAX_SECONDS", default=900.0)
+# Transient failures in a row before a source counts as failing (401/403 fail it at once).
+ALERTSITE_SOURCE_FAILING_AFTER = env.int("ALERTSITE_SOURCE_FAILING_AFTER", default=3)

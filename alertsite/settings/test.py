@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("ALERTSITE_ENCRYPTION_KEY", "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU=")
 os.environ.setdefault("ALERTSITE_WEBHOOK_ALLOW_PRIVATE", "true")
+os.environ.setdefault("ALERTSITE_SOURCE_ALLOW_PRIVATE", "true")
 
 from alertsite.settings.base import *  # noqa: F403
 
