@@ -97,3 +97,6 @@ class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def pretty_payload(self, obj: AuditEvent):
         text = orjson.dumps(obj.payload, option=orjson.OPT_INDENT_2).decode()
         return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+
+
+from events.sources import admin as sources_admin  # noqa: E402,F401  (registers SourceAdmin)

@@ -43,6 +43,13 @@ CANONICAL = {
     ("console-channel-deliveries", (5,)): "/settings/notification-channels/5/deliveries/",
     ("console-delivery-retry", (6,)): "/settings/deliveries/6/retry/",
     ("console-events", ()): "/insights/events/",
+    ("console-sources", ()): "/settings/data-sources/",
+    ("console-source-new", ()): "/settings/data-sources/new/",
+    ("console-source-edit", (7,)): "/settings/data-sources/7/edit/",
+    ("console-source-delete", (7,)): "/settings/data-sources/7/delete/",
+    ("console-source-test", (7,)): "/settings/data-sources/7/test/",
+    ("console-source-poll", (7,)): "/settings/data-sources/7/poll/",
+    ("console-source-pause", (7,)): "/settings/data-sources/7/pause/",
 }
 
 

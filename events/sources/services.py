@@ -164,10 +164,9 @@ def source_poll_now(*, source: Source, max_seconds: float = MANUAL_POLL_SECONDS)
     return result
 
 
-def source_test(*, source: Source | None = None, config: dict[str, Any] | None = None) -> dict[str, Any]:
+def source_test(*, source: Source) -> dict[str, Any]:
     """Check the key (and each organisation) with a one-row query; nothing is stored."""
-    stored = config if config is not None else source.config if source is not None else {}
-    settings_ = SourceConfig.from_stored(stored)
+    settings_ = SourceConfig.from_stored(source.config)
     body = {
         "service": list(settings_.services),
         "start_time": iso(timezone.now() - timedelta(days=1)),

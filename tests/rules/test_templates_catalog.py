@@ -162,6 +162,10 @@ EXAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         make_event(event_type="passwordmanager_items_export", service="password_manager"),
         make_event(event_type="passwordmanager_item_copy", service="password_manager"),
     ),
+    "insights_source_failing": (
+        make_event(event_type="insights_source_failed", service="alerts", success=False),
+        make_event(event_type="insights_source_recovered", service="alerts"),
+    ),
     "fde_key_decrypted": (
         make_event(event_type="system_fde_key_decrypt", initiated_by=ADMIN, resource={"type": "system"}),
         make_event(event_type="system_fde_key_update", initiated_by=ADMIN, resource={"type": "system"}),
