@@ -76,6 +76,9 @@ class SourceCursor(models.Model):
     checkpoint = models.DateTimeField(null=True, blank=True, help_text="Newest event timestamp stored.")
     events_ingested = models.BigIntegerField(default=0)
     backfill_done = models.BooleanField(default=False, help_text="The first run reached the present.")
+    # Where a round cut short goes on from: the query's start and the last page's X-Search_after.
+    resume_start = models.DateTimeField(null=True, blank=True)
+    resume_after = models.JSONField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "org"], name="source_cursor_unique_org")]

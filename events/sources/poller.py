@@ -151,10 +151,19 @@ class SourcePoll:
         return self.result
 
     def _org_poll(self, client: DirectoryInsightsClient, cursor: SourceCursor) -> bool:
-        """Page one organisation until the vendor has nothing more; False when the deadline came first."""
+        """Page one organisation until the vendor has nothing more; False when the deadline came first.
+
+        A round cut short by the deadline (or a crash) leaves where it was in the cursor
+        (`resume_start`, `resume_after`), so the next round goes on from the last stored page
+        instead of starting again at the checkpoint minus the overlap (which, on a backfill
+        whose overlap holds more events than a round pulls, would never get further).
+        """
         config = self.config
-        start = self._start_time(cursor)
-        search_after: list[Any] | None = None
+        resumed = cursor.resume_start is not None
+        if resumed:
+            start, search_after = cursor.resume_start, cursor.resume_after
+        else:
+            start, search_after = self._start_time(cursor), None
         stalled = 0
         while True:
             body: dict[str, Any] = {
@@ -165,20 +174,29 @@ class SourcePoll:
             }
             if search_after is not None:
                 body["search_after"] = search_after
-            page = client.events_page(body, org=None if cursor.org == DEFAULT_ORG else cursor.org)
-            before = cursor.checkpoint
-            self._page_store(page, cursor)
-            limit = page.limit or config.page_limit
-            if page.result_count < limit:
+            try:
+                page = client.events_page(body, org=None if cursor.org == DEFAULT_ORG else cursor.org)
+            except VendorRefused as exc:
+                if resumed and exc.status_code == 400:
+                    # The vendor no longer takes where we were: start again from the checkpoint.
+                    start, search_after, resumed = self._start_time(cursor), None, False
+                    continue
+                raise
+            resumed = False
+            outcome = page_records(page.rows, org=cursor.org, limits=self.limits)
+            done = page.result_count < (page.limit or config.page_limit)
+            if done:
+                self._page_store(page, outcome, cursor, resume=None)
                 if not cursor.backfill_done:
                     cursor.backfill_done = True
                     cursor.save(update_fields=["backfill_done"])
                 return True
+            newest = max(filter(None, (cursor.checkpoint, outcome.newest)), default=None)
             if page.search_after is not None and page.search_after != search_after:
                 search_after, stalled = page.search_after, 0
-            elif cursor.checkpoint is not None and cursor.checkpoint != before and page.search_after is None:
+            elif page.search_after is None and newest is not None and newest > start:
                 # No X-Search_after: go on from the newest timestamp stored (ids absorb the repeats).
-                start, search_after, stalled = cursor.checkpoint, None, 0
+                start, search_after, stalled = newest, None, 0
             else:
                 stalled += 1
                 if stalled >= MAX_STALLED_PAGES:
@@ -187,6 +205,7 @@ class SourcePoll:
                         f"The vendor answered {stalled} full pages in a row {why} that did not move on; "
                         "paging cannot continue."
                     )
+            self._page_store(page, outcome, cursor, resume=(start, search_after))
             if time.monotonic() >= self.deadline:
                 return False
 
@@ -195,13 +214,19 @@ class SourcePoll:
             return self.config.start_time
         return max(self.config.start_time, cursor.checkpoint - timedelta(seconds=self.config.overlap_seconds))
 
-    def _page_store(self, page: Page, cursor: SourceCursor) -> None:
-        outcome = page_records(page.rows, org=cursor.org, limits=self.limits)
+    def _page_store(
+        self,
+        page: Page,
+        outcome: PageOutcome,
+        cursor: SourceCursor,
+        *,
+        resume: tuple[datetime, list[Any] | None] | None,
+    ) -> None:
+        """Store a page, the cursor's new checkpoint and where to go on from, in one transaction."""
         with transaction.atomic():
             changes: dict[str, Any] = {"skipped": F("skipped") + outcome.skipped}
-            if outcome.newest is not None and (
-                self.source.newest_event_at is None or outcome.newest > self.source.newest_event_at
-            ):
+            newest_seen = self.source.newest_event_at
+            if outcome.newest is not None and (newest_seen is None or outcome.newest > newest_seen):
                 changes["newest_event_at"] = self.source.newest_event_at = outcome.newest
             _lease_renew(self.source.pk, self.owner, **changes)
             ingested = event_batch_ingest(records=outcome.records) if outcome.records else None
@@ -211,7 +236,8 @@ class SourcePoll:
             if outcome.newest is not None and (cursor.checkpoint is None or outcome.newest > cursor.checkpoint):
                 cursor.checkpoint = outcome.newest
             cursor.events_ingested += accepted
-            cursor.save(update_fields=["checkpoint", "events_ingested"])
+            cursor.resume_start, cursor.resume_after = resume if resume is not None else (None, None)
+            cursor.save(update_fields=["checkpoint", "events_ingested", "resume_start", "resume_after"])
         if outcome.problems:
             logger.warning(
                 "source skipped invalid vendor rows",

@@ -120,7 +120,9 @@ def source_update(*, source: Source, data: dict[str, Any], actor: User | None) -
         source.save()
         new_config = source.config
         if new_config.get("start_time") != old_config.get("start_time"):
-            SourceCursor.objects.filter(source=source).update(checkpoint=None, backfill_done=False)
+            SourceCursor.objects.filter(source=source).update(
+                checkpoint=None, backfill_done=False, resume_start=None, resume_after=None
+            )
         wanted = set(SourceConfig.from_stored(new_config).orgs)
         SourceCursor.objects.filter(source=source).exclude(org__in=wanted).delete()
         changes = _changes(before, _shown(source))

@@ -29,24 +29,28 @@ def sources_due() -> list[int]:
 
 
 def source_poll_enqueue(source_id: int) -> None:
-    source_poll_task.delay(source_id)
+    """Queue a poll of the source's backlog. In-process (embedded default) nothing is queued:
+    the poll left it due, so the scheduler's next tick goes on with it without holding up a
+    web request or the other periodic jobs for a whole backfill."""
+    if not tasks_run_inline(source_poll_task):
+        source_poll_task.delay(source_id)
 
 
 @shared_task(name="events.tasks.sources_poll_due_task")
 def sources_poll_due_task() -> int:
     due = sources_due()
     for source_id in due:
-        source_poll_enqueue(source_id)
+        if tasks_run_inline(source_poll_task):
+            source_poll_task(source_id)  # the embedded scheduler's thread: one round each tick
+        else:
+            source_poll_task.delay(source_id)
     return len(due)
 
 
 @shared_task(name="events.tasks.source_poll_task", acks_late=True)
 def source_poll_task(source_id: int) -> dict[str, object]:
-    """Poll one source; with a backlog left, queue the next round (inline: keep going here)."""
-    while True:
-        result = source_poll(source_id, max_seconds=settings.ALERTSITE_SOURCE_TASK_MAX_SECONDS)
-        if not result.more or result.error:
-            return result.as_dict()
-        if not tasks_run_inline(source_poll_task):
-            source_poll_task.delay(source_id)
-            return result.as_dict()
+    """Poll one source for a while; with a backlog left, queue the next round."""
+    result = source_poll(source_id, max_seconds=settings.ALERTSITE_SOURCE_TASK_MAX_SECONDS)
+    if result.more and not result.error:
+        source_poll_enqueue(source_id)
+    return result.as_dict()
