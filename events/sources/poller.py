@@ -159,11 +159,9 @@ class SourcePoll:
         whose overlap holds more events than a round pulls, would never get further).
         """
         config = self.config
+        start: datetime = cursor.resume_start or self._start_time(cursor)
+        search_after: list[Any] | None = cursor.resume_after if cursor.resume_start is not None else None
         resumed = cursor.resume_start is not None
-        if resumed:
-            start, search_after = cursor.resume_start, cursor.resume_after
-        else:
-            start, search_after = self._start_time(cursor), None
         stalled = 0
         while True:
             body: dict[str, Any] = {
