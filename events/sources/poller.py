@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -240,7 +241,19 @@ def source_poll(
     if owner is None:
         return PollResult(busy=True)
     source = Source.objects.get(pk=source_id)
-    poll = SourcePoll(source, owner, deadline=time.monotonic() + max_seconds, progress=progress)
+    try:
+        poll = SourcePoll(source, owner, deadline=time.monotonic() + max_seconds, progress=progress)
+    except Exception as exc:  # the stored config cannot be read: fail visibly and free the lease
+        if isinstance(exc, ImproperlyConfigured):
+            message = (
+                f"The source's API key cannot be opened: {exc} Enter the key again "
+                "(or add the previous encryption key to ALERTSITE_ENCRYPTION_KEYS_OLD)."
+            )
+        else:
+            logger.exception("source config unreadable", extra={"source": source_id})
+            message = f"Internal error reading the source's config: {type(exc).__name__}"
+        _failure_record(source_id, owner, VendorUnavailable(message))
+        return PollResult(error=message)
     try:
         result = poll.run()
     except LeaseLost:

@@ -477,3 +477,21 @@ def test_a_worker_killed_mid_backfill_leaves_every_event_once_when_another_worke
         assert_every_event_once(source, vendor)
         assert pulled().count() == total
         assert_recovered(source)
+
+
+def test_a_stored_key_that_cannot_be_decrypted_fails_the_poll_and_frees_the_lease(vendor):
+    """E.g. after ALERTSITE_ENCRYPTION_KEY changed without keeping the old one: a failure to see, not a crash."""
+    from alertsite.crypto import ENCRYPTED
+
+    events_at(vendor, 10)
+    source = make_source(vendor)
+    Source.objects.filter(pk=source.pk).update(config={**source.config, "api_key": {ENCRYPTED: "not-a-fernet-token"}})
+    result = poll(source)
+    assert "cannot be decrypted" in result.error
+    source.refresh_from_db()
+    assert "cannot be decrypted" in source.last_error and source.consecutive_failures == 1
+    assert (source.lease_owner, source.lease_until) == ("", None) and vendor.requests == []
+    source_update(source=source, data={"config": {"api_key": KEY}}, actor=None)
+    poll_until_done(source)
+    assert_every_event_once(source, vendor)
+    assert_recovered(source)
