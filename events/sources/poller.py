@@ -168,12 +168,9 @@ class SourcePoll:
                 body["search_after"] = search_after
             page = client.events_page(body, org=None if cursor.org == DEFAULT_ORG else cursor.org)
             before = cursor.checkpoint
-            self._page_store(page, cursor)
-            limit = page.limit or config.page_limit
-            if page.result_count < limit:
-                if not cursor.backfill_done:
-                    cursor.backfill_done = True
-                    cursor.save(update_fields=["backfill_done"])
+            last = page.result_count < (page.limit or config.page_limit)
+            self._page_store(page, cursor, last=last)
+            if last:
                 return True
             if page.search_after is not None and page.search_after != search_after:
                 search_after, stalled = page.search_after, 0
@@ -196,7 +193,9 @@ class SourcePoll:
             return self.config.start_time
         return max(self.config.start_time, cursor.checkpoint - timedelta(seconds=self.config.overlap_seconds))
 
-    def _page_store(self, page: Page, cursor: SourceCursor) -> None:
+    def _page_store(self, page: Page, cursor: SourceCursor, *, last: bool) -> None:
+        """Store one page with the cursor's new checkpoint (and, on the last page, the end of its
+        backfill) and the renewal of the lease, in one transaction."""
         outcome = page_records(page.rows, org=cursor.org, limits=self.limits)
         with transaction.atomic():
             changes: dict[str, Any] = {"skipped": F("skipped") + outcome.skipped}
@@ -212,7 +211,8 @@ class SourcePoll:
             if outcome.newest is not None and (cursor.checkpoint is None or outcome.newest > cursor.checkpoint):
                 cursor.checkpoint = outcome.newest
             cursor.events_ingested += accepted
-            cursor.save(update_fields=["checkpoint", "events_ingested"])
+            cursor.backfill_done = cursor.backfill_done or last
+            cursor.save(update_fields=["checkpoint", "events_ingested", "backfill_done"])
         if outcome.problems:
             logger.warning(
                 "source skipped invalid vendor rows",
@@ -257,8 +257,8 @@ def source_poll(
     try:
         result = poll.run()
     except LeaseLost:
-        logger.warning("source poll lost its lease to another poll", extra={"source": source_id})
-        poll.result.error = "Another poll took over this source."
+        logger.warning("source poll lost its lease (source changed or taken over)", extra={"source": source_id})
+        poll.result.error = "The source was changed, or another poll took it over, while this poll ran."
         return poll.result
     except VendorError as exc:
         poll.result.error = str(exc)

@@ -495,3 +495,30 @@ def test_a_stored_key_that_cannot_be_decrypted_fails_the_poll_and_frees_the_leas
     poll_until_done(source)
     assert_every_event_once(source, vendor)
     assert_recovered(source)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_edit_during_a_poll_stops_that_poll_and_the_next_uses_the_new_config(vendor):
+    """An earlier start time resets the cursors: the running poll must not write its old checkpoint back."""
+    events_at(vendor, 600)  # from START + 1 min, one a second
+    source = make_source(vendor, start_time=(START + timedelta(minutes=5)).isoformat())
+    vendor.page_delay = 0.3
+    with ThreadPoolExecutor(max_workers=1) as pool:
+
+        def running_poll():
+            try:
+                return poll(source, manual=False)
+            finally:
+                connection.close()
+
+        running = pool.submit(running_poll)
+        wait_for(lambda: source.cursors.filter(events_ingested__gt=0).exists(), timeout=10)
+        source_update(source=source, data={"config": {"start_time": START.isoformat()}}, actor=None)
+        result = running.result(timeout=30)
+    assert "The source was changed" in result.error
+    vendor.page_delay = 0
+    [result] = poll_until_done(source)
+    assert result.error is None
+    assert_every_event_once(source, vendor)
+    assert_recovered(source)
