@@ -144,12 +144,23 @@ class SourcePoll:
             timeout=self.config.timeout_seconds,
             allow_private=settings.ALERTSITE_SOURCE_ALLOW_PRIVATE,
         ) as client:
-            for org in self.config.orgs:
-                cursor, _ = SourceCursor.objects.get_or_create(source=self.source, org=org)
+            for cursor in self._cursors():
                 if not self._org_poll(client, cursor):
                     self.result.more = True
                     break
         return self.result
+
+    def _cursors(self) -> list[SourceCursor]:
+        """The organisations in the order this run pages them: those caught up first (a page or
+        two each keeps their events fresh), then the backfills, furthest behind first. A run stops
+        at its deadline, so a long backfill of one organisation must not starve the others."""
+        cursors = [SourceCursor.objects.get_or_create(source=self.source, org=org)[0] for org in self.config.orgs]
+        caught_up = [cursor for cursor in cursors if cursor.backfill_done]
+        behind = sorted(
+            (cursor for cursor in cursors if not cursor.backfill_done),
+            key=lambda cursor: cursor.checkpoint or self.config.start_time,
+        )
+        return caught_up + behind
 
     def _org_poll(self, client: DirectoryInsightsClient, cursor: SourceCursor) -> bool:
         """Page one organisation until the vendor has nothing more; False when the deadline came first."""

@@ -522,3 +522,18 @@ def test_an_edit_during_a_poll_stops_that_poll_and_the_next_uses_the_new_config(
     assert result.error is None
     assert_every_event_once(source, vendor)
     assert_recovered(source)
+
+
+def test_a_long_backfill_of_one_organisation_does_not_starve_the_others(vendor):
+    """Each run stops at its deadline; caught-up organisations go first, then the one furthest behind."""
+    events_at(vendor, 20, start=START + timedelta(hours=2), org="org-b")
+    source = make_source(vendor, org_ids=["org-b"])
+    poll_until_done(source)
+    events_at(vendor, 500, org="org-a")  # an organisation added later: a backfill of 5 pages
+    source_update(source=source, data={"config": {"org_ids": ["org-a", "org-b"]}}, actor=None)
+    late_b = events_at(vendor, 3, start=START + timedelta(hours=3), org="org-b")
+    result = source_poll(source.pk, max_seconds=0, manual=True)  # one page of the backfill, at most
+    assert result.more and result.error is None
+    assert set(stored_ids()) >= {e["id"] for e in late_b}  # org-b's news did not wait for org-a's backfill
+    poll_until_done(source)
+    assert_every_event_once(source, vendor, orgs=["org-a", "org-b"])
