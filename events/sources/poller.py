@@ -336,7 +336,10 @@ def _failure_record(source_id: int, owner: str, error: VendorError) -> None:
         source.last_error = str(error)[:2000]
         source.last_run_at = now
         source.stopped = refused
-        source.failing = refused or source.consecutive_failures >= settings.ALERTSITE_SOURCE_FAILING_AFTER
+        # Failing until a poll succeeds: a passing 5xx after a refusal must not clear it unseen.
+        source.failing = (
+            was_failing or refused or source.consecutive_failures >= settings.ALERTSITE_SOURCE_FAILING_AFTER
+        )
         wait = backoff_seconds(source.consecutive_failures, error.retry_after)
         source.next_poll_at = now + timedelta(seconds=wait)
         source.lease_owner, source.lease_until = "", None

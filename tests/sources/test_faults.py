@@ -537,3 +537,21 @@ def test_a_long_backfill_of_one_organisation_does_not_starve_the_others(vendor):
     assert set(stored_ids()) >= {e["id"] for e in late_b}  # org-b's news did not wait for org-a's backfill
     poll_until_done(source)
     assert_every_event_once(source, vendor, orgs=["org-a", "org-b"])
+
+
+def test_a_failing_source_stays_failing_through_other_failures_until_a_poll_succeeds(vendor):
+    """insights_source_failed once when it starts failing, insights_source_recovered once when it recovers."""
+    events_at(vendor, 20)
+    source = make_source(vendor)
+    vendor.fail_next("401")
+    vendor.fail_next("503")  # "Poll now" after the stop meets a passing outage
+    vendor.fail_next("401")
+    for _ in range(3):
+        assert poll(source).error
+        source.refresh_from_db()
+        assert source.state == "failing" and source.failing
+    assert audit("insights_source_failed").count() == 1 and not audit("insights_source_recovered").exists()
+    poll_until_done(source)
+    assert_every_event_once(source, vendor)
+    assert_recovered(source)
+    assert audit("insights_source_failed").count() == 1 and audit("insights_source_recovered").count() == 1
