@@ -208,19 +208,20 @@ class SourcePoll:
         """Store one page with the cursor's new checkpoint (and, on the last page, the end of its
         backfill) and the renewal of the lease, in one transaction."""
         outcome = page_records(page.rows, org=cursor.org, limits=self.limits)
+        # Never a checkpoint after now: one row dated in the future (a vendor clock gone wrong)
+        # would make every later poll start there and miss everything logged meanwhile.
+        newest = None if outcome.newest is None else min(outcome.newest, timezone.now())
         with transaction.atomic():
             changes: dict[str, Any] = {"skipped": F("skipped") + outcome.skipped}
-            if outcome.newest is not None and (
-                self.source.newest_event_at is None or outcome.newest > self.source.newest_event_at
-            ):
-                changes["newest_event_at"] = self.source.newest_event_at = outcome.newest
+            if newest is not None and (self.source.newest_event_at is None or newest > self.source.newest_event_at):
+                changes["newest_event_at"] = self.source.newest_event_at = newest
             _lease_renew(self.source.pk, self.owner, **changes)
             ingested = event_batch_ingest(records=outcome.records) if outcome.records else None
             accepted = ingested.accepted if ingested else 0
             if accepted:
                 Source.objects.filter(pk=self.source.pk).update(events_ingested=F("events_ingested") + accepted)
-            if outcome.newest is not None and (cursor.checkpoint is None or outcome.newest > cursor.checkpoint):
-                cursor.checkpoint = outcome.newest
+            if newest is not None and (cursor.checkpoint is None or newest > cursor.checkpoint):
+                cursor.checkpoint = newest
             cursor.events_ingested += accepted
             cursor.backfill_done = cursor.backfill_done or last
             cursor.save(update_fields=["checkpoint", "events_ingested", "backfill_done"])

@@ -555,3 +555,17 @@ def test_a_failing_source_stays_failing_through_other_failures_until_a_poll_succ
     assert_every_event_once(source, vendor)
     assert_recovered(source)
     assert audit("insights_source_failed").count() == 1 and audit("insights_source_recovered").count() == 1
+
+
+def test_a_row_dated_in_the_future_does_not_move_the_checkpoint_past_now(vendor):
+    """A vendor clock gone wrong (or one bad row) must not make every later poll start in the future."""
+    events_at(vendor, 50)
+    events_at(vendor, 1, start=timezone.now() + timedelta(days=3650))
+    source = make_source(vendor)
+    poll_until_done(source)
+    assert cursor_of(source).checkpoint <= timezone.now()
+    fresh = events_at(vendor, 5, start=timezone.now())  # what the vendor logs next
+    [result] = poll_until_done(source)
+    assert result.accepted == 5
+    assert sorted(stored_ids()) == sorted(e["id"] for e in vendor.events())
+    assert cursor_of(source).checkpoint <= timezone.now() and set(stored_ids()) >= {e["id"] for e in fresh}
