@@ -193,6 +193,19 @@ def test_a_repeated_page_is_stored_once_and_paging_goes_on(vendor):
     assert_every_event_once(source, vendor)
 
 
+def test_a_page_repeated_without_end_stops_the_poll_with_a_clear_error(vendor):
+    events_at(vendor, 250)
+    source = make_source(vendor)
+    vendor.after_request(1, lambda v: v.fail_next("repeat_page", times=50))
+    result = poll(source)
+    assert "with the same X-Search_after" in result.error and "paging cannot continue" in result.error
+    assert len(vendor.event_requests) == 1 + MAX_STALLED_PAGES and pulled().count() == 100
+    vendor.clear_faults()
+    [result] = poll_until_done(source)
+    assert result.error is None
+    assert_every_event_once(source, vendor)
+
+
 def test_many_events_with_one_timestamp_across_a_page_boundary_are_stored_once(vendor):
     events_at(vendor, 50)
     events_at(vendor, 250, start=START + timedelta(hours=1), same_timestamp=True)
