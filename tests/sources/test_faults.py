@@ -452,10 +452,10 @@ def test_two_concurrent_polls_of_one_source_one_is_busy_and_events_are_stored_on
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_killed_mid_backfill_leaves_every_event_once_when_another_worker_goes_on(broker_queue):
-    total, page = 10_000, 500
+    total, page = 8_000, 500
     worker_env = {"ALERTSITE_SOURCE_LEASE_SECONDS": "3", "ALERTSITE_SOURCE_TASK_MAX_SECONDS": "60"}
     first, second = CeleryWorker("sources-1", **worker_env), CeleryWorker("sources-2", **worker_env)
-    with VendorStandin(api_key=KEY, page_delay=0.1) as vendor, ThreadPoolExecutor(max_workers=1) as pool:
+    with VendorStandin(api_key=KEY, page_delay=0.05) as vendor, ThreadPoolExecutor(max_workers=1) as pool:
         try:
             starting = pool.submit(first.start)  # a worker takes seconds to start: meanwhile, the data
             events_at(vendor, total)
