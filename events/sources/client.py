@@ -140,15 +140,17 @@ class DirectoryInsightsClient:
         if org is not None:
             headers["x-org-id"] = org
         for attempt in (1, 2):
+            reused = self.connection is not None
             connection = self._connect()
             try:
                 connection.request("POST", self.prefix + path, body=data, headers=headers)
                 response = connection.getresponse()
                 payload = response.read(MAX_BODY_BYTES + 1)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+                # (RemoteDisconnected is a ConnectionResetError: an EOF or a reset look alike here.)
                 self.close()
-                if attempt == 1 and not isinstance(exc, ConnectionResetError):
-                    continue  # a kept-alive connection the server had closed meanwhile
+                if attempt == 1 and reused:
+                    continue  # a kept-alive connection the server had closed meanwhile: once more, afresh
                 raise VendorUnavailable(
                     f"The connection to {self.host} was dropped: {exc or type(exc).__name__}"
                 ) from exc
@@ -172,17 +174,18 @@ class DirectoryInsightsClient:
     def events_page(self, body: dict[str, Any], *, org: str | None) -> Page:
         """One page of `POST /insights/directory/v1/events`."""
         status, headers, payload = self.post(EVENTS_PATH, body, org=org)
-        _raise_for_status(status, headers, payload)
+        _raise_for_status(status, headers, payload, secret=self.api_key)
         try:
             rows = json_loads_exact(payload)
         except (orjson.JSONDecodeError, ValueError, RecursionError):
             raise VendorUnavailable(
-                f"The vendor answered {status} with a body that is not JSON: {_snippet(payload)!r}", status_code=status
+                f"The vendor answered {status} with a body that is not JSON: {_snippet(payload, self.api_key)!r}",
+                status_code=status,
             ) from None
         if not isinstance(rows, list):
             raise VendorUnavailable(
                 f"The vendor answered {status} with a JSON {type(rows).__name__}, not an array of events: "
-                f"{_snippet(payload)!r}",
+                f"{_snippet(payload, self.api_key)!r}",
                 status_code=status,
             )
         result_count = _header_int(headers, "X-Result-Count")
@@ -195,18 +198,26 @@ class DirectoryInsightsClient:
         )
 
 
-def _snippet(payload: bytes) -> str:
-    return payload[:SNIPPET].decode("utf-8", "replace")
+def _masked(text: str, secret: str) -> str:
+    """The vendor's text with the API key masked: a vendor or a proxy may echo it back."""
+    return text.replace(secret, "***") if secret else text
 
 
-def _raise_for_status(status: int, headers: http.client.HTTPMessage, payload: bytes) -> None:
+def _snippet(payload: bytes, secret: str) -> str:
+    """The start of a body, for a message; the key masked before cutting, so no part of it is left."""
+    head = payload[: SNIPPET + len(secret.encode())].decode("utf-8", "replace")
+    return _masked(head, secret)[:SNIPPET]
+
+
+def _raise_for_status(status: int, headers: http.client.HTTPMessage, payload: bytes, *, secret: str) -> None:
     if 200 <= status < 300:
         return
-    detail = _snippet(payload).strip()
+    detail = _snippet(payload, secret).strip()
     try:
         message = orjson.loads(payload).get("message") or detail
     except (orjson.JSONDecodeError, AttributeError):
         message = detail
+    message = _masked(str(message), secret)
     if status == 429:
         raise VendorUnavailable(
             f"The vendor is throttling requests (429): {message}",

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -143,12 +144,23 @@ class SourcePoll:
             timeout=self.config.timeout_seconds,
             allow_private=settings.ALERTSITE_SOURCE_ALLOW_PRIVATE,
         ) as client:
-            for org in self.config.orgs:
-                cursor, _ = SourceCursor.objects.get_or_create(source=self.source, org=org)
+            for cursor in self._cursors():
                 if not self._org_poll(client, cursor):
                     self.result.more = True
                     break
         return self.result
+
+    def _cursors(self) -> list[SourceCursor]:
+        """The organisations in the order this run pages them: those caught up first (a page or
+        two each keeps their events fresh), then the backfills, furthest behind first. A run stops
+        at its deadline, so a long backfill of one organisation must not starve the others."""
+        cursors = [SourceCursor.objects.get_or_create(source=self.source, org=org)[0] for org in self.config.orgs]
+        caught_up = [cursor for cursor in cursors if cursor.backfill_done]
+        behind = sorted(
+            (cursor for cursor in cursors if not cursor.backfill_done),
+            key=lambda cursor: cursor.checkpoint or self.config.start_time,
+        )
+        return caught_up + behind
 
     def _org_poll(self, client: DirectoryInsightsClient, cursor: SourceCursor) -> bool:
         """Page one organisation until the vendor has nothing more; False when the deadline came first.
@@ -184,10 +196,7 @@ class SourcePoll:
             outcome = page_records(page.rows, org=cursor.org, limits=self.limits)
             done = page.result_count < (page.limit or config.page_limit)
             if done:
-                self._page_store(page, outcome, cursor, resume=None)
-                if not cursor.backfill_done:
-                    cursor.backfill_done = True
-                    cursor.save(update_fields=["backfill_done"])
+                self._page_store(page, outcome, cursor, resume=None, last=True)
                 return True
             newest = max(filter(None, (cursor.checkpoint, outcome.newest)), default=None)
             if page.search_after is not None and page.search_after != search_after:
@@ -219,23 +228,30 @@ class SourcePoll:
         cursor: SourceCursor,
         *,
         resume: tuple[datetime, list[Any] | None] | None,
+        last: bool = False,
     ) -> None:
-        """Store a page, the cursor's new checkpoint and where to go on from, in one transaction."""
+        """Store a page with the cursor's new checkpoint, where to go on from (and, on the last
+        page, the end of its backfill) and the renewal of the lease, in one transaction."""
+        # Never a checkpoint after now: one row dated in the future (a vendor clock gone wrong)
+        # would make every later poll start there and miss everything logged meanwhile.
+        newest = None if outcome.newest is None else min(outcome.newest, timezone.now())
         with transaction.atomic():
             changes: dict[str, Any] = {"skipped": F("skipped") + outcome.skipped}
-            newest_seen = self.source.newest_event_at
-            if outcome.newest is not None and (newest_seen is None or outcome.newest > newest_seen):
-                changes["newest_event_at"] = self.source.newest_event_at = outcome.newest
+            if newest is not None and (self.source.newest_event_at is None or newest > self.source.newest_event_at):
+                changes["newest_event_at"] = self.source.newest_event_at = newest
             _lease_renew(self.source.pk, self.owner, **changes)
             ingested = event_batch_ingest(records=outcome.records) if outcome.records else None
             accepted = ingested.accepted if ingested else 0
             if accepted:
                 Source.objects.filter(pk=self.source.pk).update(events_ingested=F("events_ingested") + accepted)
-            if outcome.newest is not None and (cursor.checkpoint is None or outcome.newest > cursor.checkpoint):
-                cursor.checkpoint = outcome.newest
+            if newest is not None and (cursor.checkpoint is None or newest > cursor.checkpoint):
+                cursor.checkpoint = newest
             cursor.events_ingested += accepted
             cursor.resume_start, cursor.resume_after = resume if resume is not None else (None, None)
-            cursor.save(update_fields=["checkpoint", "events_ingested", "resume_start", "resume_after"])
+            cursor.backfill_done = cursor.backfill_done or last
+            cursor.save(
+                update_fields=["checkpoint", "events_ingested", "resume_start", "resume_after", "backfill_done"]
+            )
         if outcome.problems:
             logger.warning(
                 "source skipped invalid vendor rows",
@@ -264,12 +280,24 @@ def source_poll(
     if owner is None:
         return PollResult(busy=True)
     source = Source.objects.get(pk=source_id)
-    poll = SourcePoll(source, owner, deadline=time.monotonic() + max_seconds, progress=progress)
+    try:
+        poll = SourcePoll(source, owner, deadline=time.monotonic() + max_seconds, progress=progress)
+    except Exception as exc:  # the stored config cannot be read: fail visibly and free the lease
+        if isinstance(exc, ImproperlyConfigured):
+            message = (
+                f"The source's API key cannot be opened: {exc} Enter the key again "
+                "(or add the previous encryption key to ALERTSITE_ENCRYPTION_KEYS_OLD)."
+            )
+        else:
+            logger.exception("source config unreadable", extra={"source": source_id})
+            message = f"Internal error reading the source's config: {type(exc).__name__}"
+        _failure_record(source_id, owner, VendorUnavailable(message))
+        return PollResult(error=message)
     try:
         result = poll.run()
     except LeaseLost:
-        logger.warning("source poll lost its lease to another poll", extra={"source": source_id})
-        poll.result.error = "Another poll took over this source."
+        logger.warning("source poll lost its lease (source changed or taken over)", extra={"source": source_id})
+        poll.result.error = "The source was changed, or another poll took it over, while this poll ran."
         return poll.result
     except VendorError as exc:
         poll.result.error = str(exc)
@@ -336,7 +364,10 @@ def _failure_record(source_id: int, owner: str, error: VendorError) -> None:
         source.last_error = str(error)[:2000]
         source.last_run_at = now
         source.stopped = refused
-        source.failing = refused or source.consecutive_failures >= settings.ALERTSITE_SOURCE_FAILING_AFTER
+        # Failing until a poll succeeds: a passing 5xx after a refusal must not clear it unseen.
+        source.failing = (
+            was_failing or refused or source.consecutive_failures >= settings.ALERTSITE_SOURCE_FAILING_AFTER
+        )
         wait = backoff_seconds(source.consecutive_failures, error.retry_after)
         source.next_poll_at = now + timedelta(seconds=wait)
         source.lease_owner, source.lease_until = "", None

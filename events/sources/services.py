@@ -106,7 +106,8 @@ def source_create(*, data: dict[str, Any], actor: User | None) -> Source:
 
 def source_update(*, source: Source, data: dict[str, Any], actor: User | None) -> Source:
     """Change a source. Any change lifts a stop after a refusal; a new start time or new
-    organisations start their cursors afresh (ids absorb what is fetched again)."""
+    organisations start their cursors afresh (ids absorb what is fetched again); a poll running
+    meanwhile stops at its next page."""
     with transaction.atomic():
         source = Source.objects.select_for_update().get(pk=source.pk)
         before = _shown(source)
@@ -117,6 +118,10 @@ def source_update(*, source: Source, data: dict[str, Any], actor: User | None) -
         key_sent = isinstance(data.get("config"), dict) and data["config"].get("api_key") not in (None, MASK)
         source.stopped = False
         source.next_poll_at = None
+        if source.config != old_config or "enabled" in data:
+            # A running poll must not go on with the old config (nor write an old checkpoint back
+            # over the reset below): without its lease, its next page is rolled back and it stops.
+            source.lease_owner, source.lease_until = "", None
         source.save()
         new_config = source.config
         if new_config.get("start_time") != old_config.get("start_time"):

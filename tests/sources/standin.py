@@ -35,6 +35,8 @@ Vendor semantics, as implemented:
   ``Content-Type: application/json``. On an empty page ``X-Search_after`` is, by
   ``empty_page_search_after``: ``"echo"`` (default; the request's ``search_after``, or no header
   when it had none) or ``"omit"`` (never sent on an empty page).
+- ``page_delay`` (constructor argument or attribute): every ``/events`` answer waits that many
+  seconds first, so a multi-page backfill takes a while (e.g. to kill a worker in the middle).
 - ``/events/count`` answers ``{"count": n}`` for the same filters (``search_after`` and ``limit``
   ignored).
 
@@ -270,6 +272,7 @@ class VendorStandin:
         org_id: str = DEFAULT_ORG_ID,
         default_limit: int = 1000,
         empty_page_search_after: str = "echo",
+        page_delay: float = 0.0,
     ) -> None:
         if empty_page_search_after not in ("echo", "omit"):
             raise ValueError("empty_page_search_after is 'echo' or 'omit'")
@@ -277,6 +280,7 @@ class VendorStandin:
         self.org_id = org_id  # the key's own organisation, read when no x-org-id is sent
         self.default_limit = default_limit
         self.empty_page_search_after = empty_page_search_after
+        self.page_delay = page_delay  # seconds every /events answer waits (a slow multi-page backfill)
         self.requests: list[RecordedRequest] = []
         self._events: dict[str, list[tuple[tuple[int, str], dict[str, Any]]]] = {}
         self._ids: set[str] = set()
@@ -421,7 +425,8 @@ class VendorStandin:
         """Queue ``times`` faults of ``kind`` (see ``FAULT_KINDS``) for the next requests, in order.
 
         ``path``: None (any API request), ``"events"`` or ``"count"``. Options: ``retry_after``
-        (429, 503), ``seconds`` (slow), ``count`` and ``kinds`` (invalid_rows).
+        (429, 503), ``message`` (the status faults' JSON message), ``seconds`` (slow), ``count`` and
+        ``kinds`` (invalid_rows).
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
@@ -492,6 +497,8 @@ class VendorStandin:
 
         if fault is not None and fault.kind == "slow":
             self._stopping.wait(float(fault.opts.get("seconds", 2)))
+        if endpoint == "events" and self.page_delay > 0:
+            self._stopping.wait(self.page_delay)
         if fault is not None and fault.kind == "drop":
             self._run_callbacks(number)
             handler.drop()
@@ -533,7 +540,7 @@ class VendorStandin:
         opts = fault.opts if fault else {}
         if kind in _STATUS_FAULTS:
             status, message = _STATUS_FAULTS[kind]
-            answer = _error(status, message)
+            answer = _error(status, str(opts.get("message", message)))
             retry_after = opts.get("retry_after", 1 if kind == "429" else None)
             if kind in ("429", "503") and retry_after is not None:
                 answer.headers["Retry-After"] = str(retry_after)
