@@ -5,8 +5,9 @@ Shape: `{"and": {...}, "or": {...}, "not": {...}}`, each a map of dotted field n
   not hold, so `not` keeps events without it). An empty map asks for nothing.
 - A value that is a list means any of its values; a value that is an object under the key
   `and`, `or` or `not` nests another conjunction (`{"and": {"or": {...}, "success": false}}`).
-- Equality is JSON equality with the stored value (`"false"` is not `false`); a field holding
-  an array is not searched inside.
+- Equality is JSON equality with the stored value, except that `"true"`/`"false"` and
+  `true`/`false` match each other (the vendor's term queries coerce them); a field holding an
+  array is not searched inside.
 
 Where the stored column says the same thing as the payload (event_type, service, success,
 client_ip, the event id) the column is used, for its indexes. On PostgreSQL payload fields
@@ -78,7 +79,7 @@ def _term(field: str, value: Any) -> Q:
         raise QueryError(f"search_term: {field} takes a value or a list of 1 to {MAX_VALUES} values.", "search_term")
     if any(isinstance(item, (dict, list)) for item in values):
         raise QueryError(f"search_term: {field} takes strings, numbers, booleans or null.", "search_term")
-    return field_any_of(tuple(field.split(".")), values)
+    return field_any_of(tuple(field.split(".")), _with_boolean_spellings(values))
 
 
 def _equals(path: tuple[str, ...], value: Any) -> Q:
@@ -97,6 +98,17 @@ def _equals(path: tuple[str, ...], value: Any) -> Q:
     # JSON_EXTRACT of a missing key is NULL, and NOT NULL is NULL: coalesce so `not` keeps those rows.
     equal = expression.get_lookup("exact")(expression, Value(value, output_field=JSONField()))
     return Q(Coalesce(equal, Value(False), output_field=BooleanField()))
+
+
+def _with_boolean_spellings(values: list[Any]) -> list[Any]:
+    spelled: list[Any] = []
+    for value in values:
+        spelled.append(value)
+        if isinstance(value, bool):
+            spelled.append("true" if value else "false")
+        elif value in ("true", "false"):
+            spelled.append(value == "true")
+    return spelled
 
 
 def _column(name: str, value: Any) -> Q | None:
