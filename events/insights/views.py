@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from django.http import HttpResponse
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -48,6 +49,16 @@ class ApiKeyAuthentication(TokenAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return "x-api-key"
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """Document ApiKeyAuthentication as the vendor's `x-api-key` header scheme."""
+
+    target_class = ApiKeyAuthentication
+    name = "apiKeyAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "header", "name": "x-api-key"}
 
 
 ERROR = OpenApiResponse(
@@ -88,6 +99,8 @@ class InsightsView(APIView):
 
 
 class EventsView(InsightsView):
+    """One page of events as stored, oldest first (or newest with sort DESC), after search_after."""
+
     @extend_schema(
         operation_id="insights_events",
         summary="Directory Insights compatible: query events",
@@ -95,7 +108,7 @@ class EventsView(InsightsView):
         request=OpenApiTypes.OBJECT,
         responses={
             200: OpenApiResponse(
-                response=OpenApiTypes.OBJECT,
+                response={"type": "array", "items": {"type": "object", "additionalProperties": True}},
                 description="A JSON array of events as stored; headers X-Result-Count, X-Limit, X-Sort, "
                 "X-Search_after (send it back as search_after for the next page), X-Request-Id.",
             ),
@@ -116,6 +129,8 @@ class EventsView(InsightsView):
 
 
 class CountView(InsightsView):
+    """How many events the query selects (its paging and projection fields are ignored)."""
+
     @extend_schema(
         operation_id="insights_events_count",
         summary="Directory Insights compatible: count events",
@@ -129,6 +144,8 @@ class CountView(InsightsView):
 
 
 class DistinctView(InsightsView):
+    """The values of one field among the selected events, with their counts."""
+
     @extend_schema(
         operation_id="insights_events_distinct",
         summary="Directory Insights compatible: distinct values of a field",
@@ -149,6 +166,8 @@ class DistinctView(InsightsView):
 
 
 class IntervalView(InsightsView):
+    """Event counts a time bucket (interval_unit s|m|h|d|w times interval_value, in timezone)."""
+
     @extend_schema(
         operation_id="insights_events_interval",
         summary="Directory Insights compatible: event counts by time interval",

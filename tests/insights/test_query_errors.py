@@ -142,3 +142,9 @@ def test_get_is_a_405_in_the_vendor_error_shape(viewer):
     response = viewer.client.get("/insights/directory/v1/events", headers={"x-api-key": viewer.key})
     assert response.status_code == 405
     assert "message" in response.json()
+
+
+def test_unknown_path_under_the_compatible_api_is_a_404_in_the_vendor_error_shape(viewer):
+    response = viewer.post("/reports", query())
+    assert response.status_code == 404
+    assert set(response.json()) == {"message"}
