@@ -183,6 +183,7 @@ def main() -> None:
     with psycopg.connect(database_url) as conn:
         first, last = conn.execute("SELECT min(timestamp), max(timestamp) FROM events_auditevent").fetchone()
     print(f"events: {args.events:,} from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC")
+    print("load average before measuring: {:.2f} {:.2f} {:.2f} ({} cores)".format(*os.getloadavg(), os.cpu_count()))
 
     password = secrets.token_urlsafe(24)
     superuser_ensure(env, password)
@@ -214,6 +215,7 @@ def main() -> None:
             )
     finally:
         gunicorn_stop(server)
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

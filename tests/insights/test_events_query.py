@@ -101,3 +101,15 @@ def test_an_empty_page_answers_an_empty_array_and_the_cursor_it_was_sent(viewer)
     assert response.content == b"[]"
     assert response["X-Result-Count"] == "0"
     assert response["X-Search_after"] == "[]"
+
+
+def test_body_is_read_as_json_whatever_the_content_type(viewer, store, event):
+    # curl -d without -H 'Content-Type: application/json' sends application/x-www-form-urlencoded.
+    store(event(1))
+    response = viewer.client.post(
+        "/insights/directory/v1/events/count",
+        data=orjson.dumps(query()),
+        content_type="application/x-www-form-urlencoded",
+        headers={"x-api-key": viewer.key},
+    )
+    assert response.json() == {"count": 1}
