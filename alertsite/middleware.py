@@ -12,6 +12,8 @@ from rest_framework.response import Response
 
 NUL_MESSAGE = "Query parameters and form fields must not contain NUL characters (%00)."
 API_PREFIX = "/api/"
+# The Directory Insights compatible API (api.md section 9) answers errors as the vendor: {"message"}.
+INSIGHTS_PREFIX = "/insights/directory/"
 # DRF's wording, so an error Django answers reads like one the API answers.
 API_DETAILS = {
     400: "Bad request.",
@@ -26,7 +28,12 @@ logger = logging.getLogger(__name__)
 
 
 def is_api_request(request: HttpRequest) -> bool:
-    return request.path_info.startswith(API_PREFIX)
+    return request.path_info.startswith((API_PREFIX, INSIGHTS_PREFIX))
+
+
+def error_key(request: HttpRequest) -> str:
+    """The key of an error message: DRF's "detail", or the vendor's "message" on its compatible paths."""
+    return "message" if request.path_info.startswith(INSIGHTS_PREFIX) else "detail"
 
 
 def too_large_response(request: HttpRequest) -> HttpResponse:
@@ -37,12 +44,12 @@ def too_large_response(request: HttpRequest) -> HttpResponse:
     message = f"The request body is {size}; the limit is {limit:,} bytes."
     logger.warning("Refused an oversized request body", extra={"path": request.path, "content_length": declared})
     if is_api_request(request):
-        return JsonResponse({"detail": message}, status=413)
+        return JsonResponse({error_key(request): message}, status=413)
     return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
 
 
 class ApiErrors:
-    """Every error under /api/ answers JSON, and an oversized body answers 413 on any path.
+    """Every error under /api/ (and the compatible /insights/directory/) answers JSON, and an oversized body answers 413 on any path.
 
     DRF renders the errors of its own views. This covers what Django answers itself, in HTML:
     a path no route matches (404), a body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's
@@ -65,7 +72,7 @@ class ApiErrors:
             return response
         status = response.status_code
         detail = API_DETAILS.get(status) or f"{response.reason_phrase}."
-        replacement = JsonResponse({"detail": detail}, status=status)
+        replacement = JsonResponse({error_key(request): detail}, status=status)
         for header in KEPT_HEADERS:
             if header in response:
                 replacement[header] = response[header]
@@ -95,7 +102,9 @@ def nul_guard(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[
             for key, values in data.lists():
                 if "\x00" in key or any("\x00" in value for value in values):
                     if is_api_request(request):
-                        return JsonResponse({"detail": NUL_MESSAGE, "field": key.replace("\x00", "")}, status=400)
+                        return JsonResponse(
+                            {error_key(request): NUL_MESSAGE, "field": key.replace("\x00", "")}, status=400
+                        )
                     return HttpResponse(NUL_MESSAGE, status=400, content_type="text/plain; charset=utf-8")
         return get_response(request)
 

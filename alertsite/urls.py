@@ -15,6 +15,7 @@ urlpatterns = [
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("alertsite.api")),
+    path("insights/directory/v1/", include("events.insights.urls")),  # api.md section 9
     path("", home, name="home"),  # "/" is the only spelling of the root
     *slash_optional("bell/", bell, name="console-bell"),
     path("", include("alerts.urls")),

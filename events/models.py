@@ -66,6 +66,8 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["-timestamp", "-id"], name="event_newest_idx"),
             models.Index(fields=["event_type", "-timestamp"], name="event_type_time_idx"),
+            # Keyset pages of the compatible query API by service: (timestamp, id) in either direction.
+            models.Index(fields=["service", "timestamp", "id"], name="event_service_time_idx"),
             models.Index(fields=["received_at"], condition=Q(evaluated_at__isnull=True), name="event_unevaluated_idx"),
         ]
 

@@ -26,6 +26,15 @@ def test_schema_documents_the_public_paths(schema_response, path):
     assert path in paths or path + "/" in paths, sorted(paths)
 
 
+@pytest.mark.parametrize("operation", ["events", "events/count", "events/distinct", "events/interval"])
+def test_schema_documents_the_directory_insights_compatible_operations(schema_response, operation):
+    paths = schema_response.json()["paths"]
+    path = f"/insights/directory/v1/{operation}"
+    post = (paths.get(path) or paths[path + "/"])["post"]
+    assert {"apiKeyAuth": []} in post["security"]
+    assert {"200", "400", "401", "403"} <= set(post["responses"])
+
+
 def test_schema_documents_event_ingest_with_both_media_types(schema_response):
     paths = schema_response.json()["paths"]
     post = (paths.get("/api/v1/events") or paths["/api/v1/events/"])["post"]

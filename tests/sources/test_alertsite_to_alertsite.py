@@ -52,14 +52,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def other_alertsite(tmp_path):
-    """A second alertsite (embedded default on its own SQLite file) serving 2,500 events; yields (url, token)."""
+@pytest.fixture(scope="module")
+def other_alertsite(tmp_path_factory):
+    """A second alertsite (embedded default on its own SQLite file) serving 2,500 events; yields (url, token).
+
+    Started once for the module: it only serves reads, so the tests cannot disturb each other.
+    """
+    tmp_path = tmp_path_factory.mktemp("other-alertsite")
     env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "DATABASE_URL")}
     env.update(
         DJANGO_SETTINGS_MODULE="alertsite.settings.test",
         DATABASE_URL=f"sqlite:///{tmp_path / 'other.sqlite3'}",
         ALERTSITE_EMBEDDED_SCHEDULER="false",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
     )
     run = {"capture_output": True, "text": True, "env": env, "cwd": ROOT, "timeout": 180}
     migrated = subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], **run)
@@ -70,7 +75,17 @@ def other_alertsite(tmp_path):
     port = free_port()
     log = (tmp_path / "gunicorn.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "alertsite.wsgi", "-w", "1", "-b", f"127.0.0.1:{port}", "--no-control-socket"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "alertsite.wsgi",
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,

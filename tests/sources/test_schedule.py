@@ -20,7 +20,10 @@ pytestmark = pytest.mark.django_db
 def make(standin, **config) -> Source:
     start = (datetime.now(UTC) - timedelta(days=3)).isoformat()
     return source_create(
-        data={"name": "Acme", "config": {"base_url": standin.url, "api_key": "test-key", "start_time": start, **config}},
+        data={
+            "name": "Acme",
+            "config": {"base_url": standin.url, "api_key": "test-key", "start_time": start, **config},
+        },
         actor=None,
     )
 
