@@ -27,6 +27,12 @@ USER_AGENT = "alertsite-source/1"
 SNIPPET = 200
 # A page may hold up to 10,000 events of up to 256 KiB: refuse anything far past that.
 MAX_BODY_BYTES = 1024 * 1024 * 1024
+# json_loads_exact re-reads a document the slow way only when it holds a run of 19 or more digits (an
+# integer orjson cannot keep exact), found by a regex that scans ~25 MB/s: as long as decoding the page.
+# With digits mapped to "1" and every other byte to "0", `in` finds such a run at C speed (~0.02 s for
+# a 10 MB page), so a page without one goes straight to orjson.
+_DIGIT_MAP = bytes(0x31 if 0x30 <= byte <= 0x39 else 0x30 for byte in range(256))
+_LONG_DIGIT_RUN = b"1" * 19
 
 
 class VendorError(Exception):
@@ -174,7 +180,7 @@ class DirectoryInsightsClient:
         status, headers, payload = self.post(EVENTS_PATH, body, org=org)
         _raise_for_status(status, headers, payload)
         try:
-            rows = json_loads_exact(payload)
+            rows = rows_decode(payload)
         except (orjson.JSONDecodeError, ValueError, RecursionError):
             raise VendorUnavailable(
                 f"The vendor answered {status} with a body that is not JSON: {_snippet(payload)!r}", status_code=status
@@ -193,6 +199,13 @@ class DirectoryInsightsClient:
             search_after=_search_after(headers),
             request_id=headers.get("X-Request-Id", ""),
         )
+
+
+def rows_decode(payload: bytes) -> Any:
+    """`json_loads_exact`, without its regex scan when no 19-digit run is anywhere in the page."""
+    if _LONG_DIGIT_RUN not in payload.translate(_DIGIT_MAP):
+        return orjson.loads(payload)
+    return json_loads_exact(payload)
 
 
 def _snippet(payload: bytes) -> str:
