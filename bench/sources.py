@@ -89,6 +89,9 @@ def _standin_serve(events: list[dict[str, Any]], api_key: str, ready: Any) -> No
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without TCP_NODELAY the body's first segment waits
+        # for the client's delayed ACK of the headers (~40 ms a page), which no real vendor costs.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
