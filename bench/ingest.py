@@ -55,7 +55,7 @@ BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
 # -- set-up ---------------------------------------------------------------------------------------
 
 
-def server_env(database_url: str) -> dict[str, str]:
+def server_env(database_url: str, broker_url: str = BROKER_URL) -> dict[str, str]:
     """The environment of a production deployment on this database, with Redis as the broker.
 
     Evaluation is queued on the broker (one task per batch) as in production; no worker
@@ -69,7 +69,7 @@ def server_env(database_url: str) -> dict[str, str]:
             "SECRET_KEY": secrets.token_urlsafe(50),
             "DEBUG": "false",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "CELERY_BROKER_URL": BROKER_URL,
+            "CELERY_BROKER_URL": broker_url,
         }
     )
     env.setdefault("ALERTSITE_ENCRYPTION_KEY", b64encode(secrets.token_bytes(32)).decode())
@@ -289,6 +289,41 @@ def warm_up(port: int, token: str) -> None:
         conn.close()
 
 
+def api_measure(
+    env: dict[str, str], database_url: str, bodies: list[bytes], broker_url: str = BROKER_URL
+) -> tuple[float, ClientResult]:
+    """The whole API part: a `bench` superuser, an empty `events_auditevent`, gunicorn started,
+    a token, a warm-up, the timed POSTs of `bodies`, gunicorn stopped and the broker flushed."""
+    password = secrets.token_urlsafe(24)
+    superuser_ensure(env, password)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("TRUNCATE events_auditevent RESTART IDENTITY CASCADE")
+
+    port = free_port()
+    log_path = Path(tempfile.gettempdir()) / f"alertsite-bench-gunicorn-{port}.log"
+    server = gunicorn_start(env, port, log_path)
+    try:
+        healthz_wait(server, port, log_path)
+        token = token_obtain(env, port, password)
+        warm_up(port, token)
+        return bench_api(port, token, bodies)
+    finally:
+        gunicorn_stop(server)
+        redis.Redis.from_url(broker_url).flushdb()
+
+
+def api_describe(api_rate: float, totals: ClientResult, batch_size: int) -> str:
+    """One line about the API run (and a line about failed requests before it, if any)."""
+    failed = f"{len(totals.errors)} requests failed, first: {totals.errors[0]}\n    " if totals.errors else ""
+    latencies = sorted(totals.latencies) or [0.0]
+    return (
+        f"{failed}POST /api/v1/events, batches of {batch_size:,}, {CLIENT_THREADS} client threads, "
+        f"gunicorn -w {SERVER_WORKERS}: {api_rate:,.0f} events/s accepted "
+        f"({totals.accepted:,} accepted, {totals.duplicates:,} duplicates, {len(totals.latencies)} requests, "
+        f"p50 {statistics.median(latencies) * 1000:,.0f} ms, max {latencies[-1] * 1000:,.0f} ms)"
+    )
+
+
 # -- main -----------------------------------------------------------------------------------------
 
 
@@ -321,31 +356,8 @@ def main() -> None:
     print(f"(a) COPY into a bare table (PK + index on event_type, timestamp): {copy_rate:,.0f} rows/s")
 
     bodies = [orjson.dumps(api_events[i : i + args.batch_size]) for i in range(0, len(api_events), args.batch_size)]
-    password = secrets.token_urlsafe(24)
-    superuser_ensure(env, password)
-    with psycopg.connect(database_url) as conn:
-        conn.execute("TRUNCATE events_auditevent RESTART IDENTITY CASCADE")
-
-    port = free_port()
-    log_path = Path(tempfile.gettempdir()) / f"alertsite-bench-gunicorn-{port}.log"
-    server = gunicorn_start(env, port, log_path)
-    try:
-        healthz_wait(server, port, log_path)
-        token = token_obtain(env, port, password)
-        warm_up(port, token)
-        api_rate, totals = bench_api(port, token, bodies)
-    finally:
-        gunicorn_stop(server)
-        redis.Redis.from_url(BROKER_URL).flushdb()
-    if totals.errors:
-        print(f"    {len(totals.errors)} requests failed, first: {totals.errors[0]}")
-    latencies = sorted(totals.latencies)
-    print(
-        f"(b) POST /api/v1/events, batches of {args.batch_size:,}, {CLIENT_THREADS} client threads, "
-        f"gunicorn -w {SERVER_WORKERS}: {api_rate:,.0f} events/s accepted "
-        f"({totals.accepted:,} accepted, {totals.duplicates:,} duplicates, {len(latencies)} requests, "
-        f"p50 {statistics.median(latencies) * 1000:,.0f} ms, max {latencies[-1] * 1000:,.0f} ms)"
-    )
+    api_rate, totals = api_measure(env, database_url, bodies)
+    print(f"(b) {api_describe(api_rate, totals, args.batch_size)}")
     percent = 100 * api_rate / copy_rate
     verdict = "meets" if percent >= TARGET_PERCENT else "below"
     print(f"(c) API / COPY = {percent:.1f}% ({verdict} the {TARGET_PERCENT:.0f}% target)")
