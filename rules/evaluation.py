@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from alerts.policy import NewMatch
@@ -150,15 +150,22 @@ def matches_insert_new(pending: Sequence[PendingMatch], *, matched_at: datetime)
 
 
 def rules_mark_triggered(matches: Sequence[RuleMatch], *, at: datetime, alerts_opened: dict[int, int]) -> None:
+    """Add the batch's matches and alerts to each rule's counters: one UPDATE for all the rules."""
     counts: dict[int, int] = {}
     for match in matches:
         counts[match.rule_id] = counts.get(match.rule_id, 0) + 1
-    for rule_id, count in sorted(counts.items()):
-        Rule.objects.filter(pk=rule_id).update(
-            last_triggered_at=at,
-            match_count=F("match_count") + count,
-            alert_count=F("alert_count") + alerts_opened.get(rule_id, 0),
-        )
+    if not counts:
+        return
+
+    def per_rule(values: dict[int, int]) -> Case:
+        whens = [When(pk=rule_id, then=Value(value)) for rule_id, value in sorted(values.items()) if value]
+        return Case(*whens, default=Value(0), output_field=IntegerField())
+
+    Rule.objects.filter(pk__in=sorted(counts)).update(
+        last_triggered_at=at,
+        match_count=F("match_count") + per_rule(counts),
+        alert_count=F("alert_count") + per_rule(alerts_opened),
+    )
 
 
 def events_unevaluated(*, older_than: timedelta, limit: int) -> list[int]:

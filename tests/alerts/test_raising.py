@@ -64,8 +64,14 @@ def enqueued(monkeypatch) -> list[dict]:
         )
         return len(channel_ids)
 
-    for module in ("alerts.services.raising", "alerts.services.lifecycle"):
-        monkeypatch.setattr(f"{module}.notification_enqueue", record)
+    monkeypatch.setattr("alerts.services.lifecycle.notification_enqueue", record)
+    monkeypatch.setattr(  # raising hands over a batch's notifications together
+        "alerts.services.raising.notifications_enqueue",
+        lambda orders: [
+            record(notification=o.notification, channel_ids=o.channel_ids, source=o.source, causal_depth=o.causal_depth)
+            for o in orders
+        ],
+    )
     return calls
 
 
@@ -375,10 +381,10 @@ def test_new_alert_enqueues_alert_created_in_the_transaction_that_opens_it(inges
 
 
 def test_failing_enqueue_rolls_back_the_alert_it_belongs_to(ingest, monkeypatch, channel):
-    def refuse(**kwargs):
+    def refuse(orders):
         raise RuntimeError("outbox unavailable")
 
-    monkeypatch.setattr("alerts.services.raising.notification_enqueue", refuse)
+    monkeypatch.setattr("alerts.services.raising.notifications_enqueue", refuse)
     rule_create(data={**FAILED_LOGINS, "send_notifications": True, "channels": [channel.pk]}, actor=None)
     ingest(failure("e1", 0))
     assert not Alert.objects.exists()
