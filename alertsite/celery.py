@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alertsite.settings.base")
 
 app = Celery("alertsite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def connections_recycle(sender: Any = None, **kwargs: Any) -> None:
+    """Around each task on a worker, what Django does around each request: close connections
+    that outlived CONN_MAX_AGE or broke, keep the others (CELERY_DB_REUSE_MAX stops the
+    fix-up from closing every connection after every task). Not for tasks run inline: the
+    caller's connection, maybe mid-transaction, is not ours to close."""
+    request = getattr(sender, "request", None)
+    if getattr(request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

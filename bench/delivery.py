@@ -547,10 +547,11 @@ def bench_latency(
 
 STAGES_SQL = """
 WITH e2e AS (
-    SELECT e.received_at, a.created_at AS alerted, e.evaluated_at, d.claimed_at, d.last_attempt_at
+    SELECT e.received_at, a.created_at AS alerted, m.matched_at AS evaluated_at, d.claimed_at, d.last_attempt_at
     FROM channels_delivery d
     JOIN alerts_alert a ON a.id = d.alert_id
     JOIN events_auditevent e ON e.id = a.event_id
+    JOIN rules_rulematch m ON m.event_id = e.id AND m.rule_id = a.rule_id
     WHERE e.event_id LIKE 'e2e-%' AND d.status = 'sent'
 ), spans AS (
     SELECT 'queued for evaluation' AS stage, 1 AS n, alerted - received_at AS span FROM e2e

@@ -94,13 +94,13 @@ def events_load(env: dict[str, str], total: int) -> None:
         batch.append(record)
         if len(batch) == LOAD_BATCH:
             with transaction.atomic():
-                loaded += len(events_insert_new(batch, received_at=now, evaluated_at=now))
+                loaded += len(events_insert_new(batch, received_at=now))
             batch = []
             if loaded % 100_000 == 0:
                 print(f"  loaded {loaded:,} ({time.perf_counter() - started:,.0f} s)", flush=True)
     if batch:
         with transaction.atomic():
-            loaded += len(events_insert_new(batch, received_at=now, evaluated_at=now))
+            loaded += len(events_insert_new(batch, received_at=now))
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE events_auditevent")
     print(f"events: loaded {loaded:,} simulated events in {time.perf_counter() - started:,.0f} s")

@@ -340,7 +340,7 @@ def source_run(
     from django.conf import settings
     from django.db import connection
 
-    from events.models import AuditEvent
+    from events.models import AuditEvent, PendingEvaluation
     from events.sources.config import iso
     from events.sources.models import Source
     from events.sources.poller import source_poll
@@ -393,7 +393,7 @@ def source_run(
     run.postgres_cpu = process_cpu_seconds(backend) - postgres_before
     run.parts = timers.parts(run.seconds, run.poller_cpu)
     run.stored = AuditEvent.objects.count()
-    run.queued_events = AuditEvent.objects.filter(evaluated_at__isnull=True).count()
+    run.queued_events = PendingEvaluation.objects.count()
     run.queued_tasks = queue_length(broker_url)
     redis.Redis.from_url(broker_url).flushdb()
     if profiler:

@@ -83,7 +83,6 @@ class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "client_ip",
         "success",
         "received_at",
-        "evaluated_at",
         "causal_depth",
         "pretty_payload",
     ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
 
 
 class EventCategory(models.TextChoices):
@@ -56,7 +55,6 @@ class AuditEvent(models.Model):
     client_ip = models.CharField(max_length=64, blank=True, default="")
     success = models.BooleanField(null=True)
     received_at = models.DateTimeField()
-    evaluated_at = models.DateTimeField(null=True, blank=True)
     causal_depth = models.PositiveSmallIntegerField(
         default=0, help_text="0 for events from outside; audit events caused by alerts count up."
     )
@@ -68,14 +66,51 @@ class AuditEvent(models.Model):
             models.Index(fields=["event_type", "-timestamp"], name="event_type_time_idx"),
             # Keyset pages of the compatible query API by service: (timestamp, id) in either direction.
             models.Index(fields=["service", "timestamp", "id"], name="event_service_time_idx"),
-            models.Index(fields=["received_at"], condition=Q(evaluated_at__isnull=True), name="event_unevaluated_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
 
 
+class PendingEvaluation(models.Model):
+    """An event stored but not yet evaluated against the rules: the evaluation progress.
+
+    Written by the same statement that inserts the event and deleted, in bulk, by the
+    transaction that records its rule matches. A narrow row here instead of an
+    `evaluated_at` UPDATE of the ~1 KB, GIN-indexed event row: that update could not be HOT
+    (its partial index covered the column) and rewrote the row and every index entry.
+    Unlike a watermark over ids, it needs no gap sweep for transactions that commit out of
+    id order: an uncommitted event's row is simply not visible yet. Events no rule looks at
+    (or too deep in a causal chain) never get one.
+    """
+
+    event = models.OneToOneField(AuditEvent, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["received_at"], name="pending_received_idx")]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} pending since {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class EvaluationCount(models.Model):
+    """Events evaluated so far, kept in a few shard rows that evaluations add to.
+
+    One row would serialize concurrent evaluation transactions on its lock until commit;
+    with SHARDS rows two workers rarely meet. The total is the sum over the shards.
+    """
+
+    SHARDS = 16
+
+    shard = models.PositiveSmallIntegerField(primary_key=True)
+    evaluated = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"shard {self.shard}: {self.evaluated} evaluated"
+
+
 # Sources live in their own subpackage; importing them here registers them with the app.
 from events.sources.models import Source, SourceCursor  # noqa: E402
 
-__all__ = ["AuditEvent", "EventCategory", "EventType", "Source", "SourceCursor"]
+__all__ = ["AuditEvent", "EvaluationCount", "EventCategory", "EventType", "PendingEvaluation", "Source", "SourceCursor"]

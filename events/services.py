@@ -41,9 +41,10 @@ def event_batch_ingest(*, records: Sequence[EventRecord]) -> IngestResult:
 
     - Duplicates (an event_id already stored, or repeated in the batch) change nothing.
     - Unknown event types join the catalog with known=False.
-    - Listeners hear only new events that something will evaluate: shallow enough (causal
-      depth) and of a type some enabled rule selects. The others are stored as already
-      evaluated, so they cost no task.
+    - New events that something will evaluate (shallow enough in causal depth, of a type some
+      enabled rule selects) are marked pending evaluation by the same statement that stores
+      them, and listeners hear about them after commit. The others need no evaluation: no
+      pending row, no task.
     """
     ids = [record.event_id for record in records]
     unique: dict[str, EventRecord] = {}
@@ -52,14 +53,10 @@ def event_batch_ingest(*, records: Sequence[EventRecord]) -> IngestResult:
     now = timezone.now()
     shallow = [r for r in unique.values() if r.causal_depth <= MAX_EVALUATED_CAUSAL_DEPTH]
     wanted = hooks.types_to_evaluate({r.event_type for r in shallow}) if shallow else set()
-    evaluable = [r for r in shallow if r.event_type in wanted]
-    not_evaluable = [
-        r for r in unique.values() if r.causal_depth > MAX_EVALUATED_CAUSAL_DEPTH or r.event_type not in wanted
-    ]
+    to_evaluate = {r.event_id for r in shallow if r.event_type in wanted}
     with transaction.atomic():
-        new = events_insert_new(evaluable, received_at=now)
-        new_pks = sorted(new.values())
-        new.update(events_insert_new(not_evaluable, received_at=now, evaluated_at=now))
+        new = events_insert_new(list(unique.values()), received_at=now, to_evaluate=to_evaluate)
+        new_pks = sorted(pk for event_id, pk in new.items() if event_id in to_evaluate)
         if new:
             event_types_register(names={r.event_type for r in unique.values() if r.event_id in new})
         if new_pks:

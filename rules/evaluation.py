@@ -2,9 +2,10 @@
 
 One call handles a batch: load the events, match them in memory, insert the new
 `RuleMatch` rows with ON CONFLICT DO NOTHING RETURNING, hand only the newly inserted ones
-to the alerts service with their rules' policies (rules.alerting), and mark the events
-evaluated — all in one transaction, so a re-delivered task or a re-queued event finds the
-matches already there and does nothing.
+to the alerts service with their rules' policies (rules.alerting), and end the events'
+pending rows (events.progress) — all in one transaction, so a re-delivered task or a
+re-queued event finds nothing pending, and the RuleMatch unique key would stop a second
+match anyway.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from alerts.policy import NewMatch
 from alerts.services import matches_handle
-from events.models import AuditEvent
+from events.models import AuditEvent, PendingEvaluation
+from events.progress import pending_claim, pending_done, pending_rows, pending_stale
 from rules.alerting import RuleMatchHistory, alert_policies
 from rules.engine import RuleEngine
 from rules.models import Rule, RuleMatch
@@ -50,42 +52,39 @@ class PendingMatch:
 
 
 def events_evaluate(*, event_pks: Sequence[int], engine: RuleEngine | None = None) -> EvaluationResult:
-    """Evaluate the not-yet-evaluated events among `event_pks` against every enabled rule."""
-    return _evaluate(AuditEvent.objects.filter(pk__in=list(event_pks)), engine=engine)
+    """Evaluate the still-pending events among `event_pks` against every enabled rule."""
+    return _evaluate(pending_rows(event_pks=event_pks), engine=engine)
 
 
-def events_pending(*, received_since: datetime, exclude: Collection[int] = ()) -> QuerySet[AuditEvent]:
-    """Events received since then and still waiting, oldest first (older ones are the sweep's)."""
-    rows = AuditEvent.objects.filter(received_at__gte=received_since, evaluated_at__isnull=True)
-    if exclude:
-        rows = rows.exclude(pk__in=list(exclude))
-    return rows.order_by("received_at", "pk")
+def events_pending(*, received_since: datetime, exclude: Collection[int] = (), limit: int | None = None) -> list[int]:
+    """Pks of the events received since then and still waiting, oldest first (older ones are the sweep's)."""
+    pks = pending_rows(received_since=received_since, exclude=exclude).values_list("event_id", flat=True)
+    return list(pks[:limit] if limit is not None else pks)
 
 
 def events_evaluate_pending(
     *, limit: int, received_since: datetime, exclude: Collection[int] = (), engine: RuleEngine | None = None
 ) -> EvaluationResult:
     """Evaluate the oldest `limit` events still waiting, whoever queued them (the coalesced drain)."""
-    return _evaluate(events_pending(received_since=received_since, exclude=exclude), engine=engine, limit=limit)
+    return _evaluate(pending_rows(received_since=received_since, exclude=exclude), engine=engine, limit=limit)
 
 
-def _evaluate(rows: QuerySet[AuditEvent], *, engine: RuleEngine | None, limit: int | None = None) -> EvaluationResult:
+def _evaluate(
+    rows: QuerySet[PendingEvaluation], *, engine: RuleEngine | None, limit: int | None = None
+) -> EvaluationResult:
     engine = engine or engine_current()
     with transaction.atomic():
-        rows = rows.filter(evaluated_at__isnull=True)
-        if connection.features.has_select_for_update_skip_locked:
-            # Another worker already evaluating some of these keeps them; we take the rest.
-            rows = rows.select_for_update(skip_locked=True, of=("self",))
-        rows = rows.only("pk", "timestamp", "payload")
-        events = list(rows[:limit] if limit is not None else rows.order_by("pk"))
-        if not events:
+        # Another worker already evaluating some of these keeps them; we take the rest.
+        pks = pending_claim(rows, limit=limit)
+        if not pks:
             return EvaluationResult(events=0, matches=0, new_matches=0)
+        events = list(AuditEvent.objects.filter(pk__in=pks).only("pk", "timestamp", "payload").order_by("pk"))
         pending = []
         for position, rule_id in engine.match_batch([event.payload for event in events]):
             event = events[position]
             pending.append(PendingMatch(rule_id, event.pk, event.timestamp, engine.group_key(rule_id, event.payload)))
         new = matches_record(pending)
-        AuditEvent.objects.filter(pk__in=[event.pk for event in events]).update(evaluated_at=timezone.now())
+        pending_done(pks)
     return EvaluationResult(events=len(events), matches=len(pending), new_matches=len(new))
 
 
@@ -151,25 +150,27 @@ def matches_insert_new(pending: Sequence[PendingMatch], *, matched_at: datetime)
 
 
 def rules_mark_triggered(matches: Sequence[RuleMatch], *, at: datetime, alerts_opened: dict[int, int]) -> None:
+    """Add the batch's matches and alerts to each rule's counters: one UPDATE for all the rules."""
     counts: dict[int, int] = {}
     for match in matches:
         counts[match.rule_id] = counts.get(match.rule_id, 0) + 1
-    for rule_id, count in sorted(counts.items()):
-        Rule.objects.filter(pk=rule_id).update(
-            last_triggered_at=at,
-            match_count=F("match_count") + count,
-            alert_count=F("alert_count") + alerts_opened.get(rule_id, 0),
-        )
+    if not counts:
+        return
+
+    def per_rule(values: dict[int, int]) -> Case:
+        whens = [When(pk=rule_id, then=Value(value)) for rule_id, value in sorted(values.items()) if value]
+        return Case(*whens, default=Value(0), output_field=IntegerField())
+
+    Rule.objects.filter(pk__in=sorted(counts)).update(
+        last_triggered_at=at,
+        match_count=F("match_count") + per_rule(counts),
+        alert_count=F("alert_count") + per_rule(alerts_opened),
+    )
 
 
 def events_unevaluated(*, older_than: timedelta, limit: int) -> list[int]:
     """Events accepted a while ago and still not evaluated (broker down after commit, worker died)."""
-    cutoff = timezone.now() - older_than
-    return list(
-        AuditEvent.objects.filter(evaluated_at__isnull=True, received_at__lt=cutoff)
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    return pending_stale(older_than=older_than, limit=limit)
 
 
 def evaluation_batches(pks: Sequence[int]) -> list[list[int]]:

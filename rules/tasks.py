@@ -60,7 +60,7 @@ def evaluate_pending_task() -> int:
 def _evaluate_one_at_a_time(*, since: datetime, limit: int, failed: set[int]) -> tuple[int, int]:
     """Isolate what broke a batch: events that fail alone are logged, skipped by this drain and
     left to the sweep. Answers (events taken, events evaluated)."""
-    pks = list(events_pending(received_since=since, exclude=failed).values_list("pk", flat=True)[:limit])
+    pks = events_pending(received_since=since, exclude=failed, limit=limit)
     evaluated = 0
     errors: list[Exception] = []
     for pk in pks:

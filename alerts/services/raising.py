@@ -24,7 +24,7 @@ from alerts.services.audit import alert_created_payload
 from alerts.services.notify import alert_notification, match_notification
 from alerts.states import UNRESOLVED, AlertStatus
 from alerts.subjects import alert_category_for, alert_source_for
-from channels.services import notification_enqueue
+from channels.services import NotificationOrder, notifications_enqueue
 from events.models import AuditEvent
 from events.services import audit_events_record
 
@@ -55,37 +55,83 @@ def matches_handle(
         event.pk: event for event in AuditEvent.objects.filter(pk__in={m.event_id for m in matches}).only(*EVENT_FIELDS)
     }
     audit: list[tuple[dict[str, Any], int]] = []
+    orders: list[NotificationOrder] = []
     opened: dict[int, int] = defaultdict(int)
+    ungrouped: list[tuple[AlertPolicy, AuditEvent, NewMatch]] = []
     for match in sorted(matches, key=lambda m: (m.event_timestamp, m.match_id)):
         policy, event = policies.get(match.rule_id), events.get(match.event_id)
         if policy is None or event is None:
             continue
         if not policy.generate_alerts:
             if policy.send_notifications:
-                notification_enqueue(
-                    notification=match_notification(
-                        rule_id=policy.rule_id, rule_name=policy.rule_name, event=event.payload
-                    ),
-                    channel_ids=policy.channel_ids,
-                    source=f"match:{match.match_id}",
-                    causal_depth=event.causal_depth,
+                orders.append(
+                    NotificationOrder(
+                        notification=match_notification(
+                            rule_id=policy.rule_id, rule_name=policy.rule_name, event=event.payload
+                        ),
+                        channel_ids=policy.channel_ids,
+                        source=f"match:{match.match_id}",
+                        causal_depth=event.causal_depth,
+                    )
                 )
             continue
-        alert = _alert_for_match(policy, match, event, history)
-        if alert is None:
+        if not policy.grouped:
+            ungrouped.append((policy, event, match))  # independent of each other: opened together below
             continue
-        opened[policy.rule_id] += 1
-        audit.append((alert_created_payload(alert, event), alert.causal_depth + 1))
-        if policy.send_notifications:
-            notification_enqueue(
+        alert = _alert_for_match(policy, match, event, history)
+        if alert is not None:
+            _alert_opened(policy, alert, event, opened, audit, orders)
+    for policy, alert, event in _alerts_open_ungrouped(ungrouped):
+        _alert_opened(policy, alert, event, opened, audit, orders)
+    if audit:
+        audit_events_record(payloads=audit)
+    if orders:
+        notifications_enqueue(orders)
+    return dict(opened)
+
+
+def _alert_opened(
+    policy: AlertPolicy,
+    alert: Alert,
+    event: AuditEvent,
+    opened: dict[int, int],
+    audit: list[tuple[dict[str, Any], int]],
+    orders: list[NotificationOrder],
+) -> None:
+    """What every new alert sets off, collected for the batch: its audit event, its notification."""
+    opened[policy.rule_id] += 1
+    audit.append((alert_created_payload(alert, event), alert.causal_depth + 1))
+    if policy.send_notifications:
+        orders.append(
+            NotificationOrder(
                 notification=alert_notification("alert.created", alert, event.payload),
                 channel_ids=policy.channel_ids,
                 source=f"alert:{alert.pk}",
                 causal_depth=alert.causal_depth,
             )
-    if audit:
-        audit_events_record(payloads=audit)
-    return dict(opened)
+        )
+
+
+def _alerts_open_ungrouped(
+    ungrouped: Sequence[tuple[AlertPolicy, AuditEvent, NewMatch]],
+) -> list[tuple[AlertPolicy, Alert, AuditEvent]]:
+    """One alert per match of a rule that neither groups nor counts: two INSERTs for all of them."""
+    if not ungrouped:
+        return []
+    alerts = Alert.objects.bulk_create(
+        [
+            _alert_new(policy, event, [event], group_key=match.group_key, collecting=False)
+            for policy, event, match in ungrouped
+        ]
+    )
+    AlertEvent.objects.bulk_create(
+        [
+            AlertEvent(alert=alert, event_id=event.pk, event_timestamp=event.timestamp)
+            for alert, (_, event, _) in zip(alerts, ungrouped, strict=True)
+        ],
+        ignore_conflicts=True,
+    )
+    return [(policy, alert, event) for alert, (policy, event, _) in zip(alerts, ungrouped, strict=True)]
 
 
 def alerts_policy_update(*, policy: AlertPolicy) -> int:
@@ -183,12 +229,12 @@ def _threshold_events(
     return list(AuditEvent.objects.filter(pk__in=best).only("pk", "timestamp").order_by("timestamp", "pk"))
 
 
-def _alert_open(
+def _alert_new(
     policy: AlertPolicy, event: AuditEvent, events: Sequence[AuditEvent], *, group_key: str, collecting: bool
 ) -> Alert:
-    now = timezone.now()
+    """The alert row for these events, not saved yet."""
     source_type, source_id = alert_source_for(event.payload)
-    alert = Alert.objects.create(
+    return Alert(
         rule_id=policy.rule_id,
         rule_name=policy.rule_name,
         priority=policy.priority,
@@ -204,10 +250,17 @@ def _alert_open(
         collecting=collecting,
         first_seen_at=min(e.timestamp for e in events),
         last_seen_at=max(e.timestamp for e in events),
-        created_at=now,
+        created_at=timezone.now(),
         causal_depth=event.causal_depth,
         **_policy_fields(policy),
     )
+
+
+def _alert_open(
+    policy: AlertPolicy, event: AuditEvent, events: Sequence[AuditEvent], *, group_key: str, collecting: bool
+) -> Alert:
+    alert = _alert_new(policy, event, events, group_key=group_key, collecting=collecting)
+    alert.save(force_insert=True)
     AlertEvent.objects.bulk_create(
         [AlertEvent(alert=alert, event_id=e.pk, event_timestamp=e.timestamp) for e in events], ignore_conflicts=True
     )

@@ -18,6 +18,7 @@ from channels.services.config import (
 from channels.services.health import channel_health_record, delivery_failure_record
 from channels.services.outbox import (
     DELIVER_CHUNK,
+    NotificationOrder,
     SendOutcome,
     SendRun,
     backoff_seconds,
@@ -28,6 +29,7 @@ from channels.services.outbox import (
     delivery_retry,
     delivery_send,
     notification_enqueue,
+    notifications_enqueue,
 )
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "MAX_NAME",
     "ChannelInUse",
     "ChannelValidationError",
+    "NotificationOrder",
     "SendOutcome",
     "SendRun",
     "backoff_seconds",
@@ -52,4 +55,5 @@ __all__ = [
     "delivery_retry",
     "delivery_send",
     "notification_enqueue",
+    "notifications_enqueue",
 ]

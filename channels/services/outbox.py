@@ -39,6 +39,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class NotificationOrder:
+    """One notification to write to the outbox: what, to which channels, caused by what."""
+
+    notification: Notification
+    channel_ids: Sequence[int]
+    source: str
+    causal_depth: int = 0
+
+
 def notification_enqueue(
     *, notification: Notification, channel_ids: Sequence[int], source: str, causal_depth: int = 0
 ) -> list[int]:
@@ -47,31 +57,56 @@ def notification_enqueue(
     `source` is what caused it (`alert:7`, `alert:7:2`, `match:9`): unique with channel and kind,
     so a repeated hand-over writes nothing twice.
     """
-    channels = list(Channel.objects.filter(pk__in=list(channel_ids), enabled=True).values_list("pk", flat=True))
-    if not channels:
-        return []
-    payload = notification.as_json()
-    alert_id = notification.alert.id if notification.alert is not None and notification.alert.id else None
-    Delivery.objects.bulk_create(
+    return notifications_enqueue(
         [
+            NotificationOrder(
+                notification=notification, channel_ids=channel_ids, source=source, causal_depth=causal_depth
+            )
+        ]
+    )
+
+
+def notifications_enqueue(orders: Sequence[NotificationOrder]) -> list[int]:
+    """`notification_enqueue` for many notifications in three statements, whatever their number:
+    the enabled channels, one INSERT ... ON CONFLICT DO NOTHING of every row, the pending pks.
+
+    The unique (source, channel, kind) key still makes a repeated hand-over write nothing twice.
+    """
+    wanted = {channel_id for order in orders for channel_id in order.channel_ids}
+    if not wanted:
+        return []
+    enabled = set(Channel.objects.filter(pk__in=sorted(wanted), enabled=True).values_list("pk", flat=True))
+    rows: list[Delivery] = []
+    for order in orders:
+        notification = order.notification
+        payload = notification.as_json()
+        alert_id = notification.alert.id if notification.alert is not None and notification.alert.id else None
+        rows.extend(
             Delivery(
                 channel_id=channel_id,
                 kind=notification.kind,
-                source=source,
+                source=order.source,
                 alert_id=alert_id,
                 rule_id=notification.rule.id or None,
                 payload=payload,
-                causal_depth=causal_depth,
+                causal_depth=order.causal_depth,
             )
-            for channel_id in channels
-        ],
-        ignore_conflicts=True,
-    )
-    pks = list(
-        Delivery.objects.filter(
-            source=source, kind=notification.kind, channel_id__in=channels, status=DeliveryStatus.PENDING
-        ).values_list("pk", flat=True)
-    )
+            for channel_id in sorted(set(order.channel_ids) & enabled)
+        )
+    if not rows:
+        return []
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    keys = {(row.source, row.kind, row.channel_id) for row in rows}
+    pks = [
+        pk
+        for pk, source, kind, channel_id in Delivery.objects.filter(
+            source__in={row.source for row in rows}, channel_id__in={row.channel_id for row in rows}
+        )
+        .filter(status=DeliveryStatus.PENDING)
+        .order_by("pk")
+        .values_list("pk", "source", "kind", "channel_id")
+        if (source, kind, channel_id) in keys
+    ]
     if pks:
         deliveries_send_after_commit(pks)
     return pks

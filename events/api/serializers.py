@@ -24,10 +24,21 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "client_ip",
             "success",
             "received_at",
-            "evaluated_at",
             "causal_depth",
             "event",
         ]
+
+
+class EvaluationProgressSerializer(serializers.Serializer):
+    """Whether rule evaluation keeps up with ingestion (events.progress)."""
+
+    pending = serializers.IntegerField(help_text="Events stored and still waiting for rule evaluation.")
+    oldest_pending_received_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the longest-waiting of them was received; null when none waits."
+    )
+    evaluated_total = serializers.IntegerField(
+        help_text="Events evaluated against the rules since install (not those no enabled rule looks at)."
+    )
 
 
 class EventTypeSerializer(serializers.ModelSerializer):

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,12 +15,14 @@ from alertsite.accounts.permissions import CanIngestEvents
 from events.api.parsers import JSONBodyParser, NDJSONBodyParser, PayloadTooLarge
 from events.api.serializers import (
     AuditEventSerializer,
+    EvaluationProgressSerializer,
     EventTypeSerializer,
     IngestErrorsSerializer,
     IngestResultSerializer,
 )
 from events.filters import AuditEventFilter
 from events.models import AuditEvent, EventType
+from events.progress import evaluation_progress
 from events.services import event_batch_ingest
 from events.validation import (
     EventError,
@@ -115,6 +118,21 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Response(
             {"accepted": result.accepted, "duplicates": result.duplicates, "ids": result.ids},
             status=status.HTTP_202_ACCEPTED,
+        )
+
+    @extend_schema(summary="Rule evaluation progress: pending events, their age, evaluated total")
+    @action(detail=False, methods=["get"], url_path="evaluation", serializer_class=EvaluationProgressSerializer)
+    def evaluation(self, request: Request) -> Response:
+        """Cheap enough to poll every second: nothing here reads the event log itself."""
+        progress = evaluation_progress()
+        return Response(
+            EvaluationProgressSerializer(
+                {
+                    "pending": progress.pending,
+                    "oldest_pending_received_at": progress.oldest_pending_received_at,
+                    "evaluated_total": progress.evaluated_total,
+                }
+            ).data
         )
 
 

@@ -10,7 +10,8 @@ import pytest
 from alerts.models import Alert
 from tests.migration_steps import migrate, migrate_latest
 
-BEFORE = [("alerts", "0002_search_trigram_indexes")]
+# events back to before 0004 too: the historical AuditEvent here still has `evaluated_at`.
+BEFORE = [("alerts", "0002_search_trigram_indexes"), ("events", "0003_payload_gin_index")]
 AFTER = [("alerts", "0004_category_source_backfill")]
 WHEN = datetime(2025, 3, 2, 9, 16, tzinfo=UTC)
 

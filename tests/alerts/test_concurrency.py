@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertTransition
 from alertsite.accounts import services as accounts
-from events.models import AuditEvent
+from events.models import AuditEvent, PendingEvaluation
 from rules.models import RuleMatch
 from rules.services import rule_create
 from tests.factories import make_event
@@ -154,7 +154,7 @@ def test_two_workers_raise_exactly_one_alert_per_rule_for_one_group_key(ingest_c
     def settled() -> bool:
         return (
             RuleMatch.objects.filter(rule__in=[grouped, threshold]).count() == 40
-            and not AuditEvent.objects.filter(evaluated_at__isnull=True).exists()
+            and not PendingEvaluation.objects.exists()
             and broker_queue.llen("celery") == 0
         )
 

@@ -7,7 +7,7 @@ import pytest
 
 from alerts.models import Alert
 from alerts.services import alert_acknowledge
-from events.models import AuditEvent
+from events.models import AuditEvent, PendingEvaluation
 from rules.evaluation import events_evaluate
 from rules.models import RuleMatch
 from rules.services import rule_create
@@ -85,8 +85,7 @@ def test_depth_two_event_is_stored_as_already_evaluated_and_never_matched(ingest
     ingest(make_event(id="outside"))
     deep = created_events()[-1]
     assert deep.causal_depth == 2
-    assert deep.evaluated_at is not None
-    assert deep.evaluated_at == deep.received_at  # marked at insert, not by an evaluation run
+    assert not PendingEvaluation.objects.filter(event=deep).exists()  # never pending: no evaluation run
     assert not RuleMatch.objects.filter(event=deep).exists()
     assert RuleMatch.objects.filter(rule=watcher).count() == 1
 
@@ -129,7 +128,7 @@ def test_rule_watching_status_updates_raises_one_alert_per_outside_alert_move(in
         alert_acknowledge(alert=raised, actor=responder)  # its status event has depth 2: not evaluated
     deep = AuditEvent.objects.filter(event_type="alert_status_updated").order_by("pk").last()
     assert deep.causal_depth == 2
-    assert deep.evaluated_at == deep.received_at
+    assert not PendingEvaluation.objects.filter(event=deep).exists()
     assert Alert.objects.filter(rule=outside).count() == 1
     assert Alert.objects.filter(rule=watcher).count() == 1
     assert Alert.objects.count() == 2
@@ -149,7 +148,7 @@ def test_both_watchers_together_still_stop_after_one_step(ingest, run_commits, m
     assert Alert.objects.filter(rule=on_status).count() == 1
     assert Alert.objects.filter(rule=on_created).count() == 1
     assert Alert.objects.count() == 3
-    assert not AuditEvent.objects.filter(causal_depth__gte=2, evaluated_at__isnull=True).exists()
+    assert not PendingEvaluation.objects.filter(event__causal_depth__gte=2).exists()
     assert not RuleMatch.objects.filter(event__causal_depth__gte=2).exists()
 
 

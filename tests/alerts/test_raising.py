@@ -11,7 +11,7 @@ from django.db import transaction
 from alerts.models import Alert, AlertEvent, reference_for, reference_parse
 from alerts.services import alert_resolve
 from channels.models import Channel
-from events.models import AuditEvent
+from events.models import AuditEvent, PendingEvaluation
 from rules.models import RuleMatch
 from rules.services import rule_create
 from tests.factories import make_event
@@ -64,8 +64,14 @@ def enqueued(monkeypatch) -> list[dict]:
         )
         return len(channel_ids)
 
-    for module in ("alerts.services.raising", "alerts.services.lifecycle"):
-        monkeypatch.setattr(f"{module}.notification_enqueue", record)
+    monkeypatch.setattr("alerts.services.lifecycle.notification_enqueue", record)
+    monkeypatch.setattr(  # raising hands over a batch's notifications together
+        "alerts.services.raising.notifications_enqueue",
+        lambda orders: [
+            record(notification=o.notification, channel_ids=o.channel_ids, source=o.source, causal_depth=o.causal_depth)
+            for o in orders
+        ],
+    )
     return calls
 
 
@@ -375,15 +381,15 @@ def test_new_alert_enqueues_alert_created_in_the_transaction_that_opens_it(inges
 
 
 def test_failing_enqueue_rolls_back_the_alert_it_belongs_to(ingest, monkeypatch, channel):
-    def refuse(**kwargs):
+    def refuse(orders):
         raise RuntimeError("outbox unavailable")
 
-    monkeypatch.setattr("alerts.services.raising.notification_enqueue", refuse)
+    monkeypatch.setattr("alerts.services.raising.notifications_enqueue", refuse)
     rule_create(data={**FAILED_LOGINS, "send_notifications": True, "channels": [channel.pk]}, actor=None)
     ingest(failure("e1", 0))
     assert not Alert.objects.exists()
     assert not RuleMatch.objects.exists()
-    assert AuditEvent.objects.get(event_id="e1").evaluated_at is None  # left for the sweep to retry
+    assert PendingEvaluation.objects.filter(event__event_id="e1").exists()  # left for the sweep to retry
 
 
 def test_joining_a_grouped_alert_enqueues_no_second_alert_created(ingest, enqueued, channel):

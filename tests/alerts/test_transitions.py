@@ -62,8 +62,14 @@ def enqueued(monkeypatch) -> list[str]:
         kinds.append(notification.kind)
         return len(channel_ids)
 
-    for module in ("alerts.services.raising", "alerts.services.lifecycle"):
-        monkeypatch.setattr(f"{module}.notification_enqueue", record)
+    monkeypatch.setattr("alerts.services.lifecycle.notification_enqueue", record)
+    monkeypatch.setattr(  # raising hands over a batch's notifications together
+        "alerts.services.raising.notifications_enqueue",
+        lambda orders: [
+            record(notification=o.notification, channel_ids=o.channel_ids, source=o.source, causal_depth=o.causal_depth)
+            for o in orders
+        ],
+    )
     return kinds
 
 

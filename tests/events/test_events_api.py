@@ -169,7 +169,6 @@ def test_list_items_have_the_same_shape_as_the_detail(viewer):
         "client_ip",
         "success",
         "received_at",
-        "evaluated_at",
         "causal_depth",
         "event",
     }

@@ -8,7 +8,7 @@ import orjson
 import pytest
 from django.utils import timezone
 
-from events.models import AuditEvent
+from events.models import AuditEvent, PendingEvaluation
 from rules.evaluation import events_evaluate
 from rules.models import RuleMatch
 from rules.services import rule_create
@@ -40,7 +40,7 @@ def test_matching_events_are_recorded_once_each(ingest_client, django_capture_on
     with django_capture_on_commit_callbacks(execute=True):
         ingest(ingest_client, [*failed_logins(3), make_event(id="ok", success=True)])
     assert RuleMatch.objects.filter(rule=rule).count() == 3
-    assert not AuditEvent.objects.filter(event_type="user_login_attempt", evaluated_at__isnull=True).exists()
+    assert not PendingEvaluation.objects.filter(event__event_type="user_login_attempt").exists()
 
 
 @pytest.mark.django_db
@@ -123,7 +123,7 @@ def test_an_event_that_breaks_its_batch_does_not_hold_up_the_others(
     monkeypatch.setattr(evaluation, "matches_record", breaks_on_poison)
     assert evaluate_pending_task() == 2
     assert RuleMatch.objects.filter(rule=rule).count() == 2
-    assert AuditEvent.objects.get(pk=poison).evaluated_at is None  # left to the sweep
+    assert PendingEvaluation.objects.filter(event_id=poison).exists()  # left to the sweep
     assert any(getattr(r, "event_pk", None) == poison for r in caplog.records)
 
 
@@ -138,11 +138,11 @@ def test_the_drain_leaves_events_older_than_the_sweep_interval_to_the_sweep(
     monkeypatch.setattr(event_services, "events_ingested_notify", lambda pks: None)
     with django_capture_on_commit_callbacks(execute=True):
         ingest(ingest_client, failed_logins(2))
-    AuditEvent.objects.filter(event_id="e0").update(received_at=timezone.now() - timedelta(hours=1))
+    PendingEvaluation.objects.filter(event__event_id="e0").update(received_at=timezone.now() - timedelta(hours=1))
     assert evaluate_pending_task() == 1
-    assert AuditEvent.objects.get(event_id="e0").evaluated_at is None
+    assert PendingEvaluation.objects.filter(event__event_id="e0").exists()
     assert evaluation_sweep_task() == 1  # the sweep queues it (and, in-process, evaluates it)
-    assert AuditEvent.objects.get(event_id="e0").evaluated_at is not None
+    assert not PendingEvaluation.objects.filter(event__event_id="e0").exists()
 
 
 @pytest.mark.redis
@@ -171,7 +171,8 @@ def test_redelivered_evaluation_task_does_not_match_twice(ingest_client, django_
         ingest(ingest_client, failed_logins(2))
     pks = list(AuditEvent.objects.filter(event_type="user_login_attempt").values_list("pk", flat=True))
     assert events_evaluate(event_pks=pks).events == 0  # already evaluated: nothing to do
-    AuditEvent.objects.filter(pk__in=pks).update(evaluated_at=None)  # as if the first run died after matching
+    # As if the first run had matched and died before its end of waiting committed.
+    PendingEvaluation.objects.bulk_create([PendingEvaluation(event_id=pk, received_at=timezone.now()) for pk in pks])
     result = events_evaluate(event_pks=pks)
     assert (result.matches, result.new_matches) == (2, 0)
     assert RuleMatch.objects.filter(rule=rule).count() == 2
@@ -193,7 +194,7 @@ def test_sweep_requeues_events_left_unevaluated(ingest_client, monkeypatch):
     rule_create(data=FAILED_LOGINS, actor=None)
     ingest(ingest_client, failed_logins(2))  # on_commit never runs here: as if the broker was down
     assert RuleMatch.objects.count() == 0
-    AuditEvent.objects.update(received_at=timezone.now() - timedelta(minutes=5))
+    PendingEvaluation.objects.update(received_at=timezone.now() - timedelta(minutes=5))
     assert evaluation_sweep_task.apply().get() == 2  # the rule's own audit event needed no evaluation
     assert RuleMatch.objects.count() == 2
 
@@ -256,9 +257,7 @@ def test_events_ingested_while_no_worker_runs_are_evaluated_when_one_starts(inge
     assert RuleMatch.objects.count() == 0
     with CeleryWorker() as worker:
         wait_for(lambda: RuleMatch.objects.filter(rule=rule).count() == 5, timeout=60, describe=worker.output)
-        wait_for(
-            lambda: not AuditEvent.objects.filter(event_type="user_login_attempt", evaluated_at__isnull=True).exists()
-        )
+        wait_for(lambda: not PendingEvaluation.objects.filter(event__event_type="user_login_attempt").exists())
 
 
 @pytest.mark.worker
@@ -274,7 +273,7 @@ def test_two_workers_given_the_same_batch_twice_match_each_event_once(ingest_cli
     with CeleryWorker("w1"), CeleryWorker("w2"):
         wait_for(lambda: broker_queue.llen("celery") == 0, timeout=60)
         wait_for(
-            lambda: not AuditEvent.objects.filter(event_type="user_login_attempt", evaluated_at__isnull=True).exists(),
+            lambda: not PendingEvaluation.objects.filter(event__event_type="user_login_attempt").exists(),
             timeout=60,
         )
     assert RuleMatch.objects.filter(rule=rule).count() == 200

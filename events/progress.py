@@ -1,0 +1,103 @@
+"""Evaluation progress: which stored events still wait for the rules, and how many were evaluated.
+
+Ingestion writes a `PendingEvaluation` row with each event to evaluate (events.storage, same
+statement); the evaluator claims rows with `pending_claim` and, in the transaction that records
+the matches, ends them with `pending_done`. A pending row is visible only once its event has
+committed, so transactions that commit out of id order need no gap sweep, and a claimed row
+stays locked until the evaluation commits or rolls back (a killed worker leaves it pending).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import Min, QuerySet, Sum
+from django.utils import timezone
+
+from events.models import EvaluationCount, PendingEvaluation
+
+COUNT_TABLE = EvaluationCount._meta.db_table
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationProgress:
+    pending: int
+    oldest_pending_received_at: datetime | None
+    evaluated_total: int
+
+
+def pending_rows(
+    *,
+    event_pks: Collection[int] | None = None,
+    received_since: datetime | None = None,
+    received_before: datetime | None = None,
+    exclude: Collection[int] = (),
+) -> QuerySet[PendingEvaluation]:
+    """Pending rows, oldest event first, narrowed by event pks and reception time."""
+    rows = PendingEvaluation.objects.all()
+    if event_pks is not None:
+        rows = rows.filter(event_id__in=list(event_pks))
+    if received_since is not None:
+        rows = rows.filter(received_at__gte=received_since)
+    if received_before is not None:
+        rows = rows.filter(received_at__lt=received_before)
+    if exclude:
+        rows = rows.exclude(event_id__in=list(exclude))
+    return rows.order_by("event_id")
+
+
+def pending_claim(rows: QuerySet[PendingEvaluation], *, limit: int | None = None) -> list[int]:
+    """Lock up to `limit` of these rows for this transaction and answer their event pks.
+
+    Rows another transaction is evaluating are skipped, not waited for (PostgreSQL); SQLite
+    has a single writer anyway. Call inside the transaction that will call `pending_done`.
+    """
+    if connection.features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True)
+    pks = rows.values_list("event_id", flat=True)
+    return list(pks[:limit] if limit is not None else pks)
+
+
+def pending_done(event_pks: Sequence[int]) -> int:
+    """The events are evaluated: drop their pending rows and count them (one DELETE, one upsert).
+
+    Call in the transaction that recorded their matches, after `pending_claim` locked them, so
+    the matches and the end of waiting commit together. Answers how many rows it ended.
+    """
+    if not event_pks:
+        return 0
+    done, _ = PendingEvaluation.objects.filter(event_id__in=list(event_pks)).delete()
+    if done:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {COUNT_TABLE} (shard, evaluated) VALUES (%s, %s) "
+                f"ON CONFLICT (shard) DO UPDATE SET evaluated = {COUNT_TABLE}.evaluated + excluded.evaluated",
+                [os.getpid() % EvaluationCount.SHARDS, done],
+            )
+    return done
+
+
+def pending_stale(*, older_than: timedelta, limit: int) -> list[int]:
+    """Events waiting longer than that (broker down after commit, a worker died), oldest first."""
+    cutoff = timezone.now() - older_than
+    return list(
+        PendingEvaluation.objects.filter(received_at__lt=cutoff)
+        .order_by("received_at", "event_id")
+        .values_list("event_id", flat=True)[:limit]
+    )
+
+
+def evaluation_progress() -> EvaluationProgress:
+    """Pending count and age, and the evaluated total: three small reads, none over the event log.
+
+    The count covers only the pending table, which stays small while evaluation keeps up; the
+    oldest reception time comes from its index; the total sums a few counter rows.
+    """
+    pending = PendingEvaluation.objects.count()
+    oldest = PendingEvaluation.objects.aggregate(oldest=Min("received_at"))["oldest"] if pending else None
+    total = EvaluationCount.objects.aggregate(total=Sum("evaluated"))["total"] or 0
+    return EvaluationProgress(pending=pending, oldest_pending_received_at=oldest, evaluated_total=int(total))
