@@ -47,7 +47,8 @@ def _row(source: Source) -> dict[str, Any]:
     return {
         "source": source,
         "status": status,
-        "progress": round(100 * min(backfill.values())) if backfill else None,
+        # Progress once the first poll has run (before it, "Never run" says it all).
+        "progress": round(100 * min(backfill.values())) if backfill and source.last_run_at else None,
     }
 
 
