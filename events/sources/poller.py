@@ -16,6 +16,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -136,6 +137,8 @@ class SourcePoll:
         self.config = SourceConfig.from_stored(source.config)
         self.result = PollResult()
         self.limits = Limits.from_settings()
+        # Fetches the next page while this one is stored (the vendor's answer and our write overlap).
+        self.ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="source-prefetch")
 
     def run(self) -> PollResult:
         with DirectoryInsightsClient(
@@ -144,10 +147,11 @@ class SourcePoll:
             timeout=self.config.timeout_seconds,
             allow_private=settings.ALERTSITE_SOURCE_ALLOW_PRIVATE,
         ) as client:
-            for cursor in self._cursors():
-                if not self._org_poll(client, cursor):
-                    self.result.more = True
-                    break
+            with self.ahead:
+                for cursor in self._cursors():
+                    if not self._org_poll(client, cursor):
+                        self.result.more = True
+                        break
         return self.result
 
     def _cursors(self) -> list[SourceCursor]:
@@ -170,22 +174,18 @@ class SourcePoll:
         instead of starting again at the checkpoint minus the overlap (which, on a backfill
         whose overlap holds more events than a round pulls, would never get further).
         """
-        config = self.config
         start: datetime = cursor.resume_start or self._start_time(cursor)
         search_after: list[Any] | None = cursor.resume_after if cursor.resume_start is not None else None
         resumed = cursor.resume_start is not None
         stalled = 0
+        org = None if cursor.org == DEFAULT_ORG else cursor.org
+        upcoming: Future[Page] | None = None
         while True:
-            body: dict[str, Any] = {
-                "service": list(config.services),
-                "start_time": iso(start),
-                "sort": "ASC",
-                "limit": config.page_limit,
-            }
-            if search_after is not None:
-                body["search_after"] = search_after
             try:
-                page = client.events_page(body, org=None if cursor.org == DEFAULT_ORG else cursor.org)
+                if upcoming is not None:
+                    page, upcoming = upcoming.result(), None
+                else:
+                    page = client.events_page(self._body(start, search_after), org=org)
             except VendorRefused as exc:
                 if resumed and exc.status_code == 400:
                     # The vendor no longer takes where we were: start again from the checkpoint.
@@ -194,7 +194,7 @@ class SourcePoll:
                 raise
             resumed = False
             outcome = page_records(page.rows, org=cursor.org, limits=self.limits)
-            done = page.result_count < (page.limit or config.page_limit)
+            done = page.result_count < (page.limit or self.config.page_limit)
             if done:
                 self._page_store(page, outcome, cursor, resume=None, last=True)
                 return True
@@ -212,9 +212,26 @@ class SourcePoll:
                         f"The vendor answered {stalled} full pages in a row {why} that did not move on; "
                         "paging cannot continue."
                     )
+            if time.monotonic() < self.deadline:
+                # The next request is known already: fetch it while this page is stored. The
+                # connection is the prefetch's alone until its result is taken.
+                upcoming = self.ahead.submit(client.events_page, self._body(start, search_after), org=org)
             self._page_store(page, outcome, cursor, resume=(start, search_after))
             if time.monotonic() >= self.deadline:
+                if upcoming is not None:
+                    upcoming.cancel()  # if already running, it ends with the executor; next round fetches it again
                 return False
+
+    def _body(self, start: datetime, search_after: list[Any] | None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "service": list(self.config.services),
+            "start_time": iso(start),
+            "sort": "ASC",
+            "limit": self.config.page_limit,
+        }
+        if search_after is not None:
+            body["search_after"] = search_after
+        return body
 
     def _start_time(self, cursor: SourceCursor) -> datetime:
         if cursor.checkpoint is None:
