@@ -200,7 +200,7 @@ def source_config_clean(
     start_text = iso(now - timedelta(hours=24))
     if start_raw is None:
         pass
-    elif "start_time" not in raw:
+    elif "start_time" not in raw or start_raw == previous.get("start_time"):
         start_text = start_raw  # stored before: not re-checked against a moving "now"
     else:
         parsed = parse_timestamp(start_raw)

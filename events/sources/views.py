@@ -147,6 +147,10 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data = form_data(request)
         if not data["config"]["api_key"]:
             data["config"]["api_key"] = MASK  # left empty: keep the stored key
+        stored_start = source.config.get("start_time")
+        if request.POST.get("start_time", "").strip() == _local(stored_start):
+            # The form shows minutes: unchanged, it means the stored time (no backfill restart).
+            data["config"]["start_time"] = stored_start
         try:
             source_update(source=source, data=data, actor=request.user)
         except SourceValidationError as exc:

@@ -153,3 +153,33 @@ def test_a_backfill_under_way_shows_its_progress(login, vendor_standin):
     source_poll(source.pk, max_seconds=0, manual=True)  # one page, then the deadline
     page = login("admin").get(LIST).content.decode()
     assert 'data-testid="source-progress"' in page and 'hx-trigger="every 5s"' in page
+
+
+def test_saving_the_form_unchanged_keeps_the_start_time_and_the_checkpoint(login, vendor_standin):
+    from events.sources.models import SourceCursor
+
+    vendor_standin.add(vendor_standin.make_events(5))
+    source = make(vendor_standin)
+    client = login("admin")
+    client.post(f"/settings/data-sources/{source.pk}/poll/")
+    checkpoint = SourceCursor.objects.get(source=source).checkpoint
+    stored = Source.objects.get().config["start_time"]
+    response = client.post(
+        f"/settings/data-sources/{source.pk}/edit/",
+        form(vendor_standin, api_key="", name="Acme", start_time=stored[:16]),
+    )
+    assert response.status_code == 302
+    assert Source.objects.get().config["start_time"] == stored
+    assert SourceCursor.objects.get(source=source).checkpoint == checkpoint
+
+
+def test_an_old_start_time_does_not_block_other_edits(vendor_standin, settings):
+    from events.sources.services import source_update
+
+    source = make(vendor_standin)
+    Source.objects.filter(pk=source.pk).update(config={**source.config, "start_time": "2001-01-01T00:00:00.000Z"})
+    source.refresh_from_db()
+    updated = source_update(
+        source=source, data={"config": {**source.config, "api_key": "********", "page_limit": 10}}, actor=None
+    )
+    assert updated.config["page_limit"] == 10 and updated.config["start_time"] == "2001-01-01T00:00:00.000Z"
