@@ -14,6 +14,26 @@ from typing import Any, Literal
 
 # Services of the Directory Insights log, as the console and admin filters offer them.
 SERVICES = ("directory", "sso", "radius", "ldap", "systems", "mdm", "password_manager", "software", "alerts")
+# The `service` names the vendor's Directory Insights query API knows (vendor/directory-insights.swagger.json),
+# besides "all": what a source may pull and what the compatible query API accepts.
+VENDOR_SERVICES: tuple[str, ...] = (
+    "access_management",
+    "alerts",
+    "asset_management",
+    "directory",
+    "ldap",
+    "mdm",
+    "notifications",
+    "object_storage",
+    "password_manager",
+    "radius",
+    "reports",
+    "saas_app_management",
+    "software",
+    "sso",
+    "systems",
+)
+ALL_SERVICES = "all"
 
 # Keys -----------------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from events.catalog import ALL_SERVICES, VENDOR_SERVICES
 from events.validation import parse_timestamp
 
 DEFAULT_LIMIT = 1_000
@@ -28,26 +29,7 @@ MAX_LIMIT = 10_000
 MAX_FIELDS = 100
 MAX_PATH_LENGTH = 200
 
-SERVICES = frozenset(
-    {
-        "access_management",
-        "alerts",
-        "asset_management",
-        "directory",
-        "ldap",
-        "mdm",
-        "notifications",
-        "object_storage",
-        "password_manager",
-        "radius",
-        "reports",
-        "saas_app_management",
-        "software",
-        "sso",
-        "systems",
-    }
-)
-ALL_SERVICES = "all"
+SERVICES = frozenset(VENDOR_SERVICES)
 
 # Every property of the vendor's four query bodies (EventQuery, EventDistinctQuery, EventIntervalQuery).
 VENDOR_FIELDS = frozenset(

@@ -17,28 +17,12 @@ from django.utils import timezone
 from alertsite.crypto import MASK, is_sealed, secret_open, secret_seal
 from alertsite.errors import FieldErrors
 from alertsite.netsafety import UnsafeDestination, url_check
+from events.catalog import ALL_SERVICES, VENDOR_SERVICES
 from events.validation import parse_timestamp
 
 DEFAULT_BASE_URL = "https://api.jumpcloud.com"
-# The `service` values the vendor's query API accepts (vendor/directory-insights.swagger.json).
-VENDOR_SERVICES = (
-    "all",
-    "alerts",
-    "directory",
-    "ldap",
-    "mdm",
-    "notifications",
-    "object_storage",
-    "password_manager",
-    "radius",
-    "reports",
-    "saas_app_management",
-    "software",
-    "sso",
-    "systems",
-    "access_management",
-    "asset_management",
-)
+# What a source may pull: "all", or any of the vendor's services.
+SOURCE_SERVICES = (ALL_SERVICES, *VENDOR_SERVICES)
 ORG_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DEFAULT_ORG = "default"  # the cursor of the key's own organisation (no x-org-id header)
 MAX_PAGE_LIMIT = 10_000
@@ -186,13 +170,13 @@ def source_config_clean(
 
     services = merged.get("services", ["all"])
     if not isinstance(services, list) or not services or not all(isinstance(s, str) for s in services):
-        errors["config.services"] = f"Must be a non-empty list of {', '.join(VENDOR_SERVICES)}."
+        errors["config.services"] = f"Must be a non-empty list of {', '.join(SOURCE_SERVICES)}."
         services = ["all"]
     else:
         for index, service in enumerate(services):
-            if service not in VENDOR_SERVICES:
+            if service not in SOURCE_SERVICES:
                 errors[f"config.services[{index}]"] = (
-                    f"Unknown service {service[:70]!r}; one of {', '.join(VENDOR_SERVICES)}."
+                    f"Unknown service {service[:70]!r}; one of {', '.join(SOURCE_SERVICES)}."
                 )
         services = list(dict.fromkeys(services))
 

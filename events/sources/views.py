@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from alertsite.console import admins_only, readers_only
 from alertsite.crypto import MASK
-from events.sources.config import DEFAULT_BASE_URL, VENDOR_SERVICES, source_config_public
+from events.sources.config import DEFAULT_BASE_URL, SOURCE_SERVICES, source_config_public
 from events.sources.models import Source
 from events.sources.services import (
     SourceValidationError,
@@ -105,7 +105,7 @@ def form_context(values: dict[str, Any], errors: dict[str, str], source: Source 
         "config": config,
         "org_ids_text": "\n".join(config.get("org_ids") or []),
         "start_local": _local(config.get("start_time")),
-        "services": [(service, service in (config.get("services") or ["all"])) for service in VENDOR_SERVICES],
+        "services": [(service, service in (config.get("services") or ["all"])) for service in SOURCE_SERVICES],
         "key_stored": source is not None and config.get("api_key") == MASK and "api_key" not in field_errors,
         "errors": field_errors,
         "error_list": [(FIELD_LABELS.get(k, k), v) for k, v in field_errors.items()],
