@@ -157,6 +157,11 @@ if not CELERY_BROKER_URL:
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+# Celery's Django fix-up closes the database connection before and after every task unless
+# this is set: each task then paid a new PostgreSQL session (one per task in the benches).
+# With it, a worker keeps its connection for this many tasks; alertsite.celery checks it
+# before each task as a web request would (CONN_MAX_AGE, CONN_HEALTH_CHECKS).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -252,6 +257,9 @@ ALERTSITE_DELIVERY_MAX_RETRIES = env.int("ALERTSITE_DELIVERY_MAX_RETRIES", defau
 ALERTSITE_DELIVERY_BACKOFF_SECONDS = env.float("ALERTSITE_DELIVERY_BACKOFF_SECONDS", default=10.0)
 ALERTSITE_DELIVERY_BACKOFF_MAX_SECONDS = env.float("ALERTSITE_DELIVERY_BACKOFF_MAX_SECONDS", default=900.0)
 ALERTSITE_DELIVERY_SWEEP_INTERVAL_SECONDS = env.float("ALERTSITE_DELIVERY_SWEEP_INTERVAL_SECONDS", default=30.0)
+# Webhook requests in flight at once per channel within one deliver task (threads over kept
+# connections); 1 sends one after the other.
+ALERTSITE_DELIVERY_CONCURRENCY = env.int("ALERTSITE_DELIVERY_CONCURRENCY", default=8)
 # Embedded default only (no broker): run the periodic jobs inside the web process, one
 # process a host holding the lock file (default: one per database in the temp directory).
 ALERTSITE_EMBEDDED_SCHEDULER = env.bool("ALERTSITE_EMBEDDED_SCHEDULER", default=True)

@@ -20,7 +20,6 @@ from channels.services.outbox import (
     DELIVER_CHUNK,
     SendOutcome,
     SendRun,
-    backoff_seconds,
     channel_test,
     deliveries_requeue,
     deliveries_send,
@@ -29,6 +28,7 @@ from channels.services.outbox import (
     delivery_send,
     notification_enqueue,
 )
+from channels.services.sending import backoff_seconds
 
 __all__ = [
     "DELIVER_CHUNK",
