@@ -108,6 +108,18 @@ def addresses_resolve(host: str, port: int) -> list[str]:
     return addresses
 
 
+def _connect(address: str, port: int, timeout: float | None) -> socket.socket:
+    """A socket to the checked address, with Nagle off as http.client's own connect() does: the
+    headers and the body go out in two writes, and on a kept connection the second would wait
+    for the receiver's delayed ACK (~40 ms a request)."""
+    sock = socket.create_connection((address, port), timeout)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass
+    return sock
+
+
 class PinnedHTTPConnection(http.client.HTTPConnection):
     """Connect to a checked address while speaking HTTP to the URL's host name."""
 
@@ -116,7 +128,7 @@ class PinnedHTTPConnection(http.client.HTTPConnection):
         self.address = address
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = _connect(self.address, self.port, self.timeout)
 
 
 class PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -130,5 +142,5 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.tls = context
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
+        sock = _connect(self.address, self.port, self.timeout)
         self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
