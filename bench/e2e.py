@@ -49,7 +49,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from delivery import PAYLOAD_TEMPLATE, Workers, api_call, bench_env, paced_send, percentile  # noqa: E402
+from delivery import (  # noqa: E402
+    PAYLOAD_TEMPLATE,
+    STAGES_SQL,
+    Workers,
+    api_call,
+    bench_env,
+    paced_send,
+    percentile,
+)
 from hookreceiver import Arrival, HookReceiver  # noqa: E402
 from ingest import (  # noqa: E402
     bench_api,
@@ -244,11 +252,16 @@ def simulated_events(count: int, parts: int) -> list[list[dict[str, Any]]]:
     return [events[i * count : (i + 1) * count] for i in range(parts)]
 
 
-def bench_rules(sample: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
-    """`count` rule conditions as bench/rules.py makes them (seeded RuleFactory), as API dicts.
+MATCHING_SHARE = 0.08  # of events matched by at least one rule, as in the issue's measurement
 
-    bench/rules.py is loaded under another name (`rules` is the Django app) and its parser is
-    wrapped to keep each condition as written.
+
+def bench_rules(sample: list[dict[str, Any]], count: int) -> tuple[list[dict[str, Any]], float]:
+    """`count` rule conditions, as API dicts, matching ~8% of the events; and the share they match.
+
+    Most are bench/rules.py's seeded RuleFactory rules (loaded under another name: `rules` is the
+    Django app; its parser is wrapped to keep each condition as written). Those are narrow (under
+    1% of events together), so the last few are swapped for broader ones ("failed <type>",
+    seeded and greedy) until the share measured on the sample by rules.engine is about 8%.
     """
     spec = importlib.util.spec_from_file_location("bench_rules", ROOT / "bench" / "rules.py")
     assert spec is not None and spec.loader is not None
@@ -262,10 +275,44 @@ def bench_rules(sample: list[dict[str, Any]], count: int) -> list[dict[str, Any]
         return parse(conditions, **kwargs)
 
     module.conditions_parse = keep
-    from alertsite.demo.simulator import EventSimulator
+    from alertsite.demo.simulator import TRAFFIC_MIX, EventSimulator
+    from events.catalog import EVENT_TYPES, keys_for
+    from rules.conditions import conditions_parse
+    from rules.engine import RuleEngine, RuleSpec
 
     module.RuleFactory(EventSimulator(seed=1), sample, seed=7).rules(count, 0.0)
-    return written
+    catalog = [event_type.name for event_type in EVENT_TYPES]
+
+    failed = {"key": "success", "operator": "eq", "value": False}
+    no_mfa = {"key": "mfa", "operator": "eq", "value": False}
+    broad = [
+        {"event_type": name, "match": "all", "filters": filters}
+        for name, _ in TRAFFIC_MIX
+        for filters in ([failed, no_mfa], [failed], [])
+        if all(f["key"] in keys_for(name) for f in filters)
+    ]
+    # One engine over every rule and candidate, one pass: which events each one matches.
+    every = [*written, *broad]
+    specs = [RuleSpec(id=n, conditions=tuple(conditions_parse([c], event_types=catalog))) for n, c in enumerate(every)]
+    hits: list[set[int]] = [set() for _ in every]
+    for position, rule in RuleEngine(specs).match_batch(sample):
+        hits[rule].add(position)
+    chosen = list(range(len(written)))
+    options = list(range(len(written), len(every)))
+
+    def share(indexes: list[int]) -> float:
+        return len(set().union(*(hits[i] for i in indexes))) / len(sample)
+
+    current = share(chosen)
+    slot = len(chosen) - 1
+    while current < MATCHING_SHARE - 0.01 and options and slot >= 0:
+        trials = [(share([*chosen[:slot], option, *chosen[slot + 1 :]]), option) for option in options]
+        fits = [trial for trial in trials if trial[0] <= MATCHING_SHARE + 0.01] or [min(trials)]
+        current, option = max(fits)
+        chosen[slot] = option
+        options.remove(option)
+        slot -= 1
+    return [every[i] for i in chosen], current
 
 
 def rules_create(conditions: list[dict[str, Any]]) -> None:
@@ -371,6 +418,7 @@ def storm_alertsite(receiver: HookReceiver, count: int, tag: str = "storm") -> S
     channel = channel_create(
         data={"kind": "webhook", "name": f"bench {tag}", "config": {"url": receiver.url}}, actor=None
     )
+    receiver.reset()
     storm_rows(channel.pk, f"{tag}-warm", 40)  # warm-up: imports, connections
     receiver.wait_for(40, timeout=60)
     receiver.reset()
@@ -435,6 +483,13 @@ def latency_alertsite(port: int, token: str, receiver: HookReceiver, rate: float
     arrivals = receiver.keys(event_id)
     spans = [arrivals[eid] - s.accepted_at for eid, s in accepted.items() if eid in arrivals and s.accepted_at]
     return {"sent": len(record.sent), "elapsed": elapsed, "accepted": len(accepted), "spans": spans}
+
+
+def stages_line(database_url: str) -> str:
+    """Where the latency went, from the rows' own timestamps (bench/delivery.py's stages), median/p95 ms."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(STAGES_SQL.replace("'e2e-%'", "'lat-%'")).fetchall()
+    return "; ".join(f"{stage} {median:,.0f}/{p95:,.0f}" for stage, median, p95 in rows)
 
 
 def spans_line(spans: list[float]) -> str:
@@ -517,7 +572,9 @@ def main() -> None:
             rows.append(("(a) COPY into a bare table", f"{copy_rate:,.0f} rows/s"))
             print(f"(a) COPY: {copy_rate:,.0f} rows/s", flush=True)
         if "b" not in skip or "c" not in skip:
-            rules_create(bench_rules(sustained_events[:20_000], RULES))
+            conditions, matching = bench_rules(sustained_events[:10_000], RULES)
+            rules_create(conditions)
+            print(f"rules: {RULES}, matching {100 * matching:.1f}% of the events (rules.engine on 10,000)", flush=True)
             with api_server(stack.env, stack.password) as (port, token, server):
                 if "b" not in skip:
                     bodies = [orjson.dumps(api_events[i : i + BATCH]) for i in range(0, len(api_events), BATCH)]
@@ -534,7 +591,8 @@ def main() -> None:
                             rate = sustained_run(database_url, port, token, sustained_events)
                     with psycopg.connect(database_url) as conn:
                         alerts = conn.execute("SELECT count(*) FROM alerts_alert").fetchone()[0]
-                    share = f"{alerts:,} alerts, {100 * alerts / len(sustained_events):.1f}% of events"
+                        matched = conn.execute("SELECT count(DISTINCT event_id) FROM rules_rulematch").fetchone()[0]
+                    share = f"{100 * matched / len(sustained_events):.1f}% of events matched, {alerts:,} alerts"
                     rows.append((f"(c) sustained ingest + evaluate, {RULES} rules", f"{rate:,.0f} events/s ({share})"))
                     notes.append(f"(c) {meter.line()}")
                     print(f"(c) sustained: {rate:,.0f} events/s; {share}\n    {meter.line()}", flush=True)
@@ -557,8 +615,8 @@ def main() -> None:
                         f"{spans_line(result['spans'])} ({len(result['spans']):,}/{result['sent']:,} received)",
                     )
                 )
-                notes.append(f"(e) {meter.line()}")
-                print(f"(e) latency: {spans_line(result['spans'])}\n    {meter.line()}", flush=True)
+                notes.append(f"(e) stages, median/p95 ms: {stages_line(database_url)}; {meter.line()}")
+                print(f"(e) latency: {spans_line(result['spans'])}\n    {notes[-1]}", flush=True)
     finally:
         broker.flushdb()
     table_print(rows, notes)

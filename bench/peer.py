@@ -46,6 +46,7 @@ from e2e import (  # noqa: E402 - needs bench/ on the path
     run_storm,
     spans_line,
     stack_prepare,
+    stages_line,
 )
 from hookreceiver import Arrival, HookReceiver  # noqa: E402
 from ingest import free_port  # noqa: E402
@@ -269,7 +270,11 @@ def main() -> None:
         storm, storm_meter = run_storm(stack, receiver, args.storm)
         print(f"alertsite storm: {storm.rate:,.0f}/s; {storm.detail}\n    {storm_meter.line()}", flush=True)
         latency, latency_meter = run_latency(stack, receiver, args.rate, args.latency_seconds)
-        print(f"alertsite latency: {spans_line(latency['spans'])}\n    {latency_meter.line()}", flush=True)
+        print(
+            f"alertsite latency: {spans_line(latency['spans'])}\n    stages, median/p95 ms: "
+            f"{stages_line(database_url)}\n    {latency_meter.line()}",
+            flush=True,
+        )
 
     def p95(spans: list[float]) -> float:
         ordered = sorted(spans)

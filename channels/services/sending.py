@@ -238,14 +238,14 @@ class ChannelRun:
 
 def _run_all(runs: list[ChannelRun], step: Callable[[ChannelRun], list[Callable[[], None]]]) -> None:
     """Run each channel's jobs: on threads when its transport allows, else here, one after the other."""
-    pending: list[Future[None]] = []
+    threaded: list[Callable[[], None]] = []
     inline: list[Callable[[], None]] = []
     for run in runs:
         jobs = step(run)
-        if run.concurrent and not _serial():
-            pending.extend(executor().submit(job) for job in jobs)
-        else:
-            inline.extend(jobs)
+        (threaded if run.concurrent and not _serial() else inline).extend(jobs)
+    if len(threaded) == 1:  # a job alone (one alert's webhook): a thread would only add a hand-over
+        inline, threaded = [*threaded, *inline], []
+    pending: list[Future[None]] = [executor().submit(job) for job in threaded]
     for job in inline:
         job()
     for future in pending:
