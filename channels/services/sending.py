@@ -104,6 +104,7 @@ def deliveries_claim(pks: Sequence[int], now: datetime) -> list[Delivery]:
         return []
     table = connection.ops.quote_name(Delivery._meta.db_table)
     at = connection.ops.adapt_datetimefield_value(now)
+    params: list[Any]
     if connection.vendor == "postgresql":  # one array parameter: the same statement text for every batch
         ids, params = "= ANY(%s)", [list(pks)]
     else:
