@@ -11,7 +11,9 @@ not the HTTP request, was the limit. Here a batch costs a fixed number of statem
 2. **send**: per channel, the first delivery goes alone (a dead receiver costs one timeout, and
    its other deliveries wait for its retry time as before); when it got through, up to
    `ALERTSITE_DELIVERY_CONCURRENCY` requests go to that channel at once on threads, for
-   transports that allow it (webhooks; e-mail stays on the task's thread);
+   transports that allow it (webhooks; e-mail stays on the task's thread); no request starts
+   later than one send timeout after the claim (rows left then are handed back and queued again),
+   so the sweep never takes back a row this task is still going to send;
 3. **record**: in one transaction, lock the rows still ours (the sweep may have taken back a
    row that took too long), one `bulk_update` of their outcomes, one `bulk_create` of the
    attempt log, the `notification_delivery_failed` event of each delivery that failed for good,
@@ -201,17 +203,18 @@ def executor() -> ThreadPoolExecutor:
 class ChannelRun:
     """One channel's deliveries of a batch: sent by up to `lanes` threads until the channel fails."""
 
-    def __init__(self, rows: list[Delivery], *, final: bool) -> None:
+    def __init__(self, rows: list[Delivery], *, final: bool, start_by: float) -> None:
         self.queue: deque[Delivery] = deque(rows)
         self.concurrent = transports.get(rows[0].channel.kind).concurrent
         self.final = final
+        self.start_by = start_by  # time.monotonic() after which no new request starts
         self.attempts: list[Attempt] = []
         self.failing_until: datetime | None = None  # set by the first transient failure
         self.lock = threading.Lock()
 
     def next_row(self) -> Delivery | None:
         with self.lock:
-            if self.failing_until is not None or not self.queue:
+            if self.failing_until is not None or not self.queue or time.monotonic() > self.start_by:
                 return None
             return self.queue.popleft()
 
@@ -262,7 +265,11 @@ def deliveries_attempt(rows: list[Delivery], *, final: bool) -> tuple[list[Attem
     by_channel: dict[int, list[Delivery]] = {}
     for row in rows:
         by_channel.setdefault(row.channel_id, []).append(row)
-    runs = [ChannelRun(group, final=final) for group in by_channel.values()]
+    # The whole batch was claimed at once, and the sweep takes back rows `sending` for longer than
+    # 2 x timeout + 5 s: start no request later than one timeout after the claim, so every request
+    # ends before then. What is left is handed back, due now, and queued again (a slow receiver).
+    start_by = time.monotonic() + settings.ALERTSITE_DELIVERY_TIMEOUT_SECONDS
+    runs = [ChannelRun(group, final=final, start_by=start_by) for group in by_channel.values()]
     _run_all(runs, lambda run: [run.probe])
     lanes = max(1, settings.ALERTSITE_DELIVERY_CONCURRENCY)
     _run_all(
@@ -273,8 +280,8 @@ def deliveries_attempt(rows: list[Delivery], *, final: bool) -> tuple[list[Attem
     deferred: dict[datetime, list[Delivery]] = {}
     for run in runs:
         attempts.extend(run.attempts)
-        if run.failing_until is not None and run.queue:
-            deferred.setdefault(run.failing_until, []).extend(run.left_over())
+        if run.queue:
+            deferred.setdefault(run.failing_until or timezone.now(), []).extend(run.left_over())
     return attempts, deferred
 
 

@@ -145,3 +145,21 @@ def test_a_batch_is_sent_side_by_side_once_each(make_webhook):
     assert DeliveryAttempt.objects.filter(delivery_id__in=pks).count() == 20
     channel.refresh_from_db()
     assert (channel.consecutive_failures, channel.last_error) == (0, "")
+
+
+@override_settings(ALERTSITE_DELIVERY_CONCURRENCY=1, ALERTSITE_DELIVERY_TIMEOUT_SECONDS=0.5)
+def test_a_slow_receiver_gets_no_request_the_sweep_could_take_back(make_webhook):
+    """Rows claimed with the batch but not started within one timeout go back to pending, due now."""
+    with WebhookReceiver(default=Reply.slow(0.3), keep_alive=True) as hook:
+        channel = make_webhook(hook.url)
+        pks = [enqueue(channel).pk for _ in range(6)]
+        run = deliveries_send(pks)
+    sent = run.counts.get(DeliveryStatus.SENT, 0)
+    assert 1 <= sent < 6
+    assert run.counts == {DeliveryStatus.SENT: sent, "deferred": 6 - sent}
+    assert len(hook.requests) == sent
+    rows = Delivery.objects.filter(pk__in=pks).order_by("pk")
+    assert [(r.status, r.attempts) for r in rows] == [("sent", 1)] * sent + [("pending", 0)] * (6 - sent)
+    (retry_at,) = run.retries
+    assert run.retries[retry_at] == pks[sent:]
+    assert all(r.next_attempt_at == retry_at for r in rows[sent:])
