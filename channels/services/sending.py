@@ -7,18 +7,18 @@ not the HTTP request, was the limit. Here a batch costs a fixed number of statem
 1. **claim**: one conditional `UPDATE ... SET status='sending' WHERE status='pending' AND due
    RETURNING id` (a row another worker holds, or that was sent already, is simply not
    returned, so a re-delivered task never sends a `sent` row again), then one SELECT of the
-   claimed rows with their channels;
+   claimed rows and one of their channels;
 2. **send**: per channel, the first delivery goes alone (a dead receiver costs one timeout, and
    its other deliveries wait for its retry time as before); when it got through, up to
    `ALERTSITE_DELIVERY_CONCURRENCY` requests go to that channel at once on threads, for
    transports that allow it (webhooks; e-mail stays on the task's thread); no request starts
    later than one send timeout after the claim (rows left then are handed back and queued again),
    so the sweep never takes back a row this task is still going to send;
-3. **record**: in one transaction, lock the rows still ours (the sweep may have taken back a
-   row that took too long), one `bulk_update` of their outcomes, one `bulk_create` of the
-   attempt log, the `notification_delivery_failed` event of each delivery that failed for good,
-   and deferred rows handed back as pending with the channel's retry time (no attempt spent);
-   after the commit, one health write per channel.
+3. **record**: in one transaction, one statement writes the outcomes on the rows still ours
+   (the sweep may have taken back a row that took too long) and their attempt log
+   (`outcomes_record`), then the `notification_delivery_failed` event of each delivery that
+   failed for good, and deferred rows handed back as pending with the channel's retry time (no
+   attempt spent); after the commit, one health write per channel.
 """
 
 from __future__ import annotations
