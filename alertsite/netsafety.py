@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 from urllib.parse import urlsplit
 
 from django.conf import settings
+
+# Whitespace (any Unicode space, as str.isspace) and control characters: one regex, not a
+# generator per character (this runs before every webhook).
+UNSAFE_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 class UnsafeDestination(ValueError):
@@ -78,7 +83,7 @@ def _private_allowed(allow_private: bool | None) -> bool:
 
 def url_check(url: str, *, resolve: bool, allow_private: bool | None = None) -> None:
     """Raise UnsafeDestination for a URL that must not be called. Unresolvable names pass at save time."""
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+    if UNSAFE_CHARACTER.search(url):
         raise UnsafeDestination("The URL must not contain spaces or control characters (percent-encode them).")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
@@ -113,6 +118,18 @@ def addresses_resolve(host: str, port: int, *, allow_private: bool | None = None
     return addresses
 
 
+def _connect(address: str, port: int, timeout: float | None) -> socket.socket:
+    """A socket to the checked address, with Nagle off as http.client's own connect() does: the
+    headers and the body go out in two writes, and on a kept connection the second would wait
+    for the receiver's delayed ACK (~40 ms a request)."""
+    sock = socket.create_connection((address, port), timeout)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass
+    return sock
+
+
 class PinnedHTTPConnection(http.client.HTTPConnection):
     """Connect to a checked address while speaking HTTP to the URL's host name."""
 
@@ -121,7 +138,7 @@ class PinnedHTTPConnection(http.client.HTTPConnection):
         self.address = address
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = _connect(self.address, self.port, self.timeout)
 
 
 class PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -135,5 +152,5 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.tls = context
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
+        sock = _connect(self.address, self.port, self.timeout)
         self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)

@@ -135,12 +135,20 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class _KeepAliveHandler(_Handler):
+    """HTTP/1.1: the connection stays open for the client's next request."""
+
+    protocol_version = "HTTP/1.1"
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     receiver: WebhookReceiver
     tls: ssl.SSLContext | None = None
 
     def finish_request(self, request: Any, client_address: Any) -> None:
+        with self.receiver._condition:
+            self.receiver.connections += 1
         if self.tls is not None:  # handshake in the request's own thread, never in the accept loop
             try:
                 request = self.tls.wrap_socket(request, server_side=True)
@@ -193,8 +201,12 @@ def self_signed_context() -> ssl.SSLContext:
 class WebhookReceiver:
     """A real HTTP server on 127.0.0.1:<free port> recording requests and answering from a script."""
 
-    def __init__(self, *script: Reply | str | int, default: Reply | str | int = "ok", tls: bool = False) -> None:
+    def __init__(
+        self, *script: Reply | str | int, default: Reply | str | int = "ok", tls: bool = False, keep_alive: bool = False
+    ) -> None:
         self.tls = tls
+        self.keep_alive = keep_alive  # HTTP/1.1 keep-alive; else HTTP/1.0, a connection per request
+        self.connections = 0  # TCP connections accepted
         self.requests: list[ReceivedRequest] = []
         self.default = Reply.of(default)
         self._script: list[Reply] = [Reply.of(item) for item in script]
@@ -205,7 +217,7 @@ class WebhookReceiver:
 
     # -- lifecycle
     def start(self) -> WebhookReceiver:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", 0), _KeepAliveHandler if self.keep_alive else _Handler)
         self._server.receiver = self
         self._server.tls = self_signed_context() if self.tls else None
         self._thread = threading.Thread(

@@ -261,6 +261,9 @@ ALERTSITE_DELIVERY_MAX_RETRIES = env.int("ALERTSITE_DELIVERY_MAX_RETRIES", defau
 ALERTSITE_DELIVERY_BACKOFF_SECONDS = env.float("ALERTSITE_DELIVERY_BACKOFF_SECONDS", default=10.0)
 ALERTSITE_DELIVERY_BACKOFF_MAX_SECONDS = env.float("ALERTSITE_DELIVERY_BACKOFF_MAX_SECONDS", default=900.0)
 ALERTSITE_DELIVERY_SWEEP_INTERVAL_SECONDS = env.float("ALERTSITE_DELIVERY_SWEEP_INTERVAL_SECONDS", default=30.0)
+# Webhook requests in flight at once per channel within one deliver task (threads over kept
+# connections); 1 sends one after the other.
+ALERTSITE_DELIVERY_CONCURRENCY = env.int("ALERTSITE_DELIVERY_CONCURRENCY", default=8)
 # Embedded default only (no broker): run the periodic jobs inside the web process, one
 # process a host holding the lock file (default: one per database in the temp directory).
 ALERTSITE_EMBEDDED_SCHEDULER = env.bool("ALERTSITE_EMBEDDED_SCHEDULER", default=True)

@@ -21,7 +21,6 @@ from channels.services.outbox import (
     NotificationOrder,
     SendOutcome,
     SendRun,
-    backoff_seconds,
     channel_test,
     deliveries_requeue,
     deliveries_send,
@@ -31,6 +30,7 @@ from channels.services.outbox import (
     notification_enqueue,
     notifications_enqueue,
 )
+from channels.services.sending import backoff_seconds
 
 __all__ = [
     "DELIVER_CHUNK",

@@ -31,6 +31,31 @@ def channel_health_record(channel: Channel, *, ok: bool, error: str, at: Any) ->
         )
 
 
+def channel_health_batch_record(channel: Channel, outcomes: list[tuple[bool, str]], *, at: Any) -> None:
+    """Health after a batch of attempts, in one write: as if `channel_health_record` ran for each
+    outcome in turn (a success resets the failure count, each later failure adds one)."""
+    if not outcomes:
+        return
+    successes = [index for index, (ok, _) in enumerate(outcomes) if ok]
+    if not successes:
+        Channel.objects.filter(pk=channel.pk).update(
+            last_delivery_at=at,
+            last_error=outcomes[-1][1][:500],
+            consecutive_failures=F("consecutive_failures") + len(outcomes),
+        )
+        return
+    failures_after = [error for ok, error in outcomes[successes[-1] + 1 :] if not ok]
+    if not failures_after:
+        channel_health_record(channel, ok=True, error="", at=at)
+        return
+    Channel.objects.filter(pk=channel.pk).update(
+        last_delivery_at=at,
+        last_success_at=at,
+        last_error=failures_after[-1][:500],
+        consecutive_failures=len(failures_after),
+    )
+
+
 def delivery_failure_record(delivery: Delivery, error: DeliveryError | None, attempts: int) -> None:
     """`notification_delivery_failed`, one causal step deeper than the alert's trigger (loop guard)."""
     channel = delivery.channel

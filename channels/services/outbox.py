@@ -2,9 +2,10 @@
 
 - `notification_enqueue` writes one Delivery row per channel in the caller's transaction
   (unique per source, channel and kind) and sends them after commit, one task per 50 rows.
-- `delivery_send` claims a row with a conditional UPDATE (pending -> sending), makes one
-  attempt through the channel's transport, and records it: sent, rescheduled with
-  exponential backoff and jitter (Retry-After honoured), or failed for good.
+- `deliveries_send` / `delivery_send` claim rows with one conditional UPDATE (pending -> sending),
+  make one attempt each through the channel's transport (webhooks side by side on kept
+  connections), and record them per batch: sent, rescheduled with exponential backoff and
+  jitter (Retry-After honoured), or failed for good (channels.services.sending).
 - `deliveries_requeue` (the beat sweep) picks up rows whose retry is due and rows stuck
   in `sending` after a worker died; receivers de-duplicate by the delivery UUID.
 """
@@ -13,23 +14,20 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import random
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, NotificationKind
+from channels.models import Channel, Delivery, DeliveryStatus, NotificationKind
 from channels.notification import Notification, sample_notification
-from channels.services.health import channel_health_record, delivery_failure_record
-from channels.transports import DeliveryError, Outgoing, transports
+from channels.services.sending import deliveries_send_batch
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -138,18 +136,6 @@ def _flush_pending() -> None:
         deliver_task.delay(pks[start : start + DELIVER_CHUNK])
 
 
-def _relaxed_commit() -> None:
-    """Inside a delivery's own bookkeeping transaction, don't wait for the WAL flush (PostgreSQL).
-
-    Losing such a commit in a crash only means the sweep sends the delivery again, and
-    receivers drop the duplicate by its delivery id; the outbox row itself was written
-    durably with the alert.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
 @dataclass(frozen=True)
 class SendOutcome:
     delivery_id: int
@@ -157,55 +143,14 @@ class SendOutcome:
     retry_at: Any = None
 
 
-def backoff_seconds(attempt: int, retry_after: float | None) -> float:
-    """Exponential backoff with full jitter; a longer Retry-After wins; capped."""
-    base = settings.ALERTSITE_DELIVERY_BACKOFF_SECONDS * (2 ** max(0, attempt - 1))
-    delay = random.uniform(base / 2, base)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return min(delay, settings.ALERTSITE_DELIVERY_BACKOFF_MAX_SECONDS)
-
-
 def delivery_send(*, delivery_id: int, final: bool = False) -> SendOutcome:
-    """Claim the delivery and make one attempt. `final` fails it on any error (test sends)."""
-    now = timezone.now()
-    with transaction.atomic():
-        _relaxed_commit()
-        claimed = (
-            Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .update(status=DeliveryStatus.SENDING, claimed_at=now)
-        )
-    if not claimed:
-        current = Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
-        return SendOutcome(delivery_id, current or "missing")
-    delivery = Delivery.objects.select_related("channel").get(pk=delivery_id)
-    channel = delivery.channel
-    number = delivery.attempts + 1
-    started = time.monotonic()
-    sent_at = timezone.now().isoformat().replace("+00:00", "Z")
-    message = Outgoing(
-        delivery_id=str(delivery.uuid),
-        notification=Notification.from_json(delivery.kind, delivery.payload),
-        sent_at=sent_at,
-    )
-    error: DeliveryError | None = None
-    try:
-        if not channel.enabled and delivery.kind != NotificationKind.TEST:
-            # A test may check a channel before it is switched on; real notifications may not.
-            raise DeliveryError("The channel is disabled.", permanent=True)
-        result = transports.get(channel.kind).send(
-            channel, message, timeout=settings.ALERTSITE_DELIVERY_TIMEOUT_SECONDS
-        )
-        status_code, snippet = result.status_code, result.snippet
-    except DeliveryError as exc:
-        error, status_code, snippet = exc, exc.status_code, exc.snippet
-    except Exception as exc:  # a bug or bad config must not leave the row in `sending`
-        logger.exception("transport raised", extra={"delivery_id": delivery.pk})
-        error = DeliveryError(f"{exc.__class__.__name__}: {exc}", permanent=True)
-        status_code, snippet = None, ""
-    duration_ms = int((time.monotonic() - started) * 1000)
-    return _attempt_record(delivery, number, error, status_code, snippet, duration_ms, final=final)
+    """Claim the delivery and make one attempt. `final` fails it on any error (test sends).
+
+    A row that is not pending and due (sent, held by another worker, waiting for its retry)
+    is left alone: the answer is its current status (`missing` if there is no such row).
+    """
+    result = deliveries_send_batch([delivery_id], final=final)
+    return SendOutcome(delivery_id, result.status[delivery_id], result.retry_at.get(delivery_id))
 
 
 @dataclass
@@ -217,96 +162,21 @@ class SendRun:
 
 
 def deliveries_send(delivery_pks: Sequence[int]) -> SendRun:
-    """Attempt each delivery once, in order; once a channel fails in this pass, its remaining
-    deliveries wait for that channel's retry time instead of each sitting out the same timeout
-    (a dead receiver would otherwise hold a worker for timeout x deliveries). A deferral costs
-    no attempt."""
+    """Attempt each delivery once (channels.services.sending: claimed, sent and recorded per batch);
+    once a channel fails in this pass, its remaining deliveries wait for that channel's retry time
+    instead of each sitting out the same timeout (a dead receiver would otherwise hold a worker
+    for timeout x deliveries). A deferral costs no attempt."""
+    result = deliveries_send_batch(delivery_pks)
     run = SendRun()
-    channel_of: dict[int, int] = dict(
-        Delivery.objects.filter(pk__in=list(delivery_pks)).values_list("pk", "channel_id")
-    )
-    failing: dict[int | None, Any] = {}  # channel id -> its retry time
-    deferred: dict[Any, list[int]] = {}
+    deferred = {pk for pks in result.deferred.values() for pk in pks}
     for pk in delivery_pks:
-        channel_id = channel_of.get(pk)
-        if channel_id in failing:
-            deferred.setdefault(failing[channel_id], []).append(pk)
-            run.counts["deferred"] = run.counts.get("deferred", 0) + 1
-            continue
-        outcome = delivery_send(delivery_id=pk)
-        run.counts[outcome.status] = run.counts.get(outcome.status, 0) + 1
-        if outcome.status == DeliveryStatus.PENDING and outcome.retry_at:
-            failing[channel_id] = outcome.retry_at
-            run.retries.setdefault(outcome.retry_at, []).append(pk)
-    for retry_at, pks in deferred.items():
-        # Never earlier than a retry a row already waits for (its own backoff or Retry-After).
-        Delivery.objects.filter(pk__in=pks, status=DeliveryStatus.PENDING).filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=retry_at)
-        ).update(next_attempt_at=retry_at)
+        status = "deferred" if pk in deferred else result.status[pk]
+        run.counts[status] = run.counts.get(status, 0) + 1
+    for pk, retry_at in result.retry_at.items():
+        run.retries.setdefault(retry_at, []).append(pk)
+    for retry_at, pks in result.deferred.items():
         run.retries.setdefault(retry_at, []).extend(pks)
     return run
-
-
-def _attempt_record(
-    delivery: Delivery,
-    number: int,
-    error: DeliveryError | None,
-    status_code: int | None,
-    snippet: str,
-    duration_ms: int,
-    *,
-    final: bool,
-) -> SendOutcome:
-    now = timezone.now()
-    max_attempts = 1 + settings.ALERTSITE_DELIVERY_MAX_RETRIES
-    if error is None:
-        outcome, status, retry_at = "sent", DeliveryStatus.SENT, None
-    elif error.permanent or final or number >= max_attempts:
-        outcome, status, retry_at = "failed", DeliveryStatus.FAILED, None
-    else:
-        outcome, status = "retry", DeliveryStatus.PENDING
-        retry_at = now + timedelta(seconds=backoff_seconds(number, error.retry_after))
-    with transaction.atomic():
-        _relaxed_commit()
-        updated = Delivery.objects.filter(
-            pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_at=delivery.claimed_at
-        ).update(
-            status=status,
-            attempts=number,
-            last_attempt_at=now,
-            next_attempt_at=retry_at,
-            sent_at=now if status == DeliveryStatus.SENT else None,
-            response_code=status_code,
-            last_error=error.message if error else "",
-            response_snippet=(snippet or "")[:500],
-            duration_ms=duration_ms,
-        )
-        if not updated:
-            # The sweep reclaimed the row (we were too slow); its new attempt will record itself.
-            return SendOutcome(delivery.pk, "superseded")
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            number=number,
-            at=now,
-            duration_ms=duration_ms,
-            status_code=status_code,
-            error=error.message if error else "",
-            response_snippet=(snippet or "")[:500],
-            outcome=outcome,
-        )
-        if status == DeliveryStatus.FAILED and delivery.kind != NotificationKind.TEST:
-            delivery_failure_record(delivery, error, number)
-    # After the commit, in a statement of its own: the channel row is shared by every
-    # delivery to it, so its lock must never be held while a transaction waits on disk.
-    channel_health_record(delivery.channel, ok=error is None, error=error.message if error else "", at=now)
-    level = logging.INFO if error is None else logging.WARNING
-    logger.log(
-        level,
-        "delivery attempt %s",
-        outcome,
-        extra={"delivery_id": delivery.pk, "channel_id": delivery.channel_id, "attempt": number},
-    )
-    return SendOutcome(delivery.pk, status, retry_at)
 
 
 def deliveries_requeue(*, now: Any = None) -> list[int]:

@@ -64,6 +64,9 @@ class Outgoing:
 
 class Transport:
     label = ""
+    # Whether `send` may run on several threads at once (it must not touch the database then:
+    # e-mail resolves role members, so it stays on the task's own thread).
+    concurrent = False
 
     def config_clean(self, config: Any, previous: dict[str, Any] | None) -> dict[str, Any]:
         """Validate a config from the API/admin and return it as stored (secrets sealed)."""

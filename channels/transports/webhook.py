@@ -29,13 +29,8 @@ import orjson
 from django.utils import timezone
 
 from alertsite.crypto import secret_open
-from alertsite.netsafety import (
-    PinnedHTTPConnection,
-    PinnedHTTPSConnection,
-    UnsafeDestination,
-    addresses_resolve,
-    url_check,
-)
+from alertsite.httppool import Destination, pool
+from alertsite.netsafety import UnsafeDestination, addresses_resolve, url_check
 from channels.transports.base import DeliveryError, Outgoing, SendResult, Transport, transports
 from channels.transports.webhook_config import MAX_URL_SECRET_VALUE, WebhookConfig, url_fill, url_placeholders
 
@@ -96,6 +91,7 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 class WebhookTransport(WebhookConfig, Transport):
     label = "Webhook"
+    concurrent = True  # sending touches no database: a batch's requests may go out side by side
 
     # -- sending ----------------------------------------------------------------------
 
@@ -165,25 +161,17 @@ class WebhookTransport(WebhookConfig, Transport):
         except ValueError:
             raise DeliveryError("The URL is not valid.", permanent=True) from None
         body, headers = self.request_parts(channel, message)
-        host = parts.hostname or ""
-        connection: PinnedHTTPConnection | PinnedHTTPSConnection
-        if parts.scheme == "https":
-            connection = PinnedHTTPSConnection(
-                host, port, address=address, timeout=timeout, verify=channel.config.get("verify_ssl", True)
-            )
-        else:
-            connection = PinnedHTTPConnection(host, port, address=address, timeout=timeout)
+        destination = Destination(
+            parts.scheme, address, port, parts.hostname or "", bool(channel.config.get("verify_ssl", True))
+        )
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
         try:
-            connection.request("POST", target, body=body, headers=headers)
-            response = connection.getresponse()
             # Read past the cut so a secret echoed across it is still recognised, then cut.
-            raw = response.read(SNIPPET + SNIPPET_MARGIN).decode("utf-8", errors="replace")
-            snippet = scrub(raw)[:SNIPPET]
-            status = response.status
-            retry_after = retry_after_seconds(response.getheader("Retry-After"))
+            reply = pool().post(
+                destination, target, body=body, headers=headers, timeout=timeout, read_limit=SNIPPET + SNIPPET_MARGIN
+            )
         except TimeoutError as exc:
             raise DeliveryError(f"Timed out after {timeout:g} s", permanent=False) from exc
         except ssl.SSLCertVerificationError as exc:
@@ -194,8 +182,9 @@ class WebhookTransport(WebhookConfig, Transport):
             raise DeliveryError("The URL must be ASCII: percent-encode other characters.", permanent=True) from None
         except (OSError, http.client.HTTPException) as exc:
             raise DeliveryError(scrub(f"Connection failed: {exc.__class__.__name__}: {exc}"), permanent=False) from None
-        finally:
-            connection.close()
+        snippet = scrub(reply.head.decode("utf-8", errors="replace"))[:SNIPPET]
+        status = reply.status
+        retry_after = retry_after_seconds(reply.retry_after)
         if 200 <= status < 300:
             return SendResult(status_code=status, snippet=snippet)
         if 300 <= status < 400:

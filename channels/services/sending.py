@@ -1,0 +1,463 @@
+"""Sending a batch of deliveries: claim all at once, send side by side, record all at once.
+
+Why: an alert storm used to cost each delivery its own claim, reload, attempt row, status
+update and health update (and a new connection); at thousands a second that bookkeeping,
+not the HTTP request, was the limit. Here a batch costs a fixed number of statements:
+
+1. **claim**: one conditional `UPDATE ... SET status='sending' WHERE status='pending' AND due
+   RETURNING id` (a row another worker holds, or that was sent already, is simply not
+   returned, so a re-delivered task never sends a `sent` row again), then one SELECT of the
+   claimed rows and one of their channels;
+2. **send**: per channel, the first delivery goes alone (a dead receiver costs one timeout, and
+   its other deliveries wait for its retry time as before); when it got through, up to
+   `ALERTSITE_DELIVERY_CONCURRENCY` requests go to that channel at once on threads, for
+   transports that allow it (webhooks; e-mail stays on the task's thread); no request starts
+   later than one send timeout after the claim (rows left then are handed back and queued again),
+   so the sweep never takes back a row this task is still going to send;
+3. **record**: in one transaction, one statement writes the outcomes on the rows still ours
+   (the sweep may have taken back a row that took too long) and their attempt log
+   (`outcomes_record`), then the `notification_delivery_failed` event of each delivery that
+   failed for good, and deferred rows handed back as pending with the channel's retry time (no
+   attempt spent); after the commit, one health write per channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, NotificationKind
+from channels.notification import Notification
+from channels.services.health import channel_health_batch_record, delivery_failure_record
+from channels.transports import DeliveryError, Outgoing, transports
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+logger = logging.getLogger(__name__)
+
+CLAIMED_FIELDS = ["id", "uuid", "channel_id", "kind", "alert_id", "payload", "causal_depth", "attempts"]
+RECORDED_FIELDS = [
+    "status",
+    "attempts",
+    "last_attempt_at",
+    "next_attempt_at",
+    "sent_at",
+    "response_code",
+    "last_error",
+    "response_snippet",
+    "duration_ms",
+]
+
+
+@dataclass
+class Attempt:
+    """One try at one delivery, decided in memory and written with the rest of its batch."""
+
+    delivery: Delivery
+    number: int
+    error: DeliveryError | None = None
+    status_code: int | None = None
+    snippet: str = ""
+    duration_ms: int = 0
+    outcome: str = ""  # sent | retry | failed
+    status: str = ""
+    retry_at: datetime | None = None
+
+
+@dataclass
+class BatchResult:
+    """What happened to each delivery id asked for: its status and, for a retry, when."""
+
+    status: dict[int, str] = field(default_factory=dict)
+    retry_at: dict[int, datetime] = field(default_factory=dict)
+    deferred: dict[datetime, list[int]] = field(default_factory=dict)  # channel retry time -> pks
+
+
+def relaxed_commit() -> None:
+    """Inside a delivery's own bookkeeping transaction, don't wait for the WAL flush (PostgreSQL).
+
+    Losing such a commit in a crash only means the sweep sends the delivery again, and
+    receivers drop the duplicate by its delivery id; the outbox row itself was written
+    durably with the alert.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+# -- 1. claim ------------------------------------------------------------------------------------
+
+
+def deliveries_claim(pks: Sequence[int], now: datetime) -> list[Delivery]:
+    """Claim the due pending rows among `pks` (pending -> sending) in one statement; return them, in order."""
+    if not pks:
+        return []
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    at = connection.ops.adapt_datetimefield_value(now)
+    params: list[Any]
+    if connection.vendor == "postgresql":  # one array parameter: the same statement text for every batch
+        ids, params = "= ANY(%s)", [list(pks)]
+    else:
+        ids, params = f"IN ({', '.join(['%s'] * len(pks))})", list(pks)
+    with transaction.atomic():
+        relaxed_commit()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, claimed_at = %s "
+                f"WHERE id {ids} AND status = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s) "
+                "RETURNING id",
+                [DeliveryStatus.SENDING, at, *params, DeliveryStatus.PENDING, at],
+            )
+            claimed = {row[0] for row in cursor.fetchall()}
+    if not claimed:
+        return []
+    # Only what sending and recording read (each loaded column is decoded per row), and each
+    # channel once (not a copy with its config decoded per row, as select_related would).
+    rows = {row.pk: row for row in Delivery.objects.only(*CLAIMED_FIELDS).filter(pk__in=claimed)}
+    channels = Channel.objects.in_bulk({row.channel_id for row in rows.values()})
+    for row in rows.values():
+        row.channel = channels[row.channel_id]
+    return [rows[pk] for pk in dict.fromkeys(pks) if pk in rows]
+
+
+# -- 2. send -------------------------------------------------------------------------------------
+
+
+def backoff_seconds(attempt: int, retry_after: float | None) -> float:
+    """Exponential backoff with full jitter; a longer Retry-After wins; capped."""
+    base = settings.ALERTSITE_DELIVERY_BACKOFF_SECONDS * (2 ** max(0, attempt - 1))
+    delay = random.uniform(base / 2, base)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return min(delay, settings.ALERTSITE_DELIVERY_BACKOFF_MAX_SECONDS)
+
+
+def attempt_decide(attempt: Attempt, *, final: bool, now: datetime) -> None:
+    """Sent, retried with backoff (Retry-After honoured), or failed for good: the rules of api.md §5."""
+    max_attempts = 1 + settings.ALERTSITE_DELIVERY_MAX_RETRIES
+    error = attempt.error
+    if error is None:
+        attempt.outcome, attempt.status = "sent", DeliveryStatus.SENT
+    elif error.permanent or final or attempt.number >= max_attempts:
+        attempt.outcome, attempt.status = "failed", DeliveryStatus.FAILED
+    else:
+        attempt.outcome, attempt.status = "retry", DeliveryStatus.PENDING
+        attempt.retry_at = now + timedelta(seconds=backoff_seconds(attempt.number, error.retry_after))
+
+
+def attempt_make(delivery: Delivery, *, final: bool) -> Attempt:
+    """One try through the channel's transport; never raises (a bug must not leave rows in `sending`)."""
+    channel = delivery.channel
+    attempt = Attempt(delivery=delivery, number=delivery.attempts + 1)
+    started = time.monotonic()
+    message = Outgoing(
+        delivery_id=str(delivery.uuid),
+        notification=Notification.from_json(delivery.kind, delivery.payload),
+        sent_at=timezone.now().isoformat().replace("+00:00", "Z"),
+    )
+    try:
+        if not channel.enabled and delivery.kind != NotificationKind.TEST:
+            # A test may check a channel before it is switched on; real notifications may not.
+            raise DeliveryError("The channel is disabled.", permanent=True)
+        result = transports.get(channel.kind).send(
+            channel, message, timeout=settings.ALERTSITE_DELIVERY_TIMEOUT_SECONDS
+        )
+        attempt.status_code, attempt.snippet = result.status_code, result.snippet
+    except DeliveryError as exc:
+        attempt.error, attempt.status_code, attempt.snippet = exc, exc.status_code, exc.snippet
+    except Exception as exc:
+        logger.exception("transport raised", extra={"delivery_id": delivery.pk})
+        attempt.error = DeliveryError(f"{exc.__class__.__name__}: {exc}", permanent=True)
+    attempt.duration_ms = int((time.monotonic() - started) * 1000)
+    attempt_decide(attempt, final=final, now=timezone.now())
+    return attempt
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_pid = 0
+_executor_lock = threading.Lock()
+
+
+def executor() -> ThreadPoolExecutor:
+    """The process's sender threads (made after a fork, never inherited from the prefork parent)."""
+    global _executor, _executor_pid
+    pid = os.getpid()
+    if _executor is None or _executor_pid != pid:
+        with _executor_lock:
+            if _executor is None or _executor_pid != pid:
+                workers = max(1, settings.ALERTSITE_DELIVERY_CONCURRENCY) * 2
+                _executor, _executor_pid = ThreadPoolExecutor(workers, thread_name_prefix="deliver"), pid
+    return _executor
+
+
+class ChannelRun:
+    """One channel's deliveries of a batch: sent by up to `lanes` threads until the channel fails."""
+
+    def __init__(self, rows: list[Delivery], *, final: bool, start_by: float) -> None:
+        self.queue: deque[Delivery] = deque(rows)
+        self.concurrent = transports.get(rows[0].channel.kind).concurrent
+        self.final = final
+        self.start_by = start_by  # time.monotonic() after which no new request starts
+        self.attempts: list[Attempt] = []
+        self.failing_until: datetime | None = None  # set by the first transient failure
+        self.lock = threading.Lock()
+
+    def next_row(self) -> Delivery | None:
+        with self.lock:
+            if self.failing_until is not None or not self.queue or time.monotonic() > self.start_by:
+                return None
+            return self.queue.popleft()
+
+    def lane(self) -> None:
+        """Send rows until none are left or the channel failed (the rest then wait for its retry)."""
+        while (row := self.next_row()) is not None:
+            attempt = attempt_make(row, final=self.final)
+            with self.lock:
+                self.attempts.append(attempt)
+                if attempt.retry_at is not None and self.failing_until is None:
+                    self.failing_until = attempt.retry_at
+
+    def probe(self) -> None:
+        """The first row alone: a receiver that is down costs one attempt, not one per lane."""
+        row = self.next_row()
+        if row is not None:
+            attempt = attempt_make(row, final=self.final)
+            self.attempts.append(attempt)
+            if attempt.retry_at is not None:
+                self.failing_until = attempt.retry_at
+
+    def left_over(self) -> list[Delivery]:
+        return list(self.queue)
+
+
+def _run_all(runs: list[ChannelRun], step: Callable[[ChannelRun], list[Callable[[], None]]]) -> None:
+    """Run each channel's jobs: on threads when its transport allows, else here, one after the other."""
+    threaded: list[Callable[[], None]] = []
+    inline: list[Callable[[], None]] = []
+    for run in runs:
+        jobs = step(run)
+        (threaded if run.concurrent and not _serial() else inline).extend(jobs)
+    if len(threaded) == 1:  # a job alone (one alert's webhook): a thread would only add a hand-over
+        inline, threaded = [*threaded, *inline], []
+    pending: list[Future[None]] = [executor().submit(job) for job in threaded]
+    for job in inline:
+        job()
+    for future in pending:
+        future.result()
+
+
+def _serial() -> bool:
+    return settings.ALERTSITE_DELIVERY_CONCURRENCY <= 1
+
+
+def deliveries_attempt(rows: list[Delivery], *, final: bool) -> tuple[list[Attempt], dict[datetime, list[Delivery]]]:
+    """Attempt each claimed row once; return the attempts and the rows deferred to their channel's retry."""
+    by_channel: dict[int, list[Delivery]] = {}
+    for row in rows:
+        by_channel.setdefault(row.channel_id, []).append(row)
+    # The whole batch was claimed at once, and the sweep takes back rows `sending` for longer than
+    # 2 x timeout + 5 s: start no request later than one timeout after the claim, so every request
+    # ends before then. What is left is handed back, due now, and queued again (a slow receiver).
+    start_by = time.monotonic() + settings.ALERTSITE_DELIVERY_TIMEOUT_SECONDS
+    runs = [ChannelRun(group, final=final, start_by=start_by) for group in by_channel.values()]
+    _run_all(runs, lambda run: [run.probe])
+    lanes = max(1, settings.ALERTSITE_DELIVERY_CONCURRENCY)
+    _run_all(
+        runs,
+        lambda run: [] if run.failing_until is not None else [run.lane] * min(lanes, len(run.queue)),
+    )
+    attempts: list[Attempt] = []
+    deferred: dict[datetime, list[Delivery]] = {}
+    for run in runs:
+        attempts.extend(run.attempts)
+        if run.queue:
+            deferred.setdefault(run.failing_until or timezone.now(), []).extend(run.left_over())
+    return attempts, deferred
+
+
+# -- 3. record -----------------------------------------------------------------------------------
+
+
+def attempts_record(
+    attempts: list[Attempt], deferred: dict[datetime, list[Delivery]], *, claimed_at: datetime
+) -> set[int]:
+    """Write a batch's attempts and hand deferred rows back, in one transaction; return the pks recorded.
+
+    A row no longer `sending` under our claim was taken back by the sweep (we were too slow):
+    its next attempt records itself, this one is dropped.
+    """
+    now = timezone.now()
+    for a in attempts:
+        row = a.delivery
+        row.status = a.status
+        row.attempts = a.number
+        row.last_attempt_at = now
+        row.next_attempt_at = a.retry_at
+        row.sent_at = now if a.status == DeliveryStatus.SENT else None
+        row.response_code = a.status_code
+        row.last_error = a.error.message if a.error else ""
+        row.response_snippet = (a.snippet or "")[:500]
+        row.duration_ms = a.duration_ms
+    with transaction.atomic():
+        relaxed_commit()
+        ours = outcomes_record(attempts, now=now, claimed_at=claimed_at)
+        kept = [a for a in attempts if a.delivery.pk in ours]
+        for a in kept:
+            if a.status == DeliveryStatus.FAILED and a.delivery.kind != NotificationKind.TEST:
+                delivery_failure_record(a.delivery, a.error, a.number)
+        for retry_at, rows in deferred.items():
+            # Back to pending without spending an attempt; claimed rows were due, so this is never earlier.
+            Delivery.objects.filter(
+                pk__in=[row.pk for row in rows], status=DeliveryStatus.SENDING, claimed_at=claimed_at
+            ).update(status=DeliveryStatus.PENDING, next_attempt_at=retry_at)
+    # After the commit, in statements of their own: the channel row is shared by every
+    # delivery to it, so its lock must never be held while a transaction waits on disk.
+    by_channel: dict[int, list[Attempt]] = {}
+    for a in kept:
+        by_channel.setdefault(a.delivery.channel_id, []).append(a)
+    for group in by_channel.values():
+        channel_health_batch_record(
+            group[0].delivery.channel, [(a.error is None, a.error.message if a.error else "") for a in group], at=now
+        )
+    _log(kept)
+    return ours
+
+
+RECORD_SQL = """
+WITH v AS (
+    SELECT * FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, status varchar, attempts smallint,
+        next_attempt_at timestamptz, response_code smallint, last_error varchar, response_snippet varchar,
+        duration_ms integer, outcome varchar)
+), updated AS (
+    UPDATE {delivery} AS d SET status = v.status, attempts = v.attempts, last_attempt_at = %s,
+        next_attempt_at = v.next_attempt_at, sent_at = CASE WHEN v.status = %s THEN %s::timestamptz END,
+        response_code = v.response_code, last_error = v.last_error, response_snippet = v.response_snippet,
+        duration_ms = v.duration_ms
+    FROM v WHERE d.id = v.id AND d.status = %s AND d.claimed_at = %s
+    RETURNING d.id
+)
+INSERT INTO {attempt} (delivery_id, number, at, duration_ms, status_code, error, response_snippet, outcome)
+SELECT v.id, v.attempts, %s, v.duration_ms, v.response_code, v.last_error, v.response_snippet, v.outcome
+FROM v JOIN updated ON updated.id = v.id
+RETURNING delivery_id
+"""
+
+
+def outcomes_record(attempts: list[Attempt], *, now: datetime, claimed_at: datetime) -> set[int]:
+    """Write each attempt's outcome on its row and in the attempt log, for the rows still `sending`
+    under our claim; return their pks.
+
+    PostgreSQL: one statement whatever the batch size: the outcomes as one JSON document
+    (`jsonb_to_recordset`: cheaper to send than a dozen arrays, and Django's bulk_update builds a
+    CASE per field and row, which cost more CPU than the webhooks), an UPDATE of the rows we still
+    hold and an INSERT of the attempt log for exactly those. Elsewhere: lock, bulk_update, bulk_create.
+    """
+    if not attempts:
+        return set()
+    if connection.vendor != "postgresql":
+        return _outcomes_record_portable(attempts, now=now, claimed_at=claimed_at)
+    document = orjson.dumps(
+        [
+            {
+                "id": a.delivery.pk,
+                "status": a.status,
+                "attempts": a.number,
+                "next_attempt_at": a.retry_at,
+                "response_code": a.status_code,
+                "last_error": a.error.message if a.error else "",
+                "response_snippet": (a.snippet or "")[:500],
+                "duration_ms": a.duration_ms,
+                "outcome": a.outcome,
+            }
+            for a in attempts
+        ]
+    ).decode()
+    sql = RECORD_SQL.format(
+        delivery=connection.ops.quote_name(Delivery._meta.db_table),
+        attempt=connection.ops.quote_name(DeliveryAttempt._meta.db_table),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [document, now, DeliveryStatus.SENT, now, DeliveryStatus.SENDING, claimed_at, now])
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def _outcomes_record_portable(attempts: list[Attempt], *, now: datetime, claimed_at: datetime) -> set[int]:
+    rows = [a.delivery for a in attempts]
+    ours = set(
+        Delivery.objects.select_for_update()
+        .filter(pk__in=[row.pk for row in rows], status=DeliveryStatus.SENDING, claimed_at=claimed_at)
+        .values_list("pk", flat=True)
+    )
+    Delivery.objects.bulk_update([row for row in rows if row.pk in ours], RECORDED_FIELDS)
+    DeliveryAttempt.objects.bulk_create(
+        [
+            DeliveryAttempt(
+                delivery=a.delivery,
+                number=a.number,
+                at=now,
+                duration_ms=a.duration_ms,
+                status_code=a.status_code,
+                error=a.error.message if a.error else "",
+                response_snippet=(a.snippet or "")[:500],
+                outcome=a.outcome,
+            )
+            for a in attempts
+            if a.delivery.pk in ours
+        ]
+    )
+    return ours
+
+
+def _log(attempts: list[Attempt]) -> None:
+    sent = 0
+    for a in attempts:
+        if a.error is None:
+            sent += 1
+            continue
+        logger.warning(
+            "delivery attempt %s",
+            a.outcome,
+            extra={"delivery_id": a.delivery.pk, "channel_id": a.delivery.channel_id, "attempt": a.number},
+        )
+    if sent:
+        logger.info("delivery attempts sent: %d", sent, extra={"sent": sent})
+
+
+# -- all three -----------------------------------------------------------------------------------
+
+
+def deliveries_send_batch(pks: Sequence[int], *, final: bool = False) -> BatchResult:
+    """Claim, attempt and record the deliveries `pks` (each at most once); see the module docstring."""
+    result = BatchResult()
+    claimed_at = timezone.now()
+    rows = deliveries_claim(pks, claimed_at)
+    if rows:
+        attempts, deferred = deliveries_attempt(rows, final=final)
+        recorded = attempts_record(attempts, deferred, claimed_at=claimed_at)
+        for a in attempts:
+            result.status[a.delivery.pk] = a.status if a.delivery.pk in recorded else "superseded"
+            if a.retry_at is not None and a.delivery.pk in recorded:
+                result.retry_at[a.delivery.pk] = a.retry_at
+        for retry_at, deferred_rows in deferred.items():
+            result.deferred[retry_at] = [row.pk for row in deferred_rows]
+    claimed = {row.pk for row in rows}
+    unclaimed = [pk for pk in pks if pk not in claimed]
+    if unclaimed:
+        current: dict[Any, str] = dict(Delivery.objects.filter(pk__in=unclaimed).values_list("pk", "status"))
+        for pk in unclaimed:
+            result.status[pk] = current.get(pk, "missing")
+    return result
