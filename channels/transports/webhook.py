@@ -21,16 +21,15 @@ import ssl
 import time
 import traceback
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus, urlsplit
 
 import orjson
-from django.utils import timezone
 
 from alertsite.crypto import secret_open
 from alertsite.httppool import Destination, pool
 from alertsite.netsafety import UnsafeDestination, addresses_resolve, url_check
+from alertsite.retry_after import retry_after_seconds
 from channels.transports.base import DeliveryError, Outgoing, SendResult, Transport, transports
 from channels.transports.webhook_config import MAX_URL_SECRET_VALUE, WebhookConfig, url_fill, url_placeholders
 
@@ -75,18 +74,6 @@ def scrubber(secrets: list[str]) -> Callable[[str], str]:
         return text
 
     return scrub
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 class WebhookTransport(WebhookConfig, Transport):

@@ -12,14 +12,13 @@ from __future__ import annotations
 import http.client
 import ssl
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from django.utils import timezone
 
 from alertsite.netsafety import PinnedHTTPConnection, PinnedHTTPSConnection, UnsafeDestination, addresses_resolve
+from alertsite.retry_after import retry_after_seconds
 from events.validation import json_loads_exact
 
 EVENTS_PATH = "/insights/directory/v1/events"
@@ -60,19 +59,6 @@ class Page:
     limit: int | None  # X-Limit, if sent
     search_after: list[Any] | None  # X-Search_after decoded, if sent and valid
     request_id: str
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds (delta or HTTP date), None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 def _header_int(headers: http.client.HTTPMessage, name: str) -> int | None:
