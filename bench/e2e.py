@@ -237,10 +237,10 @@ def tables_empty(database_url: str) -> None:
 
 
 def events_pending(database_url: str) -> int:
-    """Accepted events not yet evaluated. The one place that knows how progress is kept: switch it
-    to `GET /api/v1/events/evaluation` when that exists."""
+    """Accepted events not yet evaluated: the pending-evaluation rows (what `GET /api/v1/events/evaluation`
+    counts), read straight from the database so polling it costs the product nothing."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        row = conn.execute("SELECT count(*) FROM events_auditevent WHERE evaluated_at IS NULL").fetchone()
+        row = conn.execute("SELECT count(*) FROM events_pendingevaluation").fetchone()
     return int(row[0]) if row else 0
 
 
