@@ -17,6 +17,7 @@ from events.sources.services import (
     SourceValidationError,
     source_create,
     source_delete,
+    source_lag_seconds,
     source_pause,
     source_poll_now,
     source_status,
@@ -109,7 +110,7 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.display(description="Lag")
     def lag(self, source: Source) -> str:
-        seconds = source_status(source)["lag_seconds"]
+        seconds = source_lag_seconds(source)  # not source_status: no cursor query a row
         return "—" if seconds is None else f"{seconds / 60:,.1f} min"
 
     @admin.display(description="Last error")

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from alertsite.crypto import MASK, is_sealed, secret_open, secret_seal
+from alertsite.crypto import MASK, secret_open, secret_seal
 from alertsite.errors import FieldErrors
 from alertsite.netsafety import UnsafeDestination, url_check
 from events.catalog import ALL_SERVICES, VENDOR_SERVICES
@@ -48,10 +48,11 @@ class SourceConfigError(FieldErrors):
 
 @dataclass(frozen=True, slots=True)
 class SourceConfig:
-    """A stored config, read back with the key opened (for the poller only: never log it)."""
+    """A stored config, read back. The key stays sealed until `api_key` is read (the poller only:
+    never log it), so reading the schedule or the organisations never needs the encryption key."""
 
     base_url: str
-    api_key: str
+    sealed_key: Any
     org_ids: tuple[str, ...]
     services: tuple[str, ...]
     start_time: datetime
@@ -66,7 +67,7 @@ class SourceConfig:
         assert isinstance(start, datetime)
         return cls(
             base_url=config["base_url"].rstrip("/"),
-            api_key=secret_open(config["api_key"]),
+            sealed_key=config["api_key"],
             org_ids=tuple(config.get("org_ids") or ()),
             services=tuple(config.get("services") or ("all",)),
             start_time=start,
@@ -75,6 +76,11 @@ class SourceConfig:
             overlap_seconds=int(config["overlap_seconds"]),
             timeout_seconds=int(config.get("timeout_seconds") or settings.ALERTSITE_SOURCE_TIMEOUT_SECONDS),
         )
+
+    @property
+    def api_key(self) -> str:
+        """The key in clear; ImproperlyConfigured when the configured keys cannot open it."""
+        return secret_open(self.sealed_key)
 
     @property
     def orgs(self) -> tuple[str, ...]:
@@ -228,7 +234,3 @@ def source_config_public(config: dict[str, Any]) -> dict[str, Any]:
     shown = dict(config)
     shown["api_key"] = MASK if config.get("api_key") else ""
     return shown
-
-
-def key_is_sealed(config: dict[str, Any]) -> bool:
-    return is_sealed(config.get("api_key"))

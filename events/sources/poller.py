@@ -135,6 +135,7 @@ class SourcePoll:
         self.deadline = deadline
         self.progress = progress
         self.config = SourceConfig.from_stored(source.config)
+        self.api_key = self.config.api_key  # opened here: a key that cannot be opened fails the poll at once
         self.result = PollResult()
         self.limits = Limits.from_settings()
         # Fetches the next page while this one is stored (the vendor's answer and our write overlap).
@@ -143,7 +144,7 @@ class SourcePoll:
     def run(self) -> PollResult:
         with DirectoryInsightsClient(
             base_url=self.config.base_url,
-            api_key=self.config.api_key,
+            api_key=self.api_key,
             timeout=self.config.timeout_seconds,
             allow_private=settings.ALERTSITE_SOURCE_ALLOW_PRIVATE,
         ) as client:

@@ -5,7 +5,7 @@ Every change is recorded in the event log with the API key shown as *** (never t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -196,11 +196,18 @@ def source_test(*, source: Source) -> dict[str, Any]:
     return {"ok": True, "status_code": status_code, "error": None}
 
 
+def source_lag_seconds(source: Source, *, now: datetime | None = None) -> float | None:
+    """Now minus the newest event timestamp the source stored (None before its first event)."""
+    if source.newest_event_at is None:
+        return None
+    return round(((now or timezone.now()) - source.newest_event_at).total_seconds(), 1)
+
+
 def source_status(source: Source) -> dict[str, Any]:
     """The status object of api.md §8, plus backfill progress per organisation."""
     now = timezone.now()
     cursors = list(source.cursors.all())
-    config = SourceConfig.from_stored(source.config) if source.config.get("api_key") else None
+    config = SourceConfig.from_stored(source.config) if source.config else None
     checkpoint = {cursor.org: iso(cursor.checkpoint) if cursor.checkpoint else None for cursor in cursors}
     backfill: dict[str, float] = {}
     if config is not None:
@@ -220,7 +227,7 @@ def source_status(source: Source) -> dict[str, Any]:
         "checkpoint": checkpoint or None,
         "events_ingested": source.events_ingested,
         "skipped": source.skipped,
-        "lag_seconds": round((now - source.newest_event_at).total_seconds(), 1) if source.newest_event_at else None,
+        "lag_seconds": source_lag_seconds(source, now=now),
         "next_poll_at": source.next_poll_at,
         "polling": bool(source.lease_until and source.lease_until > now),
         "backfill": backfill or None,

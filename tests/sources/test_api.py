@@ -175,3 +175,15 @@ def test_poll_sources_names_an_unknown_source():
 
     with pytest.raises(CommandError, match="No source with id 99"):
         call_command("poll_sources", "--source", "99")
+
+
+def test_a_source_whose_key_cannot_be_opened_still_lists_with_its_status(admin_api, vendor_standin):
+    """Rotating ALERTSITE_ENCRYPTION_KEY without the old one must not take the list down: the
+    status needs no key (the poll then fails with a clear error, tested with the faults)."""
+    source_id = admin_api.post(URL, body(vendor_standin), format="json").json()["id"]
+    Source.objects.filter(pk=source_id).update(
+        config={**Source.objects.get().config, "api_key": {"$enc": "not-a-token"}}
+    )
+    response = admin_api.get(URL)
+    assert response.status_code == 200
+    assert response.json()[0]["status"]["state"] == "never_run"
