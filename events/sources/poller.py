@@ -101,14 +101,23 @@ def page_records(rows: list[Any], *, org: str, limits: Limits) -> PageOutcome:
     return PageOutcome(records=records, skipped=skipped, newest=newest, problems=problems)
 
 
+def lease_free(now: datetime) -> Q:
+    """No poll holds the source (none ever did, or its lease lapsed)."""
+    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+
+
+def poll_due(now: datetime) -> Q:
+    """The scheduler may poll it: enabled, not stopped by a refusal, its interval or backoff over."""
+    return Q(enabled=True, stopped=False) & (Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+
+
 def lease_claim(source_id: int, *, manual: bool, now: datetime | None = None) -> str | None:
     """Take the source for one poll, unless another poll holds it. A scheduled poll also needs it due."""
     now = now or timezone.now()
     owner = uuid.uuid4().hex
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    claim = Source.objects.filter(free, pk=source_id)
+    claim = Source.objects.filter(lease_free(now), pk=source_id)
     if not manual:
-        claim = claim.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now), enabled=True, stopped=False)
+        claim = claim.filter(poll_due(now))
     lease = timedelta(seconds=settings.ALERTSITE_SOURCE_LEASE_SECONDS)
     return owner if claim.update(lease_owner=owner, lease_until=now + lease) else None
 

@@ -10,22 +10,17 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
 from alertsite.wakeups import tasks_run_inline
 from events.sources.models import Source
-from events.sources.poller import source_poll
+from events.sources.poller import lease_free, poll_due, source_poll
 
 
 def sources_due() -> list[int]:
+    """Sources the scheduler should poll now: due, and held by no poll (lease_claim checks both again)."""
     now = timezone.now()
-    return list(
-        Source.objects.filter(enabled=True, stopped=False)
-        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .values_list("pk", flat=True)
-    )
+    return list(Source.objects.filter(poll_due(now), lease_free(now)).values_list("pk", flat=True))
 
 
 def source_poll_enqueue(source_id: int) -> None:
