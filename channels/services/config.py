@@ -12,6 +12,7 @@ from django.db import transaction
 
 from alertsite.crypto import MASK
 from alertsite.errors import FieldErrors
+from alertsite.naming import unique_name_check
 from channels.hooks import channel_users
 from channels.models import Channel
 from channels.transports import ConfigError, transports
@@ -37,18 +38,15 @@ def channel_validate(data: dict[str, Any], *, instance: Channel | None = None) -
         errors["kind"] = "The kind of a channel cannot change; create a new channel."
     elif kind not in transports:
         errors["kind"] = f"Must be one of {', '.join(transports.keys())}."
-    name = data.get("name", instance.name if instance else None)
-    if not isinstance(name, str) or not name.strip():
-        errors["name"] = "This field is required."
-    elif len(name.strip()) > MAX_NAME:
-        errors["name"] = f"At most {MAX_NAME} characters."
-    else:
-        name = name.strip()
-        clash = Channel.objects.filter(name__iexact=name)
-        if instance is not None:
-            clash = clash.exclude(pk=instance.pk)
-        if clash.exists():
-            errors["name"] = f"A channel named {name!r} already exists."
+    name, name_error = unique_name_check(
+        Channel,
+        data.get("name", instance.name if instance else None),
+        instance=instance,
+        noun="channel",
+        max_length=MAX_NAME,
+    )
+    if name_error:
+        errors["name"] = name_error
     enabled = data.get("enabled", instance.enabled if instance else True)
     if not isinstance(enabled, bool):
         errors["enabled"] = "Must be true or false."

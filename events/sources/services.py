@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from alertsite.crypto import MASK
 from alertsite.errors import FieldErrors
+from alertsite.naming import unique_name_check
 from events.services import AUDIT_SERVICE, actor_reference, audit_event_record
 from events.sources.client import DirectoryInsightsClient, VendorError
 from events.sources.config import (
@@ -46,18 +47,15 @@ def source_validate(data: dict[str, Any], *, instance: Source | None = None) -> 
     kind = data.get("kind", instance.kind if instance else SourceKind.JUMPCLOUD_DIRECTORY_INSIGHTS)
     if kind not in SourceKind.values:
         errors["kind"] = f"Must be one of {', '.join(SourceKind.values)}."
-    name = data.get("name", instance.name if instance else None)
-    if not isinstance(name, str) or not name.strip():
-        errors["name"] = "This field is required."
-    elif len(name.strip()) > MAX_NAME:
-        errors["name"] = f"At most {MAX_NAME} characters."
-    else:
-        name = name.strip()
-        clash = Source.objects.filter(name__iexact=name)
-        if instance is not None:
-            clash = clash.exclude(pk=instance.pk)
-        if clash.exists():
-            errors["name"] = f"A source named {name!r} already exists."
+    name, name_error = unique_name_check(
+        Source,
+        data.get("name", instance.name if instance else None),
+        instance=instance,
+        noun="source",
+        max_length=MAX_NAME,
+    )
+    if name_error:
+        errors["name"] = name_error
     enabled = data.get("enabled", instance.enabled if instance else True)
     if not isinstance(enabled, bool):
         errors["enabled"] = "Must be true or false."
