@@ -26,6 +26,7 @@ from events.sources.config import (
 )
 from events.sources.models import Source, SourceCursor, SourceKind
 from events.sources.poller import PollResult, source_poll
+from events.sources.tasks import source_poll_enqueue
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -163,8 +164,6 @@ def source_poll_now(*, source: Source, max_seconds: float = MANUAL_POLL_SECONDS)
     """Poll by hand: also when paused, stopped or not yet due. `more`: the backlog goes on in the background."""
     result = source_poll(source.pk, max_seconds=max_seconds, manual=True)
     if result.more:
-        from events.sources.tasks import source_poll_enqueue
-
         source_poll_enqueue(source.pk)
     return result
 
