@@ -5,17 +5,22 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from channels.services import deliveries_requeue, deliveries_send
+from channels.services import SendRun, deliveries_requeue, deliveries_send
 
 
 @shared_task(name="channels.tasks.deliver_task", acks_late=True)
 def deliver_task(delivery_pks: list[int]) -> dict[str, int]:
     """Attempt each delivery; schedule the retries (the sweep backs this up)."""
+    return deliveries_send_scheduling_retries(delivery_pks).counts
+
+
+def deliveries_send_scheduling_retries(delivery_pks: list[int]) -> SendRun:
+    """deliver_task's body, also run by a worker that raised a few alerts and sends them itself."""
     run = deliveries_send(delivery_pks)
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         for retry_at, pks in run.retries.items():
             deliver_task.apply_async([pks], eta=retry_at)
-    return run.counts
+    return run
 
 
 @shared_task(name="channels.tasks.delivery_sweep_task")

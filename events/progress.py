@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Min, QuerySet, Sum
+from django.db.models import Min, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from events.models import EvaluationCount, PendingEvaluation
+from events.models import AuditEvent, EvaluationCount, PendingEvaluation
 
 COUNT_TABLE = EvaluationCount._meta.db_table
+PENDING_TABLE = PendingEvaluation._meta.db_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +63,44 @@ def pending_claim(rows: QuerySet[PendingEvaluation], *, limit: int | None = None
     return list(pks[:limit] if limit is not None else pks)
 
 
+def pending_claim_events(rows: QuerySet[PendingEvaluation], *, limit: int | None = None) -> list[AuditEvent]:
+    """`pending_claim`, answering the claimed events themselves (pk, timestamp, payload), oldest
+    first: on PostgreSQL one statement, the claim being a locking sub-select of the load."""
+    if not connection.features.has_select_for_update_skip_locked:
+        pks = pending_claim(rows, limit=limit)
+        return list(AuditEvent.objects.filter(pk__in=pks).only(*EVALUATED_FIELDS).order_by("pk")) if pks else []
+    claim = rows.select_for_update(skip_locked=True).values("event_id")
+    claim = claim[:limit] if limit is not None else claim
+    return list(AuditEvent.objects.filter(pk__in=Subquery(claim)).only(*EVALUATED_FIELDS).order_by("pk"))
+
+
+EVALUATED_FIELDS = ("pk", "timestamp", "payload")
+POSTGRES_DONE = f"""
+WITH done AS (
+    DELETE FROM {PENDING_TABLE} WHERE event_id = ANY(%s) RETURNING 1
+), n AS (
+    SELECT count(*) AS ended FROM done
+), counted AS (
+    INSERT INTO {COUNT_TABLE} (shard, evaluated) SELECT %s, ended FROM n WHERE ended > 0
+    ON CONFLICT (shard) DO UPDATE SET evaluated = {COUNT_TABLE}.evaluated + excluded.evaluated
+)
+SELECT ended FROM n
+"""
+
+
 def pending_done(event_pks: Sequence[int]) -> int:
-    """The events are evaluated: drop their pending rows and count them (one DELETE, one upsert).
+    """The events are evaluated: drop their pending rows and count them (one statement on
+    PostgreSQL; a DELETE and an upsert elsewhere).
 
     Call in the transaction that recorded their matches, after `pending_claim` locked them, so
     the matches and the end of waiting commit together. Answers how many rows it ended.
     """
     if not event_pks:
         return 0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(POSTGRES_DONE, [list(event_pks), os.getpid() % EvaluationCount.SHARDS])
+            return int(cursor.fetchone()[0])
     done, _ = PendingEvaluation.objects.filter(event_id__in=list(event_pks)).delete()
     if done:
         with connection.cursor() as cursor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -74,15 +75,46 @@ def events_ingested_notify(pks: list[int]) -> None:
             logger.exception("ingest listener failed", extra={"listener": repr(listener), "events": len(pks)})
 
 
+class _SeenTypes:
+    """Types this process already found in the catalog, forgotten every few minutes (a type
+    deleted from the catalog meanwhile comes back at the latest then), so a batch of known
+    types costs no statement."""
+
+    TTL = 300.0
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.until = 0.0
+
+    def unseen(self, names: set[str]) -> set[str]:
+        if time.monotonic() > self.until:
+            self.names, self.until = set(), time.monotonic() + self.TTL
+        return names - self.names
+
+
+_seen_types = _SeenTypes()
+
+
+def event_types_forget() -> None:
+    """Forget which types this process saw in the catalog (after the catalog was emptied: tests)."""
+    _seen_types.until = 0.0
+
+
 def event_types_register(*, names: set[str]) -> None:
-    """Add types first seen in ingested events to the catalog as unknown (one statement)."""
+    """Add types first seen in ingested events to the catalog as unknown (one statement, none
+    when this process has registered them all recently)."""
+    unseen = _seen_types.unseen(names)
+    if not unseen:
+        return
     EventType.objects.bulk_create(
         [
             EventType(name=name, known=False, category=EventCategory.OTHER, keys=list(keys_for(name)))
-            for name in sorted(names)
+            for name in sorted(unseen)
         ],
         ignore_conflicts=True,
     )
+    names_after_commit = set(unseen)
+    transaction.on_commit(lambda: _seen_types.names.update(names_after_commit))
 
 
 def audit_payload(

@@ -76,13 +76,30 @@ def events_insert_new(
     return _insert_values(records, received_at, wanted)
 
 
+POSTGRES_VALUES_INSERT = f"""
+WITH new AS (
+    INSERT INTO {TABLE} ({COLUMN_LIST}) VALUES {{rows}}
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING id, event_id
+), pending AS (
+    INSERT INTO {PENDING_TABLE} (event_id, received_at)
+    SELECT new.id, %s::timestamptz FROM new WHERE new.event_id = ANY(%s::text[])
+)
+SELECT id, event_id FROM new
+"""
+SMALL_BATCH = 20  # up to here one VALUES statement; above, the staging COPY
+
+
 def _insert_postgres(records: Sequence[EventRecord], received_at: datetime, to_evaluate: Collection[str]):
     """COPY the batch into a per-connection temp table, then one INSERT ... SELECT ... ON CONFLICT.
 
     Measured here: about 80 ms per 1,000 events against 450 ms for INSERT ... unnest(arrays),
-    whose array literals psycopg builds and escapes in Python.
+    whose array literals psycopg builds and escapes in Python. A small batch (one event a
+    request is common) takes one VALUES statement instead of the four round trips of staging.
     """
     connection.ensure_connection()
+    if len(records) <= SMALL_BATCH:
+        return _insert_postgres_values(records, received_at, to_evaluate)
     with connection.connection.cursor() as cursor:
         cursor.execute(POSTGRES_STAGE)
         cursor.execute(f"DELETE FROM {STAGE}")
@@ -104,6 +121,31 @@ def _insert_postgres(records: Sequence[EventRecord], received_at: datetime, to_e
                     )
                 )
         cursor.execute(POSTGRES_INSERT, {"received_at": received_at})
+        return {event_id: pk for pk, event_id in cursor.fetchall()}
+
+
+def _insert_postgres_values(records: Sequence[EventRecord], received_at: datetime, to_evaluate: Collection[str]):
+    row_sql = "(" + ", ".join(["%s"] * (len(COLUMNS) - 2)) + ", %s::jsonb, %s::timestamptz)"
+    params: list[Any] = []
+    for r in records:
+        params.extend(
+            (
+                r.event_id,
+                r.event_type,
+                r.service,
+                r.timestamp,
+                r.initiator,
+                r.resource,
+                r.client_ip,
+                r.success,
+                r.causal_depth,
+                r.payload_json,
+                received_at,
+            )
+        )
+    params.extend((received_at, [r.event_id for r in records if r.event_id in to_evaluate]))
+    with connection.connection.cursor() as cursor:
+        cursor.execute(POSTGRES_VALUES_INSERT.format(rows=", ".join([row_sql] * len(records))), params)
         return {event_id: pk for pk, event_id in cursor.fetchall()}
 
 

@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from alerts.policy import NewMatch
 from alerts.services import matches_handle
-from events.models import AuditEvent, PendingEvaluation
-from events.progress import pending_claim, pending_done, pending_rows, pending_stale
+from events.models import PendingEvaluation
+from events.progress import pending_claim_events, pending_done, pending_rows, pending_stale
 from rules.alerting import RuleMatchHistory, alert_policies
 from rules.engine import RuleEngine
 from rules.models import Rule, RuleMatch
@@ -75,10 +75,10 @@ def _evaluate(
     engine = engine or engine_current()
     with transaction.atomic():
         # Another worker already evaluating some of these keeps them; we take the rest.
-        pks = pending_claim(rows, limit=limit)
-        if not pks:
+        events = pending_claim_events(rows, limit=limit)
+        if not events:
             return EvaluationResult(events=0, matches=0, new_matches=0)
-        events = list(AuditEvent.objects.filter(pk__in=pks).only("pk", "timestamp", "payload").order_by("pk"))
+        pks = [event.pk for event in events]
         pending = []
         for position, rule_id in engine.match_batch([event.payload for event in events]):
             event = events[position]

@@ -13,12 +13,19 @@ from rest_framework.test import APIClient
 
 from alertsite.accounts import services
 from alertsite.accounts.roles import Role
+from events.services import event_types_forget
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 PASSWORD = "correct-horse-battery-staple"
 _usernames = count(1)
+
+
+@pytest.fixture(autouse=True)
+def _event_types_forgotten() -> None:
+    """Each test starts with a catalog this process has not seen (rolled-back tests insert types too)."""
+    event_types_forget()
 
 
 @pytest.fixture

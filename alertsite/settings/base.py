@@ -264,6 +264,9 @@ ALERTSITE_DELIVERY_SWEEP_INTERVAL_SECONDS = env.float("ALERTSITE_DELIVERY_SWEEP_
 # Webhook requests in flight at once per channel within one deliver task (threads over kept
 # connections); 1 sends one after the other.
 ALERTSITE_DELIVERY_CONCURRENCY = env.int("ALERTSITE_DELIVERY_CONCURRENCY", default=8)
+# A worker that raised at most this many deliveries in one commit sends them itself instead of
+# queueing them (one queue hop less; 0 turns it off). Web requests always queue.
+ALERTSITE_DELIVERY_INLINE_MAX = env.int("ALERTSITE_DELIVERY_INLINE_MAX", default=10)
 # Embedded default only (no broker): run the periodic jobs inside the web process, one
 # process a host holding the lock file (default: one per database in the temp directory).
 ALERTSITE_EMBEDDED_SCHEDULER = env.bool("ALERTSITE_EMBEDDED_SCHEDULER", default=True)

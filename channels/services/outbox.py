@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -129,11 +130,53 @@ def deliveries_send_after_commit(pks: list[int]) -> None:
 
 
 def _flush_pending() -> None:
-    from channels.tasks import deliver_task
+    from channels.tasks import deliver_task, deliveries_send_scheduling_retries
 
     pks, _pending.pks = getattr(_pending, "pks", None) or [], None
+    if pks and inline_send_fits(len(pks)):
+        try:
+            started = time.monotonic()
+            run = deliveries_send_scheduling_retries(pks)
+            if set(run.counts) - {"sent"} or time.monotonic() - started > INLINE_SLOW_SECONDS:
+                _inline.paused_until = time.monotonic() + INLINE_PAUSE_SECONDS
+            return
+        except Exception:
+            logger.exception("sending in the raising task failed; queueing the deliveries instead")
+            _inline.paused_until = time.monotonic() + INLINE_PAUSE_SECONDS
     for start in range(0, len(pks), DELIVER_CHUNK):
         deliver_task.delay(pks[start : start + DELIVER_CHUNK])
+
+
+# -- sending in the task that raised the alert ---------------------------------------------------
+
+INLINE_SLOW_SECONDS = 1.0
+INLINE_PAUSE_SECONDS = 60.0
+
+
+class _InlineState(threading.local):
+    paused_until = 0.0
+
+
+_inline = _InlineState()
+
+
+def inline_send_fits(count: int) -> bool:
+    """Send right here instead of through the queue: one queue hop (and a task) less per alert.
+
+    Only inside a worker's task (a web request never waits on a receiver), only for a few
+    rows (a storm still spreads over the workers), and not for a minute after a send here
+    failed or was slow (a dead receiver must not hold up evaluation more than once a minute).
+    What is claimed here follows the same claim/record/retry path as a queued delivery, and
+    if this process dies mid-send the sweep takes the rows back, exactly as for a task.
+    """
+    from celery import current_task
+
+    if count > settings.ALERTSITE_DELIVERY_INLINE_MAX or not current_task:  # a proxy: falsy outside tasks
+        return False
+    request = current_task.request
+    if request.is_eager or request.id is None:
+        return False
+    return time.monotonic() >= _inline.paused_until
 
 
 @dataclass(frozen=True)

@@ -112,3 +112,32 @@ def test_delivery_of_a_killed_worker_is_completed_by_the_next_with_the_same_id(i
     delivery.refresh_from_db()
     assert (delivery.response_code, delivery.last_error) == (200, "")
     assert [a.outcome for a in delivery.attempt_log.all()] == ["sent"]
+
+
+def test_a_worker_sends_the_few_deliveries_it_raised_itself_without_a_queue_hop(ingest_client, broker_queue):
+    with WebhookReceiver() as receiver, SmtpServer() as smtp:
+        hook = webhook(receiver.url)
+        rule_create(data={**FAILED_LOGINS, "send_notifications": True, "channels": [hook]}, actor=None)
+        with worker("w1", smtp) as celery:
+            ingest(ingest_client, make_event(id="inline-1"))
+            receiver.wait_for(1, timeout=60)
+            wait_for(lambda: Delivery.objects.get().status == DeliveryStatus.SENT, timeout=30, describe=celery.output)
+            log = celery.output()
+
+    assert "evaluate_pending_task[" in log
+    assert "deliver_task[" not in log  # sent by the evaluating task, not handed to another one
+
+
+def test_deliveries_go_through_the_queue_when_sending_inline_is_off(ingest_client, broker_queue):
+    with WebhookReceiver() as receiver, SmtpServer() as smtp:
+        hook = webhook(receiver.url)
+        rule_create(data={**FAILED_LOGINS, "send_notifications": True, "channels": [hook]}, actor=None)
+        celery = worker("w1", smtp)
+        celery.env["ALERTSITE_DELIVERY_INLINE_MAX"] = "0"
+        with celery:
+            ingest(ingest_client, make_event(id="queued-1"))
+            receiver.wait_for(1, timeout=60)
+            wait_for(lambda: Delivery.objects.get().status == DeliveryStatus.SENT, timeout=30, describe=celery.output)
+            log = celery.output()
+
+    assert "deliver_task[" in log
