@@ -294,9 +294,13 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
-# drf-spectacular's W001 (two enums of the OpenAPI schema got generated names) says nothing
-# about how the site is deployed; it would be the only thing left in `check --deploy`.
-SILENCED_SYSTEM_CHECKS = ["drf_spectacular.W001"]
+# Silenced in `check --deploy`, each for a reason (README "Configuration"):
+# - drf_spectacular.W001: two enums of the OpenAPI schema got generated names; nothing to do
+#   with how the site is deployed.
+# - security.W005, security.W021: whether HSTS also binds every subdomain, and whether the
+#   domain goes on the browsers' preload list (hard to undo), are decisions about the whole
+#   domain, not this site; SECURE_HSTS_INCLUDE_SUBDOMAINS / SECURE_HSTS_PRELOAD make them.
+SILENCED_SYSTEM_CHECKS = ["drf_spectacular.W001", "security.W005", "security.W021"]
 # A production start (DEBUG off) refuses weak or missing keys, naming the setting and how to
 # make a good one (alertsite.startup); DEBUG generates them into LOCAL_SECRETS_FILE instead.
 if not DEBUG and (refusal := keys_refusal(SECRET_KEY, ALERTSITE_ENCRYPTION_KEY, ALERTSITE_ENCRYPTION_KEYS_OLD)):
