@@ -21,9 +21,7 @@ from django.core.checks.security.base import (
 from django.core.exceptions import ImproperlyConfigured
 
 GENERATE_SECRET_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
-GENERATE_ENCRYPTION_KEY = (
-    "python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'"
-)
+GENERATE_ENCRYPTION_KEY = "python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'"
 # gunicorn's APP_LOAD_ERROR: its master stops ("App failed to load") instead of respawning the
 # worker for ever; any other caller just sees a non-zero exit.
 EXIT_REFUSED = 4
@@ -42,7 +40,9 @@ def secret_key_problem(key: str) -> str | None:
     if len(key) < SECRET_KEY_MIN_LENGTH:
         return f"SECRET_KEY is {len(key)} characters long; it needs at least {SECRET_KEY_MIN_LENGTH}"
     if len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:
-        return f"SECRET_KEY has {len(set(key))} different characters; it needs at least {SECRET_KEY_MIN_UNIQUE_CHARACTERS}"
+        return (
+            f"SECRET_KEY has {len(set(key))} different characters; it needs at least {SECRET_KEY_MIN_UNIQUE_CHARACTERS}"
+        )
     return None
 
 

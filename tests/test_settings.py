@@ -115,7 +115,9 @@ def test_production_without_encryption_key_refuses_to_start(secrets_file):
 
 
 def test_production_refuses_an_encryption_key_that_is_not_a_fernet_key():
-    assert_refused(production_start(ALERTSITE_ENCRYPTION_KEY="not-a-key"), "ALERTSITE_ENCRYPTION_KEY is not a Fernet key")
+    assert_refused(
+        production_start(ALERTSITE_ENCRYPTION_KEY="not-a-key"), "ALERTSITE_ENCRYPTION_KEY is not a Fernet key"
+    )
 
 
 def test_production_refuses_an_old_encryption_key_that_is_not_a_fernet_key():
