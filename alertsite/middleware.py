@@ -27,8 +27,12 @@ KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 logger = logging.getLogger(__name__)
 
 
+# The health check answers JSON (api.md section 1), so its errors (405 for a POST) do too.
+HEALTH_PATHS = ("/healthz", "/healthz/")
+
+
 def is_api_request(request: HttpRequest) -> bool:
-    return request.path_info.startswith((API_PREFIX, INSIGHTS_PREFIX))
+    return request.path_info.startswith((API_PREFIX, INSIGHTS_PREFIX)) or request.path_info in HEALTH_PATHS
 
 
 def error_key(request: HttpRequest) -> str:
@@ -53,8 +57,9 @@ class ApiErrors:
 
     DRF renders the errors of its own views. This covers what Django answers itself, in HTML:
     a path no route matches (404), a body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's
-    RequestDataTooBig, a 400 page), an uncaught exception (500), with DEBUG on or off.
-    Responses rendered by DRF are left alone (the browsable API keeps its pages).
+    RequestDataTooBig, a 400 page), an uncaught exception (500), with DEBUG on or off; and
+    DRF errors rendered in another format (the OpenAPI schema view answers its 405 in YAML).
+    The browsable API keeps its HTML pages.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -62,16 +67,19 @@ class ApiErrors:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        content_type = response.get("Content-Type", "")
         if (
             response.status_code < 400
             or not is_api_request(request)
-            or isinstance(response, Response)
             or getattr(response, "streaming", False)
-            or "json" in response.get("Content-Type", "")
+            or "json" in content_type
+            or (isinstance(response, Response) and content_type.startswith("text/html"))  # the browsable API
         ):
             return response
         status = response.status_code
-        detail = API_DETAILS.get(status) or f"{response.reason_phrase}."
+        data = getattr(response, "data", None) if isinstance(response, Response) else None
+        drf_detail = data.get("detail") if isinstance(data, dict) else None
+        detail = str(drf_detail) if drf_detail else API_DETAILS.get(status) or f"{response.reason_phrase}."
         replacement = JsonResponse({error_key(request): detail}, status=status)
         for header in KEPT_HEADERS:
             if header in response:

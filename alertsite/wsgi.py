@@ -6,10 +6,19 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from alertsite.startup import StartupRefused, database_refusal, refuse
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alertsite.settings.base")
-application = get_wsgi_application()
+# A weak key or an unreachable database stops the server with one line (and gunicorn's master
+# with it, see alertsite.startup.EXIT_REFUSED) instead of a traceback in every worker.
+try:
+    application = get_wsgi_application()
+except StartupRefused as refusal:
+    refuse(refusal)
+if refusal := database_refusal():
+    refuse(refusal)
 
 # The embedded default (no broker) runs its periodic jobs in the web process; see the module.
-from alertsite.runtime.scheduler import embedded_scheduler_start  # noqa: E402 - needs the app loaded
+from alertsite.runtime.scheduler import embedded_scheduler_start  # after the app is loaded
 
 embedded_scheduler_start()

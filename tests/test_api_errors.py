@@ -78,3 +78,35 @@ def test_unknown_console_path_stays_an_html_page(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_error_of_the_schema_view_answers_json_not_yaml(auth_client):
+    response = auth_client("admin").post("/api/schema/", data={}, format="json")
+    assert assert_json_error(response, 405) == {"detail": 'Method "POST" not allowed.'}
+    assert "GET" in response["Allow"]
+
+
+def test_error_of_the_health_check_answers_json(client):
+    response = client.post("/healthz")
+    assert assert_json_error(response, 405) == {"detail": "Method Not Allowed."}
+    assert response["Allow"] == "GET"
+
+
+def test_oversized_body_on_the_token_endpoint_answers_413_in_json_before_any_login(api_client):
+    response = api_client.post("/api/v1/auth/token", data=big_json(), content_type="application/json")
+    assert "limit is 2,621,440 bytes" in assert_json_error(response, 413)["detail"]
+
+
+def test_oversized_body_on_the_compatible_insights_api_answers_413_in_its_json_shape(auth_client):
+    response = auth_client("admin").post(
+        "/insights/directory/v1/events", data=big_json(), content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert "limit is 2,621,440 bytes" in response.json()["message"]
+
+
+def test_browsable_api_errors_stay_html_pages(auth_client):
+    response = auth_client("admin").get("/api/v1/rules/999999", HTTP_ACCEPT="text/html")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")

@@ -68,16 +68,66 @@ def embedded(embedded_secrets_file) -> dict:
     return load_settings(ALERTSITE_LOCAL_SECRETS_FILE=str(embedded_secrets_file))
 
 
-def test_production_without_secret_key_refuses_to_start(secrets_file):
-    result = python(
+GOOD_SECRET_KEY = "a-production-secret-key-for-the-settings-tests-0123456789-xyz"
+GOOD_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
+PRODUCTION = {"DATABASE_URL": "postgres://alertsite@db.example.com/alertsite"}
+
+
+def production_start(**env: str) -> subprocess.CompletedProcess[str]:
+    """Load the settings the way a production process does (DEBUG off), with good keys unless `env` says otherwise."""
+    return python(
         "import alertsite.settings.base",
-        DATABASE_URL="postgres://alertsite@db.example.com/alertsite",
-        ALERTSITE_LOCAL_SECRETS_FILE=str(secrets_file),
+        **{**PRODUCTION, "SECRET_KEY": GOOD_SECRET_KEY, "ALERTSITE_ENCRYPTION_KEY": GOOD_ENCRYPTION_KEY, **env},
     )
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], *words: str) -> None:
     assert result.returncode != 0
-    assert "ImproperlyConfigured" in result.stderr
-    assert "SECRET_KEY" in result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "StartupRefused" in last_line
+    for word in words:
+        assert word in last_line
+
+
+def test_production_without_secret_key_refuses_to_start(secrets_file):
+    result = production_start(SECRET_KEY="", ALERTSITE_LOCAL_SECRETS_FILE=str(secrets_file))
+    assert_refused(result, "SECRET_KEY must be set", "secrets.token_urlsafe(50)")
     assert not secrets_file.exists()
+
+
+def test_production_refuses_a_secret_key_shorter_than_50_characters():
+    assert_refused(production_start(SECRET_KEY="from-the-environment"), "SECRET_KEY is 20 characters long")
+
+
+def test_production_refuses_a_secret_key_of_fewer_than_5_different_characters():
+    assert_refused(production_start(SECRET_KEY="abab" * 20), "SECRET_KEY has 2 different characters")
+
+
+def test_production_refuses_a_secret_key_django_generated_for_development():
+    key = "django-insecure-" + "x1y2z3w4v5" * 5
+    assert_refused(production_start(SECRET_KEY=key), "SECRET_KEY starts with 'django-insecure-'")
+
+
+def test_production_without_encryption_key_refuses_to_start(secrets_file):
+    result = production_start(ALERTSITE_ENCRYPTION_KEY="", ALERTSITE_LOCAL_SECRETS_FILE=str(secrets_file))
+    assert_refused(result, "ALERTSITE_ENCRYPTION_KEY must be set", "base64.urlsafe_b64encode(os.urandom(32))")
+    assert not secrets_file.exists()
+
+
+def test_production_refuses_an_encryption_key_that_is_not_a_fernet_key():
+    assert_refused(
+        production_start(ALERTSITE_ENCRYPTION_KEY="not-a-key"), "ALERTSITE_ENCRYPTION_KEY is not a Fernet key"
+    )
+
+
+def test_production_refuses_an_old_encryption_key_that_is_not_a_fernet_key():
+    result = production_start(ALERTSITE_ENCRYPTION_KEYS_OLD=f"{GOOD_ENCRYPTION_KEY},oops")
+    assert_refused(result, "ALERTSITE_ENCRYPTION_KEYS_OLD (item 2) is not a Fernet key")
+
+
+def test_debug_starts_with_a_weak_secret_key(secrets_file):
+    settings = load_settings(SECRET_KEY="dev", ALERTSITE_LOCAL_SECRETS_FILE=str(secrets_file))
+    assert (settings["DEBUG"], settings["SECRET_KEY"]) == (True, "dev")
 
 
 def test_production_with_debug_explicitly_on_may_use_a_generated_key(secrets_file):
@@ -91,17 +141,77 @@ def test_production_with_debug_explicitly_on_may_use_a_generated_key(secrets_fil
     assert secrets_file.exists()
 
 
-def test_production_with_secret_key_starts_with_debug_off(secrets_file):
+def test_production_with_good_keys_starts_with_debug_off(secrets_file):
     settings = load_settings(
-        DATABASE_URL="postgres://alertsite@db.example.com/alertsite",
-        SECRET_KEY="from-the-environment",
+        **PRODUCTION,
+        SECRET_KEY=GOOD_SECRET_KEY,
+        ALERTSITE_ENCRYPTION_KEY=GOOD_ENCRYPTION_KEY,
         ALERTSITE_LOCAL_SECRETS_FILE=str(secrets_file),
     )
     assert settings["DEBUG"] is False
-    assert settings["SECRET_KEY"] == "from-the-environment"
+    assert settings["SECRET_KEY"] == GOOD_SECRET_KEY
+    assert settings["ENCRYPTION_KEY"] == GOOD_ENCRYPTION_KEY
     assert settings["ENGINE"] == "django.db.backends.postgresql"
-    assert settings["ENCRYPTION_KEY"] == ""  # never generated into a file in production
-    assert not secrets_file.exists()
+    assert not secrets_file.exists()  # nothing is generated into a file in production
+
+
+PRINT_SECURITY = """
+import json
+from alertsite.settings import base as s
+print(json.dumps({
+    name: getattr(s, name, None)
+    for name in (
+        "SECURE_PROXY_SSL_HEADER", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_HSTS_PRELOAD", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "CSRF_TRUSTED_ORIGINS",
+    )
+}))
+"""
+
+
+def security_settings(**env: str) -> dict:
+    result = python(
+        PRINT_SECURITY,
+        **{**PRODUCTION, "SECRET_KEY": GOOD_SECRET_KEY, "ALERTSITE_ENCRYPTION_KEY": GOOD_ENCRYPTION_KEY, **env},
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_production_does_not_trust_x_forwarded_proto_unless_told_a_tls_proxy_sets_it():
+    assert security_settings()["SECURE_PROXY_SSL_HEADER"] is None
+
+
+def test_behind_a_tls_proxy_x_forwarded_proto_https_marks_requests_secure():
+    settings = security_settings(ALERTSITE_BEHIND_TLS_PROXY="true")
+    assert settings["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+def test_hsts_and_the_https_redirect_are_off_unless_configured():
+    settings = security_settings()
+    assert (settings["SECURE_HSTS_SECONDS"], settings["SECURE_SSL_REDIRECT"]) == (0, False)
+
+
+def test_hsts_and_the_https_redirect_come_from_the_environment():
+    settings = security_settings(
+        SECURE_HSTS_SECONDS="31536000",
+        SECURE_HSTS_INCLUDE_SUBDOMAINS="true",
+        SECURE_HSTS_PRELOAD="true",
+        SECURE_SSL_REDIRECT="true",
+    )
+    assert settings["SECURE_HSTS_SECONDS"] == 31536000
+    assert settings["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert settings["SECURE_HSTS_PRELOAD"] is True
+    assert settings["SECURE_SSL_REDIRECT"] is True
+
+
+def test_production_cookies_are_secure_by_default():
+    settings = security_settings()
+    assert (settings["SESSION_COOKIE_SECURE"], settings["CSRF_COOKIE_SECURE"]) == (True, True)
+
+
+def test_csrf_trusted_origins_come_from_the_environment():
+    settings = security_settings(CSRF_TRUSTED_ORIGINS="https://alerts.example.com,https://ops.example.com")
+    assert settings["CSRF_TRUSTED_ORIGINS"] == ["https://alerts.example.com", "https://ops.example.com"]
 
 
 def test_embedded_default_is_debug_with_sqlite_in_the_repo_root(embedded):

@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from django.core.exceptions import ImproperlyConfigured
-
 from alertsite.env import env
 from alertsite.local_secrets import local_secret
+from alertsite.startup import keys_refusal
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -26,12 +25,9 @@ EMBEDDED = not env.str("DATABASE_URL", default="")
 DEBUG = env.bool("DEBUG", default=EMBEDDED)
 LOCAL_SECRETS_FILE = Path(env.str("ALERTSITE_LOCAL_SECRETS_FILE", default=str(BASE_DIR / ".alertsite-secrets.json")))
 
-if env.str("SECRET_KEY", default=""):
-    SECRET_KEY = env.str("SECRET_KEY")
-elif DEBUG:
-    SECRET_KEY = local_secret(LOCAL_SECRETS_FILE, "SECRET_KEY")
-else:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+# Without DEBUG the key must come from the environment; its strength is checked with the
+# encryption keys below (DEPLOYMENT HARDENING).
+SECRET_KEY = env.str("SECRET_KEY", default="") or (local_secret(LOCAL_SECRETS_FILE, "SECRET_KEY") if DEBUG else "")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -233,7 +229,6 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # ALERTSITE --------------------------------------------------------------------
@@ -288,3 +283,28 @@ ALERTSITE_SOURCE_BACKOFF_SECONDS = env.float("ALERTSITE_SOURCE_BACKOFF_SECONDS",
 ALERTSITE_SOURCE_BACKOFF_MAX_SECONDS = env.float("ALERTSITE_SOURCE_BACKOFF_MAX_SECONDS", default=900.0)
 # Transient failures in a row before a source counts as failing (401/403 fail it at once).
 ALERTSITE_SOURCE_FAILING_AFTER = env.int("ALERTSITE_SOURCE_FAILING_AFTER", default=3)
+
+# DEPLOYMENT HARDENING (issue 13) ----------------------------------------------------
+# TLS is opted into by the environment, never assumed: X-Forwarded-Proto is trusted only
+# when ALERTSITE_BEHIND_TLS_PROXY says a proxy in front sets it (otherwise any client could
+# claim https), and HSTS / the https redirect are sent only when asked for.
+ALERTSITE_BEHIND_TLS_PROXY = env.bool("ALERTSITE_BEHIND_TLS_PROXY", default=False)
+if ALERTSITE_BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Health checks (Docker, load balancers) probe over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Silenced in `check --deploy`, each for a reason (README "Configuration"):
+# - drf_spectacular.W001: two enums of the OpenAPI schema got generated names; nothing to do
+#   with how the site is deployed.
+# - security.W005, security.W021: whether HSTS also binds every subdomain, and whether the
+#   domain goes on the browsers' preload list (hard to undo), are decisions about the whole
+#   domain, not this site; SECURE_HSTS_INCLUDE_SUBDOMAINS / SECURE_HSTS_PRELOAD make them.
+SILENCED_SYSTEM_CHECKS = ["drf_spectacular.W001", "security.W005", "security.W021"]
+# A production start (DEBUG off) refuses weak or missing keys, naming the setting and how to
+# make a good one (alertsite.startup); DEBUG generates them into LOCAL_SECRETS_FILE instead.
+if not DEBUG and (refusal := keys_refusal(SECRET_KEY, ALERTSITE_ENCRYPTION_KEY, ALERTSITE_ENCRYPTION_KEYS_OLD)):
+    raise refusal

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+# Long and varied enough for the production check (tests run with DEBUG off on PostgreSQL).
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789-abcdefghij")
 os.environ.setdefault("ALERTSITE_ENCRYPTION_KEY", "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU=")
 os.environ.setdefault("ALERTSITE_WEBHOOK_ALLOW_PRIVATE", "true")
 os.environ.setdefault("ALERTSITE_SOURCE_ALLOW_PRIVATE", "true")
