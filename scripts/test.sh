@@ -13,6 +13,12 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } \
     || echo "chromium could not be installed: browser tests will be skipped"
 fi
+# The deploy tests verify the systemd units with systemd-analyze (Debian package systemd).
+if ! command -v systemd-analyze >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get install -y -q systemd >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q systemd >/dev/null 2>&1; } \
+    || echo "systemd could not be installed: the unit checks will be skipped"
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 # design.md's import rules (pyproject.toml [tool.importlinter]) and types over the domain code.
