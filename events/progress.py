@@ -77,7 +77,7 @@ def pending_claim_events(rows: QuerySet[PendingEvaluation], *, limit: int | None
 EVALUATED_FIELDS = ("pk", "timestamp", "payload")
 POSTGRES_DONE = f"""
 WITH done AS (
-    DELETE FROM {PENDING_TABLE} WHERE event_id = ANY(%s) RETURNING 1
+    DELETE FROM {PENDING_TABLE} WHERE event_id = ANY(%s::bigint[]) RETURNING 1
 ), n AS (
     SELECT count(*) AS ended FROM done
 ), counted AS (
