@@ -285,3 +285,31 @@ ALERTSITE_SOURCE_BACKOFF_SECONDS = env.float("ALERTSITE_SOURCE_BACKOFF_SECONDS",
 ALERTSITE_SOURCE_BACKOFF_MAX_SECONDS = env.float("ALERTSITE_SOURCE_BACKOFF_MAX_SECONDS", default=900.0)
 # Transient failures in a row before a source counts as failing (401/403 fail it at once).
 ALERTSITE_SOURCE_FAILING_AFTER = env.int("ALERTSITE_SOURCE_FAILING_AFTER", default=3)
+
+# CONTENT SECURITY POLICY (issue 13) ---------------------------------------------
+# django-csp sends the header; every page (console, admin, /api/docs/) runs with no inline
+# script or style at all, so the policy needs neither 'unsafe-inline' nor nonces.
+# ALERTSITE_CSP: enforce (default), report-only (the browser reports, blocks nothing) or off
+# (no middleware at all, for comparing the overhead).
+ALERTSITE_CSP = env.str("ALERTSITE_CSP", default="enforce").strip().lower()
+ALERTSITE_CSP_MODES = ("enforce", "report-only", "off")
+if ALERTSITE_CSP not in ALERTSITE_CSP_MODES:
+    raise ImproperlyConfigured(f"ALERTSITE_CSP must be one of {', '.join(ALERTSITE_CSP_MODES)}, not {ALERTSITE_CSP!r}.")
+ALERTSITE_CSP_DIRECTIVES = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],  # the admin's and Swagger UI's icons are data: URLs
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+if ALERTSITE_CSP != "off":
+    # Right after WhiteNoise, which answers static files itself: they need no policy.
+    _after = MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1
+    MIDDLEWARE.insert(_after, "csp.middleware.CSPMiddleware")
+if ALERTSITE_CSP == "enforce":
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": ALERTSITE_CSP_DIRECTIVES}
+elif ALERTSITE_CSP == "report-only":
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": ALERTSITE_CSP_DIRECTIVES}
