@@ -16,24 +16,19 @@ from alerts.models import Alert, AlertEvent, AlertNote, AlertTransition, referen
 from alerts.services import AlertInputError, alert_assign, alerts_bulk_transition
 from alerts.states import AlertStatus, transition_verb
 from alertsite.accounts.selectors import responders
-from alertsite.admin_helpers import ReadOnlyInline, ReadOnlyMixin, newest_formset
+from alertsite.admin_helpers import ReadOnlyInline, ReadOnlyMixin, admin_badge, admin_pre, newest_formset
 from alertsite.ids import id_or_none
 from alertsite.paginators import CappedCountPaginator
-from alertsite.priority import PRIORITY_COLOURS
+from alertsite.priority import PRIORITY_TONES
 from rules.selectors import rule_choices
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-STATUS_COLOURS = {AlertStatus.OPEN: "#b42318", AlertStatus.ACKNOWLEDGED: "#b54708", AlertStatus.RESOLVED: "#067647"}
-BADGE = '<span style="color:#fff;background:{};padding:1px 8px;border-radius:8px;white-space:nowrap">{}</span>'
+STATUS_TONES = {AlertStatus.OPEN: "bad", AlertStatus.ACKNOWLEDGED: "warn", AlertStatus.RESOLVED: "ok"}
 NEWEST_EVENTS = 50
 SKIPPED_NAMED = 5  # skipped alerts named one by one in an action's message; the rest are counted
 OPEN_TOO_LONG = timedelta(hours=1)
-
-
-def _badge(colour: str, label: str):
-    return format_html(BADGE, colour, label)
 
 
 def _plural(count: int, word: str) -> str:
@@ -267,11 +262,11 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, alert: Alert):
-        return _badge(STATUS_COLOURS.get(alert.status, "#344054"), alert.get_status_display())
+        return admin_badge(STATUS_TONES.get(alert.status, "neutral"), alert.get_status_display())
 
     @admin.display(description="Priority", ordering="priority")
     def priority_badge(self, alert: Alert):
-        return _badge(PRIORITY_COLOURS.get(alert.priority, "#344054"), alert.get_priority_display())
+        return admin_badge(PRIORITY_TONES.get(alert.priority, "neutral"), alert.get_priority_display())
 
     @admin.display(description="Rule")
     def rule_link(self, alert: Alert):
@@ -289,7 +284,7 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
         if alert.event is None:
             return "— (the event is no longer stored)"
         text = orjson.dumps(alert.event.payload, option=orjson.OPT_INDENT_2).decode()
-        return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+        return admin_pre(text)
 
     # -- actions
 

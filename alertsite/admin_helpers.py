@@ -8,6 +8,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+# Badge tones of static/console/admin.css (green, red, orange, blue, grey, slate). Classes, never a
+# style="" attribute: the Content-Security-Policy allows no inline style, the admin's included.
+BADGE_TONES = ("ok", "bad", "warn", "info", "idle", "neutral")
 
 
 class PrettyJSONField(forms.JSONField):
@@ -49,3 +55,15 @@ def newest_formset(limit: int) -> type[BaseInlineFormSet]:
             return self._newest
 
     return NewestFormSet
+
+
+def admin_badge(tone: str, label: str) -> SafeString:
+    """A coloured label (one of BADGE_TONES) styled by the admin's stylesheet."""
+    if tone not in BADGE_TONES:
+        raise ValueError(f"unknown badge tone {tone!r}; use one of {', '.join(BADGE_TONES)}")
+    return format_html('<span class="as-badge as-badge-{}">{}</span>', tone, label)
+
+
+def admin_pre(text: str) -> SafeString:
+    """Preformatted text (JSON, a response body) that wraps inside the admin's narrow columns."""
+    return format_html('<pre class="as-pre">{}</pre>', text)

@@ -37,5 +37,5 @@ def priority_rank_annotate(queryset: QuerySet) -> QuerySet:
     return queryset.annotate(**{PRIORITY_RANK_FIELD: PRIORITY_RANK})
 
 
-# Badge colours in the admin and the console.
-PRIORITY_COLOURS: dict[str, str] = {Priority.HIGH: "#b42318", Priority.MEDIUM: "#b54708", Priority.LOW: "#175cd3"}
+# Badge tones in the admin (alertsite.admin_helpers.BADGE_TONES: red, orange, blue).
+PRIORITY_TONES: dict[str, str] = {Priority.HIGH: "bad", Priority.MEDIUM: "warn", Priority.LOW: "info"}

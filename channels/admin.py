@@ -22,7 +22,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from alerts.selectors import alert_reference
-from alertsite.admin_helpers import PrettyJSONField, ReadOnlyInline, ReadOnlyMixin, newest_formset
+from alertsite.admin_helpers import (
+    PrettyJSONField,
+    ReadOnlyInline,
+    ReadOnlyMixin,
+    admin_badge,
+    admin_pre,
+    newest_formset,
+)
 from alertsite.paginators import CappedCountPaginator
 from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from channels.services import (
@@ -41,13 +48,12 @@ from rules.selectors import channel_rule_count, rules_using_channel
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
-BADGE = '<span style="color:#fff;background:{};padding:1px 8px;border-radius:8px;white-space:nowrap">{}</span>'
-HEALTH_OK, HEALTH_FAILING, HEALTH_UNUSED = "#067647", "#b42318", "#667085"
-STATUS_COLOURS = {
-    DeliveryStatus.PENDING: "#175cd3",
-    DeliveryStatus.SENDING: "#b54708",
-    DeliveryStatus.SENT: "#067647",
-    DeliveryStatus.FAILED: "#b42318",
+HEALTH_OK, HEALTH_FAILING, HEALTH_UNUSED = "ok", "bad", "idle"
+STATUS_TONES = {
+    DeliveryStatus.PENDING: "info",
+    DeliveryStatus.SENDING: "warn",
+    DeliveryStatus.SENT: "ok",
+    DeliveryStatus.FAILED: "bad",
 }
 NEWEST_DELIVERIES = 20
 TEST_LIMIT = 10  # channels tested per action run: each test is a synchronous send with a timeout
@@ -62,10 +68,6 @@ CONFIG_HELP = (
     '"url_secrets": [{"name": "TOKEN", "value": "..."}]}. '
     'Secrets show as "********": leave them so to keep the stored value, or type a new one.'
 )
-
-
-def _badge(colour: str, label: str):
-    return format_html(BADGE, colour, label)
 
 
 def _plural(count: int, word: str, plural: str = "") -> str:
@@ -88,7 +90,7 @@ class ChannelAdminForm(forms.ModelForm):
     """
 
     config = PrettyJSONField(
-        widget=forms.Textarea(attrs={"rows": 18, "cols": 100, "style": "font-family: monospace"}),
+        widget=forms.Textarea(attrs={"rows": 18, "cols": 100, "class": "as-monospace"}),
         help_text=CONFIG_HELP,
     )
 
@@ -214,10 +216,10 @@ class ChannelAdmin(admin.ModelAdmin):
     def health_badge(self, channel: Channel):
         if channel.consecutive_failures:
             failures = _plural(channel.consecutive_failures, "consecutive failure")
-            return _badge(HEALTH_FAILING, f"failing: {failures}")
+            return admin_badge(HEALTH_FAILING, f"failing: {failures}")
         if channel.last_delivery_at is None:
-            return _badge(HEALTH_UNUSED, "never used")
-        return _badge(HEALTH_OK, "ok")
+            return admin_badge(HEALTH_UNUSED, "never used")
+        return admin_badge(HEALTH_OK, "ok")
 
     @admin.display(description="Last error")
     def error_short(self, channel: Channel) -> str:
@@ -353,7 +355,7 @@ class ChannelAdmin(admin.ModelAdmin):
 
 
 def _status_badge(delivery: Delivery):
-    return _badge(STATUS_COLOURS.get(delivery.status, "#344054"), delivery.get_status_display())
+    return admin_badge(STATUS_TONES.get(delivery.status, "neutral"), delivery.get_status_display())
 
 
 class DeliveryAttemptInline(ReadOnlyInline):
@@ -450,7 +452,7 @@ class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="Payload")
     def payload_json(self, delivery: Delivery):
         text = orjson.dumps(delivery.payload, option=orjson.OPT_INDENT_2).decode()
-        return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+        return admin_pre(text)
 
     # -- actions
 

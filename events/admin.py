@@ -6,9 +6,8 @@ import orjson
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.html import format_html
 
-from alertsite.admin_helpers import ReadOnlyMixin
+from alertsite.admin_helpers import ReadOnlyMixin, admin_pre
 from alertsite.paginators import CappedCountPaginator
 from alertsite.timeranges import TIME_RANGE_CHOICES, TIME_RANGES
 from events.catalog import SERVICES
@@ -95,7 +94,7 @@ class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="Event JSON")
     def pretty_payload(self, obj: AuditEvent):
         text = orjson.dumps(obj.payload, option=orjson.OPT_INDENT_2).decode()
-        return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+        return admin_pre(text)
 
 
 from events.sources import admin as sources_admin  # noqa: E402,F401  (registers SourceAdmin)

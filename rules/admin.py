@@ -7,11 +7,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.utils.html import format_html
 
-from alertsite.admin_helpers import PrettyJSONField, ReadOnlyMixin
+from alertsite.admin_helpers import PrettyJSONField, ReadOnlyMixin, admin_badge
 from alertsite.paginators import CappedCountPaginator
-from alertsite.priority import PRIORITY_COLOURS
+from alertsite.priority import PRIORITY_TONES
 from rules.models import Rule, RuleMatch, RuleTemplate
 from rules.services import rule_create, rule_set_enabled, rule_update
 from rules.templates_catalog import TEMPLATE_TABS
@@ -24,7 +23,7 @@ class RuleAdminForm(forms.ModelForm):
     """Every check lives in rules.validation: the form only maps its errors onto fields."""
 
     conditions = PrettyJSONField(
-        widget=forms.Textarea(attrs={"rows": 16, "cols": 100, "style": "font-family: monospace"}),
+        widget=forms.Textarea(attrs={"rows": 16, "cols": 100, "class": "as-monospace"}),
         help_text='A list such as [{"event_type": "user_login_attempt", "match": "all", "filters": '
         '[{"key": "success", "operator": "eq", "value": false}]}] or with an "expression".',
     )
@@ -116,12 +115,7 @@ class RuleAdmin(admin.ModelAdmin):
 
     @admin.display(description="Priority", ordering="priority")
     def priority_badge(self, rule: Rule):
-        colour = PRIORITY_COLOURS.get(rule.priority, "#344054")
-        return format_html(
-            '<span style="color:#fff;background:{};padding:1px 8px;border-radius:8px">{}</span>',
-            colour,
-            rule.get_priority_display(),
-        )
+        return admin_badge(PRIORITY_TONES.get(rule.priority, "neutral"), rule.get_priority_display())
 
     @admin.display(description="Event types")
     def event_types(self, rule: Rule) -> str:
@@ -205,7 +199,7 @@ class RuleTemplateAdminForm(forms.ModelForm):
 
     tab = forms.ChoiceField(choices=TEMPLATE_TABS)
     rule = PrettyJSONField(
-        widget=forms.Textarea(attrs={"rows": 20, "cols": 100, "style": "font-family: monospace"}),
+        widget=forms.Textarea(attrs={"rows": 20, "cols": 100, "class": "as-monospace"}),
         help_text='The rule fields a new rule starts from, e.g. {"priority": "high", "conditions": '
         '[{"event_type": "user_lockout"}], "generate_alerts": true}.',
     )

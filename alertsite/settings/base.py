@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from alertsite.env import env
 from alertsite.local_secrets import local_secret
 from alertsite.startup import keys_refusal
@@ -308,3 +310,31 @@ SILENCED_SYSTEM_CHECKS = ["drf_spectacular.W001", "security.W005", "security.W02
 # make a good one (alertsite.startup); DEBUG generates them into LOCAL_SECRETS_FILE instead.
 if not DEBUG and (refusal := keys_refusal(SECRET_KEY, ALERTSITE_ENCRYPTION_KEY, ALERTSITE_ENCRYPTION_KEYS_OLD)):
     raise refusal
+
+# CONTENT SECURITY POLICY (issue 13) ---------------------------------------------
+# django-csp sends the header; every page (console, admin, /api/docs/) runs with no inline
+# script or style at all, so the policy needs neither 'unsafe-inline' nor nonces.
+# ALERTSITE_CSP: enforce (default), report-only (the browser reports, blocks nothing) or off
+# (no middleware at all, for comparing the overhead).
+ALERTSITE_CSP = env.str("ALERTSITE_CSP", default="enforce").strip().lower()
+ALERTSITE_CSP_MODES = ("enforce", "report-only", "off")
+if ALERTSITE_CSP not in ALERTSITE_CSP_MODES:
+    raise ImproperlyConfigured(f"ALERTSITE_CSP must be one of {', '.join(ALERTSITE_CSP_MODES)}, not {ALERTSITE_CSP!r}.")
+ALERTSITE_CSP_DIRECTIVES = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],  # the admin's and Swagger UI's icons are data: URLs
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+if ALERTSITE_CSP != "off":
+    # Right after WhiteNoise, which answers static files itself: they need no policy.
+    _after = MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1
+    MIDDLEWARE.insert(_after, "csp.middleware.CSPMiddleware")
+if ALERTSITE_CSP == "enforce":
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": ALERTSITE_CSP_DIRECTIVES}
+elif ALERTSITE_CSP == "report-only":
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": ALERTSITE_CSP_DIRECTIVES}

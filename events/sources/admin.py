@@ -7,10 +7,9 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from alertsite.admin_helpers import PrettyJSONField
+from alertsite.admin_helpers import PrettyJSONField, admin_badge, admin_pre
 from events.sources.config import source_config_public
 from events.sources.models import Source, SourceState
 from events.sources.services import (
@@ -26,11 +25,11 @@ from events.sources.services import (
 )
 
 SERVICE_FIELDS = ("kind", "name", "enabled", "config")
-STATE_COLOURS = {
-    SourceState.OK: "#067647",
-    SourceState.FAILING: "#b42318",
-    SourceState.PAUSED: "#667085",
-    SourceState.NEVER_RUN: "#175cd3",
+STATE_TONES = {
+    SourceState.OK: "ok",
+    SourceState.FAILING: "bad",
+    SourceState.PAUSED: "idle",
+    SourceState.NEVER_RUN: "info",
 }
 CONFIG_HELP = (
     "base_url, api_key (shown as ********: leave it so to keep the stored key), org_ids (empty: the key's "
@@ -43,7 +42,7 @@ class SourceAdminForm(forms.ModelForm):
     """Every check lives in events.sources.services: the form only maps its errors onto fields."""
 
     config = PrettyJSONField(
-        widget=forms.Textarea(attrs={"rows": 14, "cols": 100, "style": "font-family: monospace"}),
+        widget=forms.Textarea(attrs={"rows": 14, "cols": 100, "class": "as-monospace"}),
         help_text=CONFIG_HELP,
     )
 
@@ -102,11 +101,7 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.display(description="State")
     def state_badge(self, source: Source):
-        return format_html(
-            '<span style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>',
-            STATE_COLOURS[SourceState(source.state)],
-            SourceState(source.state).label,
-        )
+        return admin_badge(STATE_TONES[SourceState(source.state)], SourceState(source.state).label)
 
     @admin.display(description="Lag")
     def lag(self, source: Source) -> str:
@@ -122,7 +117,7 @@ class SourceAdmin(admin.ModelAdmin):
         import orjson
 
         text = orjson.dumps(source_status(source), option=orjson.OPT_INDENT_2).decode()
-        return format_html('<pre style="margin:0">{}</pre>', text)
+        return admin_pre(text)
 
     def save_model(self, request, obj: Source, form: SourceAdminForm, change: bool) -> None:
         data = form.service_data
