@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_settings import python
+from tests.test_settings import GOOD_ENCRYPTION_KEY, GOOD_SECRET_KEY, python
+
+PRODUCTION_KEYS = {"SECRET_KEY": GOOD_SECRET_KEY, "ALERTSITE_ENCRYPTION_KEY": GOOD_ENCRYPTION_KEY}
 
 pytestmark = pytest.mark.django_db
 
@@ -71,13 +73,13 @@ def test_no_template_has_inline_script_style_or_event_handlers():
 
 
 def csp_settings(mode: str) -> dict:
-    result = python(PRINT_CSP, ALERTSITE_CSP=mode, SECRET_KEY="x", DATABASE_URL="sqlite:////tmp/unused.sqlite3")
+    result = python(PRINT_CSP, ALERTSITE_CSP=mode, **PRODUCTION_KEYS, DATABASE_URL="sqlite:////tmp/unused.sqlite3")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
 def test_enforce_is_the_default():
-    result = python(PRINT_CSP, SECRET_KEY="x", DATABASE_URL="sqlite:////tmp/unused.sqlite3")
+    result = python(PRINT_CSP, **PRODUCTION_KEYS, DATABASE_URL="sqlite:////tmp/unused.sqlite3")
     settings = json.loads(result.stdout)
     assert settings["middleware"] and settings["enforce"] and settings["report_only"] is None
 
@@ -93,6 +95,6 @@ def test_off_installs_no_middleware_at_all():
 
 
 def test_an_unknown_mode_is_refused_naming_the_choices():
-    result = python(PRINT_CSP, ALERTSITE_CSP="strict", SECRET_KEY="x", DATABASE_URL="sqlite:////tmp/unused.sqlite3")
+    result = python(PRINT_CSP, ALERTSITE_CSP="strict", **PRODUCTION_KEYS, DATABASE_URL="sqlite:////tmp/unused.sqlite3")
     assert result.returncode != 0
     assert "ALERTSITE_CSP must be one of enforce, report-only, off, not 'strict'" in result.stderr
