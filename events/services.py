@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from events import hooks
@@ -149,6 +149,14 @@ class PurgeResult:
     cutoff: datetime
 
 
+def _commit_without_waiting_for_the_disk() -> None:
+    """A purge batch need not wait for its WAL flush (PostgreSQL): a batch lost in a crash is
+    deleted again by the next purge. About a quarter of a batch's time went to that wait."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def event_retention_purge(
     *, days: int | None = None, batch_size: int | None = None, on_progress: Callable[[int], None] | None = None
 ) -> PurgeResult:
@@ -171,6 +179,7 @@ def event_retention_purge(
     last = 0
     while True:
         with transaction.atomic():
+            _commit_without_waiting_for_the_disk()
             batch = list(expired.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size])
             if not batch:
                 break
