@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from events import hooks
@@ -181,11 +181,25 @@ class PurgeResult:
     cutoff: datetime
 
 
-def event_retention_purge(*, days: int | None = None, batch_size: int | None = None) -> PurgeResult:
+def _commit_without_waiting_for_the_disk() -> None:
+    """A purge batch need not wait for its WAL flush (PostgreSQL): a batch lost in a crash is
+    deleted again by the next purge. About a quarter of a batch's time went to that wait."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def event_retention_purge(
+    *, days: int | None = None, batch_size: int | None = None, on_progress: Callable[[int], None] | None = None
+) -> PurgeResult:
     """Delete events older than the retention period, in batches, sparing those a guard protects.
 
-    Each batch is its own short transaction, so a purge of millions of rows never holds
-    long locks and can be interrupted at any point without losing anything still wanted.
+    Each batch is its own short transaction (a few ms of row locks on at most `batch_size`
+    old events, none on the table), so ingest goes on beside a purge of millions of rows and
+    the purge can be interrupted at any point without losing anything still wanted. Batches
+    walk the ids upwards (keyset), so each starts where the last stopped instead of scanning
+    again over the rows just deleted and not yet vacuumed; only ids are loaded, never the
+    payloads. `on_progress` hears the running total after each batch.
     """
     days = settings.ALERTSITE_EVENT_RETENTION_DAYS if days is None else days
     batch_size = batch_size or settings.ALERTSITE_RETENTION_BATCH_SIZE
@@ -194,13 +208,19 @@ def event_retention_purge(*, days: int | None = None, batch_size: int | None = N
     for guard in hooks.retention_guards():
         expired = expired.exclude(pk__in=guard())
     deleted = 0
+    last = 0
     while True:
         with transaction.atomic():
-            batch = list(expired.order_by("pk").values_list("pk", flat=True)[:batch_size])
+            _commit_without_waiting_for_the_disk()
+            batch = list(expired.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size])
             if not batch:
                 break
-            _, per_model = AuditEvent.objects.filter(pk__in=batch).delete()
+            last = batch[-1]
+            # only("pk"): the cascade (pending rows, matches, alert links) needs the ids, not the payloads.
+            _, per_model = AuditEvent.objects.filter(pk__in=batch).only("pk").delete()
             deleted += per_model.get(AuditEvent._meta.label, 0)  # not the rows that cascade with them
+        if on_progress is not None:
+            on_progress(deleted)
     kept = AuditEvent.objects.filter(timestamp__lt=cutoff).count() if hooks.retention_guards() else 0
     logger.info("event retention purge", extra={"deleted": deleted, "kept": kept, "cutoff": cutoff.isoformat()})
     return PurgeResult(deleted=deleted, kept=kept, cutoff=cutoff)
