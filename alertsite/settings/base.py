@@ -285,3 +285,8 @@ ALERTSITE_SOURCE_BACKOFF_SECONDS = env.float("ALERTSITE_SOURCE_BACKOFF_SECONDS",
 ALERTSITE_SOURCE_BACKOFF_MAX_SECONDS = env.float("ALERTSITE_SOURCE_BACKOFF_MAX_SECONDS", default=900.0)
 # Transient failures in a row before a source counts as failing (401/403 fail it at once).
 ALERTSITE_SOURCE_FAILING_AFTER = env.int("ALERTSITE_SOURCE_FAILING_AFTER", default=3)
+# Login throttling (console, admin and API token): this many failed logins for a username or from
+# an address within the window lock it for the cool-off after the last failure. 0 turns it off.
+ALERTSITE_LOGIN_MAX_FAILURES = env.int("ALERTSITE_LOGIN_MAX_FAILURES", default=5)
+ALERTSITE_LOGIN_FAILURE_WINDOW_SECONDS = env.int("ALERTSITE_LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+ALERTSITE_LOGIN_LOCKOUT_SECONDS = env.int("ALERTSITE_LOGIN_LOCKOUT_SECONDS", default=900)
