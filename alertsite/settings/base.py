@@ -339,3 +339,10 @@ if ALERTSITE_CSP == "enforce":
     CONTENT_SECURITY_POLICY = {"DIRECTIVES": ALERTSITE_CSP_DIRECTIVES}
 elif ALERTSITE_CSP == "report-only":
     CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": ALERTSITE_CSP_DIRECTIVES}
+
+# LOGIN THROTTLING (issue 13) ------------------------------------------------------
+# Login throttling (console, admin and API token): this many failed logins for a username or from
+# an address within the window lock it for the cool-off after the last failure. 0 turns it off.
+ALERTSITE_LOGIN_MAX_FAILURES = env.int("ALERTSITE_LOGIN_MAX_FAILURES", default=5)
+ALERTSITE_LOGIN_FAILURE_WINDOW_SECONDS = env.int("ALERTSITE_LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+ALERTSITE_LOGIN_LOCKOUT_SECONDS = env.int("ALERTSITE_LOGIN_LOCKOUT_SECONDS", default=900)
