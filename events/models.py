@@ -110,7 +110,38 @@ class EvaluationCount(models.Model):
         return f"shard {self.shard}: {self.evaluated} evaluated"
 
 
+class IngestCount(models.Model):
+    """Events stored so far by way in (`origin`), in a few shard rows per origin: the counter behind
+    the `alertsite_events_ingested_total` metric, read at scrape time without counting the event log.
+
+    Added to by the statement that stores a batch (events.storage, one CTE more on PostgreSQL), so
+    it is exact across every web and worker process; shards as in EvaluationCount, so concurrent
+    ingest transactions rarely wait on one another's row lock.
+    """
+
+    SHARDS = 16
+
+    origin = models.CharField(max_length=80, help_text='"api", "import", "audit", "simulate" or "source:<id>".')
+    shard = models.PositiveSmallIntegerField()
+    ingested = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["origin", "shard"], name="ingest_count_origin_shard")]
+
+    def __str__(self) -> str:
+        return f"{self.origin} shard {self.shard}: {self.ingested} ingested"
+
+
 # Sources live in their own subpackage; importing them here registers them with the app.
 from events.sources.models import Source, SourceCursor  # noqa: E402
 
-__all__ = ["AuditEvent", "EvaluationCount", "EventCategory", "EventType", "PendingEvaluation", "Source", "SourceCursor"]
+__all__ = [
+    "AuditEvent",
+    "EvaluationCount",
+    "EventCategory",
+    "EventType",
+    "IngestCount",
+    "PendingEvaluation",
+    "Source",
+    "SourceCursor",
+]

@@ -6,21 +6,28 @@ the `PendingEvaluation` rows of the new ones to evaluate inserted from it — so
 its pending mark are written together or not at all. SQLite (the embedded default): a
 multi-row VALUES insert with the same ON CONFLICT / RETURNING clauses, in chunks that respect
 its parameter limit, then the pending rows, in the caller's transaction.
+
+The same statement adds the batch's new events to the origin's `IngestCount` shard (a CTE more on
+PostgreSQL, one upsert on SQLite), so the ingested-events metric costs no statement of its own.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
 
-from events.models import AuditEvent, PendingEvaluation
+from events.models import AuditEvent, IngestCount, PendingEvaluation
 from events.validation import EventRecord
 
 TABLE = AuditEvent._meta.db_table
 PENDING_TABLE = PendingEvaluation._meta.db_table
+COUNT_TABLE = IngestCount._meta.db_table
+# Events stored without saying how they came (scripts, benches).
+ORIGIN_OTHER = "other"
 COLUMNS = (
     "event_id",
     "event_type",
@@ -55,28 +62,43 @@ WITH new AS (
     INSERT INTO {PENDING_TABLE} (event_id, received_at)
     SELECT new.id, %(received_at)s::timestamptz FROM new JOIN {STAGE} stage ON stage.event_id = new.event_id
     WHERE stage.to_evaluate
+), counted AS (
+    INSERT INTO {COUNT_TABLE} (origin, shard, ingested)
+    SELECT %(origin)s, %(shard)s, count(*) FROM new HAVING count(*) > 0
+    ON CONFLICT (origin, shard) DO UPDATE SET ingested = {COUNT_TABLE}.ingested + excluded.ingested
 )
 SELECT id, event_id FROM new
 """
 
 
 def events_insert_new(
-    records: Sequence[EventRecord], *, received_at: datetime, to_evaluate: Collection[str] = ()
+    records: Sequence[EventRecord],
+    *,
+    received_at: datetime,
+    to_evaluate: Collection[str] = (),
+    origin: str = ORIGIN_OTHER,
 ) -> dict[str, int]:
     """Insert the records whose event_id is not stored yet; return {event_id: pk} of the new ones.
 
     New events whose event_id is in `to_evaluate` are marked pending evaluation in the same
-    write; the others are stored as needing none. Call inside a transaction.
+    write; the others are stored as needing none. The new ones are counted under `origin`.
+    Call inside a transaction.
     """
     if not records:
         return {}
     wanted = to_evaluate if isinstance(to_evaluate, set | frozenset) else set(to_evaluate)
     if connection.vendor == "postgresql":
-        return _insert_postgres(records, received_at, wanted)
-    return _insert_values(records, received_at, wanted)
+        return _insert_postgres(records, received_at, wanted, origin)
+    return _insert_values(records, received_at, wanted, origin)
 
 
-def _insert_postgres(records: Sequence[EventRecord], received_at: datetime, to_evaluate: Collection[str]):
+def _count_shard() -> int:
+    return os.getpid() % IngestCount.SHARDS
+
+
+def _insert_postgres(
+    records: Sequence[EventRecord], received_at: datetime, to_evaluate: Collection[str], origin: str
+) -> dict[str, int]:
     """COPY the batch into a per-connection temp table, then one INSERT ... SELECT ... ON CONFLICT.
 
     Measured here: about 80 ms per 1,000 events against 450 ms for INSERT ... unnest(arrays),
@@ -103,11 +125,13 @@ def _insert_postgres(records: Sequence[EventRecord], received_at: datetime, to_e
                         r.event_id in to_evaluate,
                     )
                 )
-        cursor.execute(POSTGRES_INSERT, {"received_at": received_at})
+        cursor.execute(POSTGRES_INSERT, {"received_at": received_at, "origin": origin, "shard": _count_shard()})
         return {event_id: pk for pk, event_id in cursor.fetchall()}
 
 
-def _insert_values(records: Sequence[EventRecord], received_at: datetime, to_evaluate: Collection[str]):
+def _insert_values(
+    records: Sequence[EventRecord], received_at: datetime, to_evaluate: Collection[str], origin: str
+) -> dict[str, int]:
     ops = connection.ops
     received = ops.adapt_datetimefield_value(received_at)
     row_sql = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
@@ -144,5 +168,11 @@ def _insert_values(records: Sequence[EventRecord], received_at: datetime, to_eva
             cursor.execute(
                 f"INSERT INTO {PENDING_TABLE} (event_id, received_at) VALUES {', '.join(['(%s, %s)'] * len(chunk_pks))}",
                 [value for pk in chunk_pks for value in (pk, received)],
+            )
+        if inserted:
+            cursor.execute(
+                f"INSERT INTO {COUNT_TABLE} (origin, shard, ingested) VALUES (%s, %s, %s) "
+                f"ON CONFLICT (origin, shard) DO UPDATE SET ingested = {COUNT_TABLE}.ingested + excluded.ingested",
+                [origin, _count_shard(), len(inserted)],
             )
     return inserted
