@@ -116,6 +116,7 @@ def seed(database_url: str, *, rules: int, alerts: int) -> None:
             conn.execute(SEED_ALERTS, {"count": alerts - have_alerts, "first_rule": first, "rules": count})
             conn.commit()
             print(f"seeded {alerts - have_alerts:,} alerts in {time.perf_counter() - started:.1f}s")
+        conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM (ANALYZE) alerts_alert")
         conn.execute("VACUUM (ANALYZE) rules_rule")
@@ -246,6 +247,7 @@ def main() -> None:
     env.update({"SESSION_COOKIE_SECURE": "false", "CSRF_COOKIE_SECURE": "false"})
     version = bench_ingest.database_ensure(database_url, fresh=args.fresh)
     bench_ingest.manage(env, "migrate", "--noinput", "-v", "0")
+    bench_ingest.manage(env, "collectstatic", "--noinput", "-v", "0")  # the console pages need the manifest
     print(f"PostgreSQL {version}, database {database_url.rsplit('/', 1)[-1]}, load average {os.getloadavg()[0]:.1f}")
     seed(database_url, rules=args.rules, alerts=args.alerts)
     password = secrets.token_urlsafe(24)
