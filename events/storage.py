@@ -7,13 +7,12 @@ its pending mark are written together or not at all. SQLite (the embedded defaul
 multi-row VALUES insert with the same ON CONFLICT / RETURNING clauses, in chunks that respect
 its parameter limit, then the pending rows, in the caller's transaction.
 
-The same statement adds the batch's new events to the origin's `IngestCount` shard (a CTE more on
+The same statement adds the batch's new events to a free `IngestCount` row of its origin (CTEs more on
 PostgreSQL, one upsert on SQLite), so the ingested-events metric costs no statement of its own.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
@@ -62,10 +61,14 @@ WITH new AS (
     INSERT INTO {PENDING_TABLE} (event_id, received_at)
     SELECT new.id, %(received_at)s::timestamptz FROM new JOIN {STAGE} stage ON stage.event_id = new.event_id
     WHERE stage.to_evaluate
-), counted AS (
-    INSERT INTO {COUNT_TABLE} (origin, shard, ingested)
-    SELECT %(origin)s, %(shard)s, count(*) FROM new HAVING count(*) > 0
-    ON CONFLICT (origin, shard) DO UPDATE SET ingested = {COUNT_TABLE}.ingested + excluded.ingested
+), added AS (
+    UPDATE {COUNT_TABLE} SET ingested = ingested + (SELECT count(*) FROM new)
+    WHERE id = (SELECT id FROM {COUNT_TABLE} WHERE origin = %(origin)s LIMIT 1 FOR UPDATE SKIP LOCKED)
+    AND EXISTS (SELECT 1 FROM new)
+    RETURNING id
+), appended AS (
+    INSERT INTO {COUNT_TABLE} (origin, ingested)
+    SELECT %(origin)s, count(*) FROM new HAVING count(*) > 0 AND NOT EXISTS (SELECT 1 FROM added)
 )
 SELECT id, event_id FROM new
 """
@@ -90,10 +93,6 @@ def events_insert_new(
     if connection.vendor == "postgresql":
         return _insert_postgres(records, received_at, wanted, origin)
     return _insert_values(records, received_at, wanted, origin)
-
-
-def _count_shard() -> int:
-    return os.getpid() % IngestCount.SHARDS
 
 
 def _insert_postgres(
@@ -125,7 +124,7 @@ def _insert_postgres(
                         r.event_id in to_evaluate,
                     )
                 )
-        cursor.execute(POSTGRES_INSERT, {"received_at": received_at, "origin": origin, "shard": _count_shard()})
+        cursor.execute(POSTGRES_INSERT, {"received_at": received_at, "origin": origin})
         return {event_id: pk for pk, event_id in cursor.fetchall()}
 
 
@@ -169,10 +168,12 @@ def _insert_values(
                 f"INSERT INTO {PENDING_TABLE} (event_id, received_at) VALUES {', '.join(['(%s, %s)'] * len(chunk_pks))}",
                 [value for pk in chunk_pks for value in (pk, received)],
             )
-        if inserted:
+        if inserted:  # one writer at a time on SQLite: one row per origin
             cursor.execute(
-                f"INSERT INTO {COUNT_TABLE} (origin, shard, ingested) VALUES (%s, %s, %s) "
-                f"ON CONFLICT (origin, shard) DO UPDATE SET ingested = {COUNT_TABLE}.ingested + excluded.ingested",
-                [origin, _count_shard(), len(inserted)],
+                f"UPDATE {COUNT_TABLE} SET ingested = ingested + %s WHERE id = "
+                f"(SELECT id FROM {COUNT_TABLE} WHERE origin = %s LIMIT 1)",
+                [len(inserted), origin],
             )
+            if cursor.rowcount == 0:
+                cursor.execute(f"INSERT INTO {COUNT_TABLE} (origin, ingested) VALUES (%s, %s)", [origin, len(inserted)])
     return inserted
