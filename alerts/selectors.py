@@ -28,8 +28,8 @@ def events_of_unresolved_alerts() -> QuerySet:
     return AlertEvent.objects.filter(alert__status__in=UNRESOLVED).values("event_id")
 
 
-def alert_summary() -> dict[str, Any]:
-    """Counts for the Open Alerts widget and the bell: two indexed queries."""
+def alerts_unresolved_by_priority() -> dict[str, dict[str, int]]:
+    """Open and acknowledged alerts by status, then priority (every priority listed): one query."""
     by_priority: dict[str, dict[str, int]] = {status: dict.fromkeys(PRIORITIES_HIGH_FIRST, 0) for status in UNRESOLVED}
     rows = (
         # COUNT(*) lets PostgreSQL answer from the (status, priority) index alone.
@@ -37,6 +37,12 @@ def alert_summary() -> dict[str, Any]:
     )
     for row in rows:
         by_priority[row["status"]][row["priority"]] = row["n"]
+    return by_priority
+
+
+def alert_summary() -> dict[str, Any]:
+    """Counts for the Open Alerts widget and the bell: two indexed queries."""
+    by_priority = alerts_unresolved_by_priority()
     resolved_24h = Alert.objects.filter(resolved_at__gte=timezone.now() - timedelta(hours=24)).count()
     return {
         "open": sum(by_priority[AlertStatus.OPEN].values()),

@@ -17,7 +17,7 @@ from django.utils import timezone
 from events import hooks
 from events.catalog import keys_for
 from events.models import AuditEvent, EventCategory, EventType
-from events.storage import events_insert_new
+from events.storage import ORIGIN_OTHER, events_insert_new
 from events.validation import EventRecord, Limits, event_validate
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,17 @@ logger = logging.getLogger(__name__)
 MAX_EVALUATED_CAUSAL_DEPTH = 1
 # The `service` of alertsite's own audit events (rules, alerts and channels changes).
 AUDIT_SERVICE = "alerts"
+# Ways in, the `source` label of the alertsite_events_ingested_total metric (api.md §13); pulled
+# events count under "source:<id>" (source_origin), named after their source when scraped.
+ORIGIN_API = "api"
+ORIGIN_IMPORT = "import"
+ORIGIN_AUDIT = "audit"
+ORIGIN_SIMULATE = "simulate"
+SOURCE_ORIGIN_PREFIX = "source:"
+
+
+def source_origin(source_pk: int) -> str:
+    return f"{SOURCE_ORIGIN_PREFIX}{source_pk}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +48,10 @@ class IngestResult:
     new_pks: list[int] = field(default_factory=list)
 
 
-def event_batch_ingest(*, records: Sequence[EventRecord]) -> IngestResult:
+def event_batch_ingest(*, records: Sequence[EventRecord], origin: str = ORIGIN_OTHER) -> IngestResult:
     """Store a validated batch in one transaction; hand the new events on after commit.
 
+    - New events are counted under `origin` (the way in) by the statement that stores them.
     - Duplicates (an event_id already stored, or repeated in the batch) change nothing.
     - Unknown event types join the catalog with known=False.
     - New events that something will evaluate (shallow enough in causal depth, of a type some
@@ -56,7 +68,7 @@ def event_batch_ingest(*, records: Sequence[EventRecord]) -> IngestResult:
     wanted = hooks.types_to_evaluate({r.event_type for r in shallow}) if shallow else set()
     to_evaluate = {r.event_id for r in shallow if r.event_type in wanted}
     with transaction.atomic():
-        new = events_insert_new(list(unique.values()), received_at=now, to_evaluate=to_evaluate)
+        new = events_insert_new(list(unique.values()), received_at=now, to_evaluate=to_evaluate, origin=origin)
         new_pks = sorted(pk for event_id, pk in new.items() if event_id in to_evaluate)
         if new:
             event_types_register(names={r.event_type for r in unique.values() if r.event_id in new})
@@ -154,7 +166,7 @@ def audit_events_record(*, payloads: Sequence[tuple[dict[str, Any], int]]) -> In
         if isinstance(record, list):
             raise ValueError(f"invalid audit event: {[error.message for error in record]}")
         records.append(record)
-    return event_batch_ingest(records=records)
+    return event_batch_ingest(records=records, origin=ORIGIN_AUDIT)
 
 
 def audit_event_record(*, causal_depth: int = 0, **fields: Any) -> AuditEvent:

@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from alertsite.env import env
 from alertsite.local_secrets import local_secret
+from alertsite.observability.logconfig import log_format_check, logging_config
 from alertsite.startup import keys_refusal
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -219,14 +220,20 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# LOGGING ----------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+# OBSERVABILITY: logs, request ids, /metrics (api.md §13) -------------------------
+# LOG_FORMAT=text (the default) writes the plain lines of old; json one JSON object a line with
+# the request id (alertsite.observability). Anything else stops start-up naming the setting.
+LOG_FORMAT = log_format_check(env.str("LOG_FORMAT", default="text"))
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
+# An access-log line a request (method, path, route, status, duration, user, request id).
+ALERTSITE_ACCESS_LOG = env.bool("ALERTSITE_ACCESS_LOG", default=LOG_FORMAT == "json")
+# Request count and duration by method, route name and status for /metrics (several web
+# processes: set PROMETHEUS_MULTIPROC_DIR, see README "Monitoring").
+ALERTSITE_HTTP_METRICS = env.bool("ALERTSITE_HTTP_METRICS", default=True)
+# GET /metrics needs `Authorization: Bearer <this>`; unset, /metrics is open with DEBUG on, off (403) without.
+ALERTSITE_METRICS_TOKEN = env.str("ALERTSITE_METRICS_TOKEN", default="")
+# Outermost: the request id is set before, and the duration covers, every other middleware.
+MIDDLEWARE = ["alertsite.observability.middleware.RequestObserver", *MIDDLEWARE]
 
 # SECURITY (when DEBUG is off) ------------------------------------------------------
 if not DEBUG:
