@@ -247,6 +247,11 @@ ALERTSITE_ENCRYPTION_KEY = env.str("ALERTSITE_ENCRYPTION_KEY", default="") or (
 )
 ALERTSITE_EVENT_RETENTION_DAYS = env.int("ALERTSITE_EVENT_RETENTION_DAYS", default=90)
 ALERTSITE_RETENTION_BATCH_SIZE = env.int("ALERTSITE_RETENTION_BATCH_SIZE", default=5000)
+# Share of the time the purge works; it rests after each batch for the rest (0.33: it rests
+# twice as long as the batch took), so a big purge leaves the CPU to ingest. 1.0: flat out.
+ALERTSITE_RETENTION_DUTY_CYCLE = env.float("ALERTSITE_RETENTION_DUTY_CYCLE", default=0.33)
+if not 0 < ALERTSITE_RETENTION_DUTY_CYCLE <= 1:
+    raise ImproperlyConfigured("ALERTSITE_RETENTION_DUTY_CYCLE must be more than 0 and at most 1.")
 ALERTSITE_INGEST_MAX_EVENTS = env.int("ALERTSITE_INGEST_MAX_EVENTS", default=1000)
 ALERTSITE_INGEST_MAX_BODY_BYTES = env.int("ALERTSITE_INGEST_MAX_BODY_BYTES", default=10 * 1024 * 1024)
 ALERTSITE_INGEST_MAX_EVENT_BYTES = env.int("ALERTSITE_INGEST_MAX_EVENT_BYTES", default=256 * 1024)
