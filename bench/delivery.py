@@ -554,9 +554,9 @@ WITH e2e AS (
     JOIN rules_rulematch m ON m.event_id = e.id AND m.rule_id = a.rule_id
     WHERE e.event_id LIKE 'e2e-%' AND d.status = 'sent'
 ), spans AS (
-    SELECT 'queued for evaluation' AS stage, 1 AS n, alerted - received_at AS span FROM e2e
-    UNION ALL SELECT 'evaluating (match to commit)', 2, evaluated_at - alerted FROM e2e
-    UNION ALL SELECT 'queued for delivery', 3, claimed_at - evaluated_at FROM e2e
+    SELECT 'queued for evaluation' AS stage, 1 AS n, evaluated_at - received_at AS span FROM e2e
+    UNION ALL SELECT 'evaluating (match to alert)', 2, alerted - evaluated_at FROM e2e
+    UNION ALL SELECT 'queued for delivery', 3, claimed_at - alerted FROM e2e
     UNION ALL SELECT 'sending (claim to recorded)', 4, last_attempt_at - claimed_at FROM e2e
 )
 SELECT stage,
