@@ -225,6 +225,10 @@ SPECTACULAR_SETTINGS = {
 # the request id (alertsite.observability). Anything else stops start-up naming the setting.
 LOG_FORMAT = log_format_check(env.str("LOG_FORMAT", default="text"))
 LOGGING = logging_config(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
+if CELERY_TASK_ALWAYS_EAGER:
+    # Embedded default: periodic jobs run in the web process every few seconds; a "Task ...
+    # succeeded" line for each of them would bury everything else. Failures still log.
+    LOGGING["loggers"] = {"celery.app.trace": {"level": "WARNING"}}
 # An access-log line a request (method, path, route, status, duration, user, request id).
 ALERTSITE_ACCESS_LOG = env.bool("ALERTSITE_ACCESS_LOG", default=LOG_FORMAT == "json")
 # Request count and duration by method, route name and status for /metrics (several web
