@@ -170,6 +170,26 @@ class RulePreviewInputSerializer(RuleWriteSerializer):
     sample_size = serializers.IntegerField(required=False, min_value=0, max_value=100)
 
 
+class ChangeSideSerializer(serializers.Serializer):
+    before = serializers.IntegerField(help_text="How many the rule as it is matches (events) or opens (alerts).")
+    after = serializers.IntegerField(help_text="How many the changed rule would.")
+    added = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    added_sample = serializers.ListField(child=serializers.DictField())
+    removed_sample = serializers.ListField(child=serializers.DictField())
+
+
+class RuleChangePreviewSerializer(serializers.Serializer):
+    """Documents the answer of POST /rules/{id}/preview-change for the OpenAPI schema."""
+
+    since = serializers.DateTimeField()
+    scanned = serializers.IntegerField()
+    truncated = serializers.BooleanField()
+    changes = RuleVersionChangeSerializer(many=True, help_text="The fields the body changes.")
+    events = ChangeSideSerializer(help_text="Samples are events.")
+    alerts = ChangeSideSerializer(help_text='Samples are {"opened_at", "last_seen_at", "event_count", "event"}.')
+
+
 class RuleTemplateSerializer(serializers.Serializer):
     slug = serializers.CharField()
     tab = serializers.CharField()

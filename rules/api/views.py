@@ -5,7 +5,9 @@ Every write takes an optional `"comment"` (the change note stored with the rule'
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -23,6 +25,7 @@ from alertsite.accounts.permissions import AnyReader
 from alertsite.api_helpers import field_errors_400, json_object
 from events.api.serializers import AuditEventSerializer
 from rules.api.serializers import (
+    RuleChangePreviewSerializer,
     RuleCommentSerializer,
     RulePreviewInputSerializer,
     RuleSerializer,
@@ -38,11 +41,11 @@ from rules.expression import ExpressionError, expression_to_filters, filters_to_
 from rules.filters import RuleFilter
 from rules.models import Rule, RuleVersion
 from rules.operators import operators
-from rules.preview import rule_preview
+from rules.preview import AlertSample, ChangeSide, rule_change_preview, rule_preview
 from rules.selectors import templates_list
 from rules.services import rule_create, rule_delete, rule_restore, rule_set_enabled, rule_update
-from rules.validation import RuleValidationError, rule_validate
-from rules.versions import comment_clean
+from rules.validation import RuleValidationError, rule_validate, rule_values
+from rules.versions import comment_clean, version_changes
 
 PREVIEW_DEFAULT_DAYS = 7
 
@@ -68,7 +71,7 @@ class RuleViewSet(viewsets.ModelViewSet):
 
     def get_permissions(self):
         # Testing and previewing change nothing: every reader may use them.
-        if self.action in ("test_event", "preview"):
+        if self.action in ("test_event", "preview", "preview_change"):
             return [AnyReader()]
         return super().get_permissions()
 
@@ -196,16 +199,7 @@ class RuleViewSet(viewsets.ModelViewSet):
     @action(detail=False, methods=["post"])
     def preview(self, request: Request) -> Response:
         body = json_object(request)
-        since_raw = body.pop("since", None)
-        sample_size = body.pop("sample_size", 10)
-        since = timezone.now() - timedelta(days=PREVIEW_DEFAULT_DAYS)
-        if since_raw is not None:
-            try:
-                since = RulePreviewInputSerializer().fields["since"].run_validation(since_raw)
-            except ValidationError as exc:
-                raise ValidationError({"since": exc.detail}) from exc
-        if not isinstance(sample_size, int) or isinstance(sample_size, bool) or not 0 <= sample_size <= 100:
-            raise ValidationError({"sample_size": ["Must be a whole number from 0 to 100."]})
+        since, sample_size = _preview_options(body)
         try:
             values = rule_validate(body, check_name=False)
         except RuleValidationError as exc:
@@ -222,8 +216,78 @@ class RuleViewSet(viewsets.ModelViewSet):
             }
         )
 
+    @extend_schema(
+        request=RulePreviewInputSerializer,
+        responses={200: RuleChangePreviewSerializer},
+        summary="What a change to this rule would add and remove, over stored events since a date",
+        description=(
+            "The body holds the fields to change (as for PATCH; a full rule works too), plus `since` "
+            "(default 7 days ago) and `sample_size` (default 10). Both the rule as it is and as changed "
+            "are replayed, as if enabled, over the same stored events: `events` and `alerts` say how many "
+            "each side matches or opens and which the change adds or removes, with samples, newest first. "
+            "An alert is the same on both sides when it has the same group key and was opened by the same event."
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="preview-change")
+    def preview_change(self, request: Request, pk: str | None = None) -> Response:
+        rule = self.get_object()
+        body = json_object(request)
+        since, sample_size = _preview_options(body)
+        body.pop("comment", None)
+        try:
+            after = rule_validate(body, instance=rule, check_name=False)
+        except RuleValidationError as exc:
+            raise field_errors_400(exc) from exc
+        before = rule_values(rule)
+        result = rule_change_preview(before=before, after=after, since=since, sample_size=sample_size)
+        return Response(
+            {
+                "since": since,
+                "scanned": result.scanned,
+                "truncated": result.truncated,
+                "changes": version_changes(before, after),
+                "events": _side_data(result.events, lambda event: AuditEventSerializer(event).data),
+                "alerts": _side_data(result.alerts, _alert_sample_data),
+            }
+        )
+
     def _reload(self, rule: Rule) -> Rule:
         return self.get_queryset().get(pk=rule.pk)
+
+
+def _preview_options(body: dict) -> tuple[datetime, int]:
+    """Take `since` (default 7 days ago) and `sample_size` (0 to 100, default 10) out of a preview body."""
+    since_raw = body.pop("since", None)
+    sample_size = body.pop("sample_size", 10)
+    since = timezone.now() - timedelta(days=PREVIEW_DEFAULT_DAYS)
+    if since_raw is not None:
+        try:
+            since = RulePreviewInputSerializer().fields["since"].run_validation(since_raw)
+        except ValidationError as exc:
+            raise ValidationError({"since": exc.detail}) from exc
+    if not isinstance(sample_size, int) or isinstance(sample_size, bool) or not 0 <= sample_size <= 100:
+        raise ValidationError({"sample_size": ["Must be a whole number from 0 to 100."]})
+    return since, sample_size
+
+
+def _side_data(side: ChangeSide, sample: Callable[[Any], dict]) -> dict:
+    return {
+        "before": side.before,
+        "after": side.after,
+        "added": side.added,
+        "removed": side.removed,
+        "added_sample": [sample(item) for item in side.added_sample],
+        "removed_sample": [sample(item) for item in side.removed_sample],
+    }
+
+
+def _alert_sample_data(item: AlertSample) -> dict:
+    return {
+        "opened_at": item.alert.opened_at,
+        "last_seen_at": item.alert.last_seen_at,
+        "event_count": item.alert.event_count,
+        "event": AuditEventSerializer(item.event).data if item.event is not None else None,
+    }
 
 
 def _body_and_comment(request: Request) -> tuple[dict, str]:
