@@ -43,6 +43,7 @@ from events.selectors import event_get, event_types_list
 from rules.conditions import MAX_FILTERS
 from rules.filters import DEFAULT_ORDERING, RuleFilter
 from rules.forms import (
+    FIELD_LABELS,
     RuleForm,
     condition_errors,
     condition_title,
@@ -55,13 +56,13 @@ from rules.forms import (
 )
 from rules.models import Rule, RuleVersion
 from rules.operators import BOOLEAN, LIST, NONE, NUMBER, STRING, operators
-from rules.preview import rule_preview
+from rules.preview import rule_change_preview, rule_preview
 from rules.selectors import template_get, template_rule, templates_by_slug, templates_list
 from rules.services import rule_create, rule_delete, rule_restore, rule_set_enabled, rule_update
 from rules.templates_catalog import TEMPLATE_TABS
 from rules.validation import MAX_NAME, RuleValidationError, rule_validate, rule_values
 from rules.version_words import history_words
-from rules.versions import comment_clean
+from rules.versions import comment_clean, version_changes
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -570,6 +571,34 @@ def rule_preview_fragment(request: HttpRequest) -> HttpResponse:
             since = timezone.now() - timedelta(days=PREVIEW_DAYS)
             context["result"] = rule_preview(values=values, since=since, sample_size=PREVIEW_SAMPLE)
     return render(request, "console/rules/_preview.html", context)
+
+
+@admins_only
+@require_POST
+def rule_preview_change_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "What would change?": the events and alerts of the last 7 days that saving the form would
+    add or remove, against the rule as saved (rendered into the form)."""
+    rule = get_object_or_404(Rule, pk=pk)
+    form = form_parse(request.POST)
+    context: dict[str, Any] = {"days": PREVIEW_DAYS}
+    if form.errors:
+        context["problems"] = [{"label": "Conditions", "message": message} for message in form.errors.values()]
+        return render(request, "console/rules/_preview_change.html", context)
+    try:
+        after = rule_validate(form.data, instance=rule, check_name=False)
+    except RuleValidationError as exc:
+        conditions = form.data["conditions"]
+        context["problems"] = [
+            {"label": error_label(path, conditions), "message": message} for path, message in exc.errors.items()
+        ]
+        return render(request, "console/rules/_preview_change.html", context)
+    before = rule_values(rule)
+    since = timezone.now() - timedelta(days=PREVIEW_DAYS)
+    context["changed"] = [
+        FIELD_LABELS.get(change["field"], change["field"]) for change in version_changes(before, after)
+    ]
+    context["result"] = rule_change_preview(before=before, after=after, since=since, sample_size=PREVIEW_SAMPLE)
+    return render(request, "console/rules/_preview_change.html", context)
 
 
 # -- Rule history ---------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ CANONICAL = {
     ("console-rule-duplicate", (4,)): "/insights/alerts/rules/4/duplicate/",
     ("console-rule-delete", (4,)): "/insights/alerts/rules/4/delete/",
     ("console-rule-history", (4,)): "/insights/alerts/rules/4/history/",
+    ("console-rule-preview-change", (4,)): "/insights/alerts/rules/4/preview-change/",
     ("console-rule-restore", (4, 2)): "/insights/alerts/rules/4/history/2/restore/",
     ("console-channels", ()): "/settings/notification-channels/",
     ("console-channel-new", ("email",)): "/settings/notification-channels/new/email/",

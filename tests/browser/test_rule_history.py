@@ -47,3 +47,18 @@ def test_history_shows_the_change_and_restore_brings_the_old_rule_back(
     failed_logins_rule.refresh_from_db()
     assert failed_logins_rule.priority == "high"
     assert RuleVersion.objects.filter(rule=failed_logins_rule).count() == 3
+
+
+def test_what_would_change_answers_in_the_form_before_saving(
+    page: Page, login, make_user, failed_logins_rule: Rule
+) -> None:
+    login(page, make_user("admin"))
+    page.goto(f"/insights/alerts/rules/{failed_logins_rule.pk}/edit/")
+    page.locator("#advanced summary").click()
+    page.get_by_label("Threshold: number of events").fill("5")
+    page.get_by_label("Threshold window (minutes)").fill("10")
+    page.get_by_role("button", name="What would change?").click()
+    expect(page.get_by_test_id("change-preview")).to_contain_text("You changed: Threshold.")
+    expect(page.get_by_test_id("change-summary")).to_contain_text("Alerts 0 → 0")
+    failed_logins_rule.refresh_from_db()
+    assert failed_logins_rule.threshold is None

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from channels.models import Channel
+from events.services import event_batch_ingest
+from events.validation import Limits, event_validate
 from rules.models import Rule, RuleVersion
 from rules.services import rule_create, rule_update
+from tests.factories import make_event
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +146,62 @@ def test_rule_page_links_to_its_history(login):
     for role in ("admin", "viewer"):
         page = login(role).get(f"/insights/alerts/rules/{rule.pk}/edit/").content.decode()
         assert f'href="{history_url(rule)}"' in page
+
+
+# -- "What would change?" -------------------------------------------------------------------------
+
+
+def store_failed_login(event_id: str, email: str) -> None:
+    moment = (timezone.now() - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+    payload = make_event(
+        id=event_id,
+        event_type="admin_login_attempt",
+        timestamp=moment,
+        initiated_by={"id": "u", "type": "admin", "email": email},
+    )
+    record = event_validate(payload, index=0, limits=Limits.from_settings())
+    assert not isinstance(record, list), record
+    event_batch_ingest(records=[record])
+
+
+def test_what_would_change_counts_the_events_and_alerts_the_edit_adds_and_removes(login):
+    store_failed_login("bob-1", "bob@example.com")
+    store_failed_login("carol-1", "carol@example.com")
+    rule = stored_rule()
+    only_bob = {
+        **FAILED_LOGIN,
+        "filters": [
+            *FAILED_LOGIN["filters"],
+            {"key": "initiated_by.email", "operator": "eq", "value": "bob@example.com"},
+        ],
+    }
+    response = login("admin").post(
+        f"/insights/alerts/rules/{rule.pk}/preview-change/", form_post(conditions=json.dumps([only_bob]))
+    )
+    assert response.status_code == 200
+    page = text(response)
+    assert "You changed: Conditions." in page
+    assert "Events 2 → 1: 0 added, 1 removed" in page
+    assert "Alerts 2 → 1: 0 added, 1 removed" in page
+    assert "Events it would no longer match" in page
+
+
+def test_what_would_change_says_when_nothing_changed(login):
+    rule = stored_rule()
+    response = login("admin").post(f"/insights/alerts/rules/{rule.pk}/preview-change/", form_post())
+    assert "Nothing changed yet" in text(response)
+
+
+def test_what_would_change_lists_problems_instead_of_an_answer(login):
+    rule = stored_rule()
+    response = login("admin").post(f"/insights/alerts/rules/{rule.pk}/preview-change/", form_post(conditions="[1"))
+    assert 'data-testid="change-problems"' in response.content.decode()
+
+
+def test_the_rule_form_has_the_what_would_change_button_only_when_editing(login):
+    rule = stored_rule()
+    admin = login("admin")
+    edit = admin.get(f"/insights/alerts/rules/{rule.pk}/edit/").content.decode()
+    assert f'hx-post="/insights/alerts/rules/{rule.pk}/preview-change/"' in edit
+    assert "What would change?" in edit
+    assert "What would change?" not in admin.get("/insights/alerts/rules/new/?template=event_based").content.decode()
