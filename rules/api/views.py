@@ -141,7 +141,7 @@ class RuleViewSet(viewsets.ModelViewSet):
         summary="One version of the rule, with what changed since the version before it",
     )
     @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>[0-9]+)")
-    def version(self, request: Request, pk: str | None = None, number: str = "") -> Response:
+    def version_detail(self, request: Request, pk: str | None = None, number: str = "") -> Response:
         version = self._version(number)
         return Response(RuleVersionDetailSerializer(version).data)
 

@@ -192,3 +192,12 @@ def test_readers_read_versions_but_may_not_restore(auth_client, role):
 def test_anonymous_may_not_read_versions(api_client):
     rule = rule_create(data=body(), actor=None)
     assert api_client.get(f"{RULES}/{rule.pk}/versions").status_code == 401
+
+
+def test_api_versions_are_paginated_like_the_rules_list(admin):
+    rule_id = admin.post(RULES, body(), format="json").json()["id"]
+    for priority in ("low", "medium", "high"):
+        admin.patch(f"{RULES}/{rule_id}", {"priority": priority}, format="json")
+    answer = admin.get(f"{RULES}/{rule_id}/versions?page=2&page_size=3").json()
+    assert answer["count"] == 4
+    assert [item["version"] for item in answer["results"]] == [1]
