@@ -15,7 +15,7 @@ from rules.models import Rule, RuleMatch, RuleTemplate, RuleVersion
 from rules.services import rule_create, rule_set_enabled, rule_update
 from rules.templates_catalog import TEMPLATE_TABS
 from rules.validation import RULE_FIELDS, RuleValidationError, rule_validate
-from rules.versions import version_changes, version_previous
+from rules.versions import MAX_COMMENT, version_changes, version_previous
 
 JSON_FIELDS = ("conditions", "group_by", "threshold")
 NEWEST_VERSIONS = 50
@@ -31,6 +31,12 @@ class RuleAdminForm(forms.ModelForm):
     )
     group_by = PrettyJSONField(required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
     threshold = PrettyJSONField(required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+    comment = forms.CharField(
+        label="Change note",
+        required=False,
+        max_length=MAX_COMMENT,
+        help_text="Why you make this change; kept with the version this save makes (the rule's History).",
+    )
 
     class Meta:
         model = Rule
@@ -135,6 +141,7 @@ class RuleAdmin(admin.ModelAdmin):
             },
         ),
         ("Advanced: grouping and threshold", {"fields": ["group_by", "group_window_minutes", "threshold"]}),
+        ("Change note", {"fields": ["comment"]}),
         ("Activity", {"fields": readonly_fields}),
     ]
 
@@ -160,10 +167,11 @@ class RuleAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: Rule, form: RuleAdminForm, change: bool) -> None:
         data = {name: form.validated[name] for name in RULE_FIELDS}
+        comment = form.cleaned_data.get("comment") or ""
         saved = (
-            rule_update(rule=obj, data=data, actor=request.user)
+            rule_update(rule=obj, data=data, actor=request.user, comment=comment)
             if change
-            else rule_create(data=data, actor=request.user)
+            else rule_create(data=data, actor=request.user, comment=comment)
         )
         obj.pk = saved.pk
         obj.refresh_from_db()

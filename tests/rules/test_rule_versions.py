@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from channels.models import Channel
 from rules.models import Rule, RuleVersion
 from rules.services import rule_create, rule_restore, rule_set_enabled, rule_update
-from rules.validation import RuleValidationError
+from rules.validation import RULE_FIELDS, RuleValidationError
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +49,11 @@ def test_create_stores_version_1_with_author_and_comment(admin_user):
     assert (version.version, version.author, version.comment) == (1, admin_user, "First cut")
     assert version.snapshot["name"] == "Failed admin logins"
     assert version.snapshot["channels"] == []
+
+
+def test_version_holds_the_rule_fields_the_api_writes():
+    rule = rule_create(data=body(), actor=None)
+    assert set(RuleVersion.objects.get(rule=rule).snapshot) == set(RULE_FIELDS)
 
 
 def test_update_enable_and_disable_each_store_a_version(admin_user):
@@ -201,3 +207,41 @@ def test_api_versions_are_paginated_like_the_rules_list(admin):
     answer = admin.get(f"{RULES}/{rule_id}/versions?page=2&page_size=3").json()
     assert answer["count"] == 4
     assert [item["version"] for item in answer["results"]] == [1]
+
+
+# -- admin -----------------------------------------------------------------------------------------
+
+
+def admin_form(rule: Rule, **overrides: Any) -> dict[str, Any]:
+    data = {
+        "enabled": "on",
+        "name": rule.name,
+        "description": "",
+        "priority": rule.priority,
+        "template": rule.template,
+        "conditions": json.dumps(rule.conditions),
+        "generate_alerts": "on",
+        "group_by": "[]",
+        "group_window_minutes": "0",
+        "threshold": "null",
+        # The read-only versions inline still sends its management form.
+        "versions-TOTAL_FORMS": "0",
+        "versions-INITIAL_FORMS": "0",
+        "versions-MIN_NUM_FORMS": "0",
+        "versions-MAX_NUM_FORMS": "0",
+        **overrides,
+    }
+    return data
+
+
+def test_admin_change_note_is_stored_and_versions_show_inline(client, admin_user):
+    client.force_login(admin_user)
+    rule = rule_create(data=body(), actor=admin_user)
+    url = f"/admin/rules/rule/{rule.pk}/change/"
+    response = client.post(url, admin_form(rule, priority="low", comment="Quieter"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert RuleVersion.objects.get(rule=rule, version=2).comment == "Quieter"
+    page = client.get(url).content.decode()
+    assert "Quieter" in page
+    assert "priority" in page  # the Changed column of version 2
+    assert "first version" in page
