@@ -98,7 +98,7 @@ def chat_message(message: Outgoing) -> ChatMessage:
         facts.append(("Priority", notification.priority.capitalize()))
     if notification.alert is not None and kind != "test":
         facts.append(("Status", notification.alert.status.capitalize()))
-    if notification.rule.name:
+    if notification.rule.name and notification.alert is not None:  # without an alert the rule is the title
         facts.append(("Rule", _short(notification.rule.name)))
     transition = _transition_fact(message)
     if transition is not None:

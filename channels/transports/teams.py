@@ -44,7 +44,6 @@ def adaptive_card(message: Outgoing) -> dict[str, Any]:
                     {"type": "TextBlock", "text": parts.title, "weight": "Bolder", "size": "Medium", "wrap": True},
                 ],
             },
-            {"type": "FactSet", "facts": [{"title": label, "value": value} for label, value in parts.facts]},
             {
                 "type": "TextBlock",
                 "text": f"alertsite · delivery {message.delivery_id}",
@@ -54,6 +53,9 @@ def adaptive_card(message: Outgoing) -> dict[str, Any]:
             },
         ],
     }
+    if parts.facts:
+        facts = [{"title": label, "value": value} for label, value in parts.facts]
+        card["body"].insert(1, {"type": "FactSet", "facts": facts})
     if parts.link:
         card["actions"] = [{"type": "Action.OpenUrl", "title": parts.link_label, "url": parts.link}]
     return card

@@ -229,6 +229,27 @@ def test_private_destinations_are_refused(admin, public_dns, url, says):
     assert not Channel.objects.exists()
 
 
+def test_a_saved_loopback_url_is_refused_when_sent_once_private_destinations_are_no_longer_allowed(slack, make_chat):
+    channel = make_chat("slack", slack.url)
+    with override_settings(ALERTSITE_WEBHOOK_ALLOW_PRIVATE=False):
+        delivery = send(channel)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 1)
+    assert delivery.last_error.startswith("Must be an https URL")
+    assert slack.requests == []
+
+
+def test_an_event_match_names_its_rule_and_has_no_alert_button(slack, teams, make_chat):
+    send(make_chat("slack", slack.url), "event.matched")
+    send(make_chat("teams", teams.url), "event.matched")
+    body = slack.wait_for(1)[0].json()
+    assert [b["text"]["text"] for b in slack_blocks(body)[:2]] == ["Event matched", "*Watch logins*"]
+    assert body["attachments"][0]["color"] == "#6e7781"  # no priority without an alert
+    assert slack_buttons(body) == []
+    card = teams.wait_for(1)[0].json()["attachments"][0]["content"]
+    assert "actions" not in card
+    assert [item["text"] for item in card["body"][0]["items"]] == ["Event matched", "Watch logins"]
+
+
 def test_missing_url_and_unknown_fields_are_named(admin):
     response = admin.post(URL, data={"kind": "teams", "name": "Chat", "config": {"url": "x"}}, format="json")
     assert response.status_code == 400
