@@ -153,7 +153,13 @@ class ChatWebhookTransport(Transport):
         except ValueError:
             raise DeliveryError("The webhook URL is not valid.", permanent=True) from None
         body = orjson.dumps(self.payload(message))
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        # The services ignore these; they let a proxy or a stand-in tell deliveries (and retries) apart.
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-Alertsite-Event": message.kind,
+            "X-Alertsite-Delivery": message.delivery_id,
+        }
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
             reply = pool().post(
