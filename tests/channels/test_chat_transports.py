@@ -15,6 +15,7 @@ from django.utils import timezone
 from alertsite.crypto import MASK, is_sealed, secret_open
 from channels.models import Channel, Delivery, DeliveryStatus
 from channels.services import channel_create, channel_update, delivery_send
+from events.models import AuditEvent
 from tests.channels.conftest import ALERT_PAYLOAD, enqueue, stored_config_text
 from tests.chat_receivers import SlackReceiver, TeamsReceiver
 from tests.receivers import Reply
@@ -278,6 +279,15 @@ def test_the_webhook_url_is_write_only_sealed_and_kept_behind_its_mask(admin, pu
         kept = admin.patch(f"{URL}/{channel_id}", data={"name": "SOC 2", "config": config}, format="json")
         assert kept.status_code == 200, kept.content
         assert secret_open(Channel.objects.get().config["webhook_url"]) == secret_url
+
+
+def test_replacing_the_url_is_audited_without_showing_either_url(make_chat, slack):
+    channel = make_chat("slack", slack.url)
+    with SlackReceiver() as other:
+        channel_update(channel=channel, data={"config": {"webhook_url": other.url}}, actor=None)
+    update = AuditEvent.objects.get(event_type="notification_channel_update")
+    assert update.payload["changes"] == [{"field": "config", "from": "***", "to": "***"}]
+    assert slack.url not in str(update.payload) and other.url not in str(update.payload)
 
 
 def test_a_mask_with_nothing_saved_is_refused(admin):
