@@ -263,7 +263,7 @@ def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], chan
         "kind": kind,
         "tab": tab_for(kind),
         "kind_label": ChannelKind(kind).label if kind in ChannelKind.values else kind,
-        "webhook_url_stored": config.get("webhook_url") == MASK and "config.webhook_url" not in errors,
+        "webhook_url_stored": bool(channel is not None and channel.config.get("webhook_url")),
         "webhook_url_error": errors.get("config.webhook_url", ""),
         "channel": channel,
         "values": values,

@@ -68,6 +68,21 @@ def test_a_bad_url_comes_back_with_its_error_and_is_not_echoed(admin, public_dns
     assert not Channel.objects.exists()
 
 
+def test_a_bad_new_url_on_an_edit_keeps_offering_the_saved_one(admin, public_dns):
+    with SlackReceiver() as slack:
+        admin.post(f"{LIST}new/slack/", {"name": "SOC", "enabled": "on", "webhook_url": slack.url})
+    channel = Channel.objects.get()
+    response = admin.post(
+        f"{LIST}{channel.pk}/edit/", {"name": "SOC", "enabled": "on", "webhook_url": "http://hooks.example.com/x"}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Must be an https URL" in page and "Stored: leave empty to keep it" in page
+    assert input_value(page, "webhook_url") is None
+    channel.refresh_from_db()
+    assert secret_open(channel.config["webhook_url"]) == slack.url
+
+
 def test_an_empty_url_on_a_new_channel_is_required(admin):
     response = admin.post(f"{LIST}new/teams/", {"name": "Teams", "enabled": "on", "webhook_url": ""})
     assert response.status_code == 400
