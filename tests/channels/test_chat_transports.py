@@ -144,6 +144,20 @@ def test_event_values_cannot_mention_channels_or_forge_links_in_slack(slack, mak
     assert who == "&lt;!channel&gt; &lt;https://evil|x&gt;"
 
 
+def test_huge_event_values_are_cut_to_fit_slack_and_teams_limits(slack, teams, make_chat):
+    long = "x" * 5000
+    payload = {
+        **CREATED,
+        "alert": {**CREATED["alert"], "title": long, "rule": {"id": 0, "name": long}},
+        "event": {**CREATED["event"], "initiated_by": {"email": long}, "event_type": "&" * 3000},
+    }
+    for channel in (make_chat("slack", slack.url), make_chat("teams", teams.url)):
+        delivery = enqueue(channel, payload=payload)
+        assert delivery_send(delivery_id=delivery.pk).status == DeliveryStatus.SENT
+    assert (slack.invalid, teams.invalid) == ([], [])
+    assert len(slack_fields(slack.wait_for(1)[0].json())["Who"]) <= 300
+
+
 def test_slack_invalid_payload_fails_for_good_with_slacks_answer_as_the_error(slack, make_chat):
     slack.script(SlackReceiver.error("invalid_payload"))
     delivery = send(make_chat("slack", slack.url))
