@@ -31,6 +31,7 @@ from alertsite.httppool import Destination, pool
 from alertsite.netsafety import UnsafeDestination, addresses_resolve, url_check
 from alertsite.retry_after import retry_after_seconds
 from channels.transports.base import DeliveryError, Outgoing, SendResult, Transport, transports
+from channels.transports.standard_webhooks import signature_headers
 from channels.transports.webhook_config import MAX_URL_SECRET_VALUE, WebhookConfig, url_fill, url_placeholders
 
 if TYPE_CHECKING:
@@ -96,7 +97,13 @@ class WebhookTransport(WebhookConfig, Transport):
         }
         for header in config.get("headers") or []:
             headers[header["name"]] = secret_open(header["value"])
-        if config.get("secret"):
+        if config.get("secret") and config.get("signature") == "standard":
+            headers.update(
+                signature_headers(
+                    secret_open(config["secret"]), message_id=message.delivery_id, timestamp=timestamp, body=body
+                )
+            )
+        elif config.get("secret"):
             headers["X-Alertsite-Signature"] = signature_for(secret_open(config["secret"]), timestamp, body)
         auth = config.get("auth") or {}
         if auth.get("type") == "basic":
