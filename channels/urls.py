@@ -16,6 +16,9 @@ urlpatterns = [
         "settings/notification-channels/<int:pk>/test/", views.channel_send_test, name="console-channel-test"
     ),
     *slash_optional(
+        "settings/notification-channels/<int:pk>/resume/", views.channel_resume_view, name="console-channel-resume"
+    ),
+    *slash_optional(
         "settings/notification-channels/<int:pk>/deliveries/",
         views.channel_deliveries,
         name="console-channel-deliveries",

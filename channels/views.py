@@ -21,6 +21,7 @@ from channels.services import (
     channel_create,
     channel_delete,
     channel_public,
+    channel_resume,
     channel_test,
     channel_update,
     delivery_retry,
@@ -330,6 +331,18 @@ def channel_send_test(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Test sent to {channel.name} ({delivery.response_code}).")
     else:
         messages.error(request, f"Test to {channel.name} failed: {delivery.last_error}")
+    return redirect(f"/settings/notification-channels/?tab={'email' if channel.kind == 'email' else 'webhooks'}")
+
+
+@require_POST
+@admins_only
+def channel_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Resume now": end the channel's pause; what waited for it goes out."""
+    channel = get_object_or_404(Channel, pk=pk)
+    due = channel_resume(channel=channel)
+    messages.success(
+        request, f"{channel.name} resumed; {len(due)} waiting deliver{'y' if len(due) == 1 else 'ies'} queued."
+    )
     return redirect(f"/settings/notification-channels/?tab={'email' if channel.kind == 'email' else 'webhooks'}")
 
 

@@ -20,9 +20,11 @@ from channels.services import (
     ChannelValidationError,
     channel_create,
     channel_delete,
+    channel_resume,
     channel_test,
     channel_update,
     delivery_retry,
+    paused_until,
 )
 
 
@@ -88,6 +90,18 @@ class ChannelViewSet(viewsets.ModelViewSet):
                 ).data,
             }
         )
+
+    @extend_schema(
+        request=None,
+        responses={200: OpenApiResponse(description='{"resumed": bool, "deliveries_due": int}')},
+        summary="End the channel's pause now",
+    )
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str | None = None) -> Response:
+        channel = self.get_object()
+        was_paused = paused_until(channel) is not None
+        due = channel_resume(channel=channel)
+        return Response({"resumed": was_paused, "deliveries_due": len(due)})
 
 
 class DeliveryPagination(CursorPagination):

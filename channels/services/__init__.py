@@ -15,12 +15,13 @@ from channels.services.config import (
     channel_update,
     channel_validate,
 )
-from channels.services.health import channel_health_record, delivery_failure_record
+from channels.services.health import channel_health_record, delivery_failure_record, paused_until
 from channels.services.outbox import (
     DELIVER_CHUNK,
     NotificationOrder,
     SendOutcome,
     SendRun,
+    channel_resume,
     channel_test,
     deliveries_requeue,
     deliveries_send,
@@ -45,6 +46,7 @@ __all__ = [
     "channel_delete",
     "channel_health_record",
     "channel_public",
+    "channel_resume",
     "channel_test",
     "channel_update",
     "channel_validate",
@@ -56,4 +58,5 @@ __all__ = [
     "delivery_send",
     "notification_enqueue",
     "notifications_enqueue",
+    "paused_until",
 ]

@@ -253,6 +253,30 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
     return delivery
 
 
+def channel_resume(*, channel: Channel) -> list[int]:
+    """End a channel's pause now (an admin's call): what waited for it is due at once and queued.
+
+    Every pending delivery of the channel waiting for a later time is made due, its own backoff
+    included: resuming means "try this receiver again now". Returns their pks.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        Channel.objects.filter(pk=channel.pk).update(paused_until=None)
+        waiting = list(
+            Delivery.objects.filter(channel_id=channel.pk, status=DeliveryStatus.PENDING, next_attempt_at__gt=now)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        Delivery.objects.filter(pk__in=waiting).update(next_attempt_at=now)
+        if waiting:
+            from channels.tasks import deliver_task
+
+            chunks = [waiting[start : start + 100] for start in range(0, len(waiting), 100)]
+            transaction.on_commit(lambda: [deliver_task.delay(chunk) for chunk in chunks])
+    channel.paused_until = None
+    return waiting
+
+
 def channel_test(*, channel: Channel, actor: User | None) -> Delivery:
     """Send a realistic test notification now (one attempt) and return its logged delivery."""
     delivery = Delivery.objects.create(
