@@ -31,6 +31,7 @@ from channels.services.outbox import (
     notification_enqueue,
     notifications_enqueue,
 )
+from channels.services.preview import PreviewError, channel_preview
 from channels.services.sending import backoff_seconds
 
 __all__ = [
@@ -39,12 +40,14 @@ __all__ = [
     "ChannelInUse",
     "ChannelValidationError",
     "NotificationOrder",
+    "PreviewError",
     "SendOutcome",
     "SendRun",
     "backoff_seconds",
     "channel_create",
     "channel_delete",
     "channel_health_record",
+    "channel_preview",
     "channel_public",
     "channel_resume",
     "channel_test",
