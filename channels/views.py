@@ -14,6 +14,7 @@ from alertsite.accounts.selectors import users_with_roles
 from alertsite.console import admins_only, readers_only
 from alertsite.crypto import MASK
 from channels.filters import DeliveryFilter
+from channels.message_views import template_from_post, template_rows
 from channels.models import Channel, ChannelKind, Delivery, DeliveryStatus
 from channels.services import (
     ChannelInUse,
@@ -58,8 +59,11 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
     """The contract's channel body from the console form."""
     post = request.POST
     data: dict[str, Any] = {"name": post.get("name", ""), "enabled": post.get("enabled") == "on"}
+    template = template_from_post(post, kind)
     if kind == ChannelKind.EMAIL:
         data["config"] = {"recipients": recipients_from_form(post), "roles": post.getlist("roles")}
+        if template:
+            data["config"]["template"] = template
         return data
     headers = []
     for index in range(_row_count(post, "header_rows", HEADER_ROWS)):
@@ -89,9 +93,12 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
         "url_secrets": url_secrets,
         "verify_ssl": post.get("verify_ssl") == "on",
         "secret": post.get("secret", ""),
+        "signature": post.get("signature", "alertsite"),
         "headers": headers,
         "auth": auth,
     }
+    if template:
+        data["config"]["template"] = template
     return data
 
 
@@ -191,6 +198,8 @@ FIELD_LABELS = {
     "auth": "Authentication",
     "recipients": "Email Recipients",
     "roles": "Administrator Recipients",
+    "signature": "Signature",
+    "template": "Message template",
 }
 PART_LABELS = {
     "name": "name",
@@ -268,6 +277,10 @@ def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], chan
         "mask": MASK,
         "auth_password": secret_field(auth.get("password"), errors.get("config.auth.password", "")),
         "auth_token": secret_field(auth.get("token"), errors.get("config.auth.token", "")),
+        "template_rows": template_rows(kind, config, errors),
+        "signature_error": errors.get("config.signature", ""),
+        "secret_error": errors.get("config.secret", ""),
+        "template_open": bool(config.get("template")) or any(k.startswith("config.template") for k in errors),
     }
 
 
