@@ -126,9 +126,9 @@ def deliveries_claim(pks: Sequence[int], now: datetime) -> list[Delivery]:
             cursor.execute(
                 f"UPDATE {table} SET status = %s, claimed_at = %s "
                 f"WHERE id {ids} AND status = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s) "
-                f"AND channel_id NOT IN (SELECT id FROM {channel_table} WHERE paused_until > %s) "
+                f"AND (kind = %s OR channel_id NOT IN (SELECT id FROM {channel_table} WHERE paused_until > %s)) "
                 "RETURNING id",
-                [DeliveryStatus.SENDING, at, *params, DeliveryStatus.PENDING, at, at],
+                [DeliveryStatus.SENDING, at, *params, DeliveryStatus.PENDING, at, NotificationKind.TEST, at],
             )
             claimed = {row[0] for row in cursor.fetchall()}
     if not claimed:
@@ -144,12 +144,13 @@ def deliveries_claim(pks: Sequence[int], now: datetime) -> list[Delivery]:
 
 def paused_defer(pks: Sequence[int], now: datetime) -> None:
     """Due rows among `pks` whose channel is paused wait for the pause's end, in one statement,
-    without spending an attempt: no request reaches a channel before its retry time."""
+    without spending an attempt: no request reaches a channel before its retry time. An admin's
+    test notification is the exception: it is how one checks that the receiver is back."""
     Delivery.objects.filter(
         pk__in=list(pks),
         status=DeliveryStatus.PENDING,
         channel__paused_until__gt=now,
-    ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).update(
+    ).exclude(kind=NotificationKind.TEST).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).update(
         next_attempt_at=Subquery(Channel.objects.filter(pk=OuterRef("channel_id")).values("paused_until")[:1])
     )
 

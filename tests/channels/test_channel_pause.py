@@ -146,3 +146,14 @@ def test_the_admin_health_column_says_paused_until(make_webhook, receiver, login
     deliveries_send([enqueue(channel).pk])
     page = login("admin").get("/admin/channels/channel/").content.decode()
     assert "Paused until" in page
+
+
+def test_an_admins_test_notification_goes_through_a_pause_and_a_success_ends_it(make_webhook, receiver, auth_client):
+    receiver.script(Reply.with_status(429, retry_after=600))
+    channel = make_webhook(receiver.url)
+    deliveries_send([enqueue(channel).pk])
+    response = auth_client("admin").post(f"{URL}/{channel.pk}/test")
+    assert response.json()["delivered"] is True
+    assert len(receiver.requests) == 2
+    channel.refresh_from_db()
+    assert not channel.paused
