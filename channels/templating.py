@@ -15,7 +15,6 @@ and renders them when sending.
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -151,10 +150,17 @@ def engine() -> SandboxEngine:
 @dataclass(frozen=True)
 class TemplateField:
     """One field of a kind's `config.template` and what it must render to:
-    `text` (any text), `line` (one line, e.g. a subject) or `json` (a valid JSON document)."""
+    `text` (any text), `line` (one line, e.g. a subject) or `json` (a valid JSON document).
+    `autoescape` HTML-escapes every value (for a kind whose field is HTML); JSON fields use the
+    `json` filter instead, plain text needs neither."""
 
     output: str = "text"
     label: str = ""
+    autoescape: bool = False
+
+
+# The one field of chat kinds (slack, teams: api.md §11): `config.template.text`, their message text.
+CHAT_TEXT_FIELDS = {"text": TemplateField("text", "Message text")}
 
 
 class TemplateProblem(Exception):
@@ -199,7 +205,7 @@ def render_field(source: str, field: TemplateField, context: dict[str, Any]) -> 
     """Render one field; TemplateProblem naming the line and cause when it cannot be."""
     template = compiled(source)
     try:
-        output = str(template.render(Context(context, autoescape=False)))
+        output = str(template.render(Context(context, autoescape=field.autoescape)))
     except TemplateProblem:
         raise
     except Exception as exc:  # noqa: BLE001 - a template may raise anything; it becomes an error message
@@ -210,8 +216,8 @@ def render_field(source: str, field: TemplateField, context: dict[str, Any]) -> 
         output = " ".join(output.split())[:MAX_LINE]
     elif field.output == "json":
         try:
-            json.loads(output)
-        except ValueError as exc:
+            orjson.loads(output.encode())  # a SafeString is no str to orjson
+        except orjson.JSONDecodeError as exc:
             raise TemplateProblem(
                 f"Renders invalid JSON: {exc} (use the json filter for values, e.g. {{{{ alert.title|json }}}})."
             ) from None

@@ -6,7 +6,9 @@ import orjson
 import pytest
 
 from channels.models import Channel, Delivery, DeliveryStatus
-from channels.services import channel_update, delivery_send
+from channels.services import ChannelValidationError, channel_update, channel_validate, delivery_send
+from channels.templating import CHAT_TEXT_FIELDS, TemplateField, render_field
+from channels.transports import Transport, transports
 from tests.channels.conftest import enqueue
 
 pytestmark = pytest.mark.django_db
@@ -222,3 +224,44 @@ def test_preview_reports_template_errors_by_field(admin):
 def test_preview_is_for_admins_only(auth_client):
     body = {**email_body({"body": "x"}), "event": {}}
     assert auth_client("viewer").post(f"{URL}/preview", data=body, format="json").status_code == 403
+
+
+# -- the transport hook ----------------------------------------------------------------------------
+
+
+class ChatLike(Transport):
+    """A kind declaring only the chat text field, as slack and teams do."""
+
+    label = "Chat-like"
+    template_fields = CHAT_TEXT_FIELDS
+
+    def config_clean(self, config, previous):
+        return {}
+
+    def config_public(self, config):
+        return {}
+
+
+@pytest.fixture
+def chat_like(monkeypatch):
+    monkeypatch.setitem(transports._items, "chatlike", ChatLike())
+
+
+@pytest.mark.usefixtures("chat_like")
+def test_a_kind_gets_templates_by_declaring_its_fields():
+    values = channel_validate(
+        {"kind": "chatlike", "name": "Chat", "config": {"template": {"text": "{{ alert.title }}"}}}
+    )
+    assert values["config"] == {"template": {"text": "{{ alert.title }}"}}
+    with pytest.raises(ChannelValidationError) as refused:
+        channel_validate({"kind": "chatlike", "name": "Chat", "config": {"template": {"body": "{}"}}})
+    assert "config.template.body" in refused.value.errors
+
+
+def test_a_field_declared_with_autoescape_escapes_values():
+    context = {"alert": {"title": "<b>R&D</b>"}}
+    assert (
+        render_field("{{ alert.title }}", TemplateField("text", autoescape=True), context)
+        == "&lt;b&gt;R&amp;D&lt;/b&gt;"
+    )
+    assert render_field("{{ alert.title }}", TemplateField("text"), context) == "<b>R&D</b>"
