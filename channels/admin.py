@@ -327,7 +327,7 @@ class ChannelAdmin(admin.ModelAdmin):
     @admin.action(description="Resume selected paused channels now", permissions=["change"])
     def resume_channels(self, request, queryset: QuerySet[Channel]) -> None:
         resumed = [channel for channel in queryset.order_by("name") if channel.paused]
-        due = sum(len(channel_resume(channel=channel)) for channel in resumed)
+        due = sum(len(channel_resume(channel=channel, actor=request.user)) for channel in resumed)
         self.message_user(
             request, f"Resumed {_plural(len(resumed), 'channel')}; {_plural(due, 'delivery', 'deliveries')} queued."
         )

@@ -352,7 +352,7 @@ def channel_send_test(request: HttpRequest, pk: int) -> HttpResponse:
 def channel_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
     """ "Resume now": end the channel's pause; what waited for it goes out."""
     channel = get_object_or_404(Channel, pk=pk)
-    due = channel_resume(channel=channel)
+    due = channel_resume(channel=channel, actor=request.user)
     messages.success(
         request, f"{channel.name} resumed; {len(due)} waiting deliver{'y' if len(due) == 1 else 'ies'} queued."
     )

@@ -117,7 +117,7 @@ class ChannelViewSet(viewsets.ModelViewSet):
     def resume(self, request: Request, pk: str | None = None) -> Response:
         channel = self.get_object()
         was_paused = paused_until(channel) is not None
-        due = channel_resume(channel=channel)
+        due = channel_resume(channel=channel, actor=request.user)
         return Response({"resumed": was_paused, "deliveries_due": len(due)})
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from channels.models import Channel, Delivery, DeliveryStatus
 from channels.services import deliveries_requeue, deliveries_send
+from events.models import AuditEvent
 from tests.channels.conftest import enqueue
 from tests.receivers import Reply
 
@@ -119,6 +120,8 @@ def test_an_admin_resumes_a_paused_channel_and_its_deliveries_go_out(make_webhoo
     assert len(receiver.requests) == 4
     channel.refresh_from_db()
     assert channel.paused_until is None
+    resumed = AuditEvent.objects.get(event_type="notification_channel_update")
+    assert resumed.payload["changes"][0]["field"] == "paused_until"
 
 
 def test_a_viewer_may_not_resume_a_channel(make_webhook, receiver, auth_client):
