@@ -160,3 +160,15 @@ def test_an_admins_test_notification_goes_through_a_pause_and_a_success_ends_it(
     assert len(receiver.requests) == 2
     channel.refresh_from_db()
     assert not channel.paused
+
+
+def test_the_admin_action_resumes_the_selected_paused_channels(make_webhook, receiver, login):
+    receiver.script(Reply.with_status(429, retry_after=600))
+    channel = make_webhook(receiver.url)
+    deliveries_send([enqueue(channel).pk])
+    response = login("admin").post(
+        "/admin/channels/channel/", {"action": "resume_channels", "_selected_action": [channel.pk]}, follow=True
+    )
+    assert "Resumed 1 channel; 1 delivery queued." in response.content.decode()  # the throttled one
+    channel.refresh_from_db()
+    assert not channel.paused
