@@ -15,7 +15,7 @@ from channels.services.config import (
     channel_update,
     channel_validate,
 )
-from channels.services.health import channel_health_record, delivery_failure_record, paused_until
+from channels.services.health import channel_health_record, delivery_failure_record, health_state, paused_until
 from channels.services.outbox import (
     DELIVER_CHUNK,
     NotificationOrder,
@@ -59,6 +59,7 @@ __all__ = [
     "delivery_failure_record",
     "delivery_retry",
     "delivery_send",
+    "health_state",
     "notification_enqueue",
     "notifications_enqueue",
     "paused_until",

@@ -38,6 +38,15 @@ def paused_until(channel: Channel, now: datetime | None = None) -> datetime | No
     return until if until is not None and until > (now or timezone.now()) else None
 
 
+def health_state(channel: Channel) -> str:
+    """One word for lists and the API: paused, failing, ok, or unused (never sent anything)."""
+    if paused_until(channel) is not None:
+        return "paused"
+    if channel.consecutive_failures:
+        return "failing"
+    return "ok" if channel.last_delivery_at else "unused"
+
+
 def channel_health_record(channel: Channel, *, ok: bool, error: str, at: Any) -> None:
     if ok:
         healthy = channel.consecutive_failures == 0 and not channel.last_error and channel.paused_until is None

@@ -104,6 +104,7 @@ def test_health_says_until_when_a_channel_is_paused(make_webhook, receiver, auth
     deliveries_send([enqueue(channel).pk])
     health = auth_client("viewer").get(f"{URL}/{channel.pk}").json()["health"]
     assert health["paused_until"] is not None
+    assert health["state"] == "paused"
     assert health["consecutive_failures"] == 1
 
 
