@@ -9,7 +9,10 @@ In one run it prints
       task (as an alert queues them) and 50 per task (as the sweep queues them);
   (b) end-to-end latency, event accepted by `POST /api/v1/events` -> webhook received, at a
       steady rate with a rule that raises an alert and notifies a webhook channel, through
-      gunicorn (2 workers) and the 2 worker processes: median, p95, and received vs sent.
+      gunicorn (2 workers) and the 2 worker processes: median, p95, and received vs sent;
+  (c) with `--templates`: webhook deliveries/s with 2 worker processes, 50 per task, to a
+      channel without and with a message template (`config.template.body`), the cost of
+      rendering and checking the JSON of each body.
 The database comes from DATABASE_URL (default postgres://postgres@127.0.0.1:5432/alertsite_bench_delivery);
 it is created and migrated if needed, and the tables the bench fills are emptied first.
 The broker is Redis db 10 (BENCH_BROKER_URL), flushed before and after.
@@ -391,6 +394,29 @@ def bench_throughput(env: dict[str, str], receiver: Receiver, channel_id: int, c
     return results
 
 
+TEMPLATE_BODY = (
+    '{"text": {{ alert.title|json }}, "reference": {{ alert.reference|json }}, "priority": {{ alert.priority|json }},\n'
+    ' "who": {{ event.initiated_by.email|json }}, "where": {{ event.client_ip|json }}, "link": {{ alert.url|json }}}'
+)
+
+
+def bench_templates(env: dict[str, str], receiver: Receiver, plain_id: int, templated_id: int, count: int) -> None:
+    """(c) the same run to a channel without and with a body template."""
+    with Workers(env, [1, 1], tag="t") as workers:
+        throughput_run(receiver, plain_id, "warm-t", WARM_UP * 2, 1)
+        rates = {}
+        for label, channel_id in (("without a template", plain_id), ("with a body template", templated_id)):
+            result = throughput_run(receiver, channel_id, f"tpl-{channel_id}", count, CHUNK)
+            rates[label] = result.rate
+            print(
+                f"(c) {workers.describe()}, {CHUNK} deliveries per task, {label}: {result.rate:,.0f} deliveries/s "
+                f"({result.received:,}/{count:,} received in {result.seconds:.2f} s; rows {result.statuses})"
+            )
+        plain, templated = rates.values()
+        if plain:
+            print(f"    templates cost {100 * (plain - templated) / plain:.0f}% of the throughput")
+
+
 # -- (b) end-to-end latency -----------------------------------------------------------------------
 
 
@@ -592,6 +618,7 @@ def main() -> None:
         "(default webhook; the local receiver stands in for each, the rows render as that kind's message).",
     )
     parser.add_argument("--skip-latency", action="store_true", help="Run part (a) only.")
+    parser.add_argument("--templates", action="store_true", help="Also run part (c): templates off and on.")
     parser.add_argument("--fresh", action="store_true", help="Drop and recreate the bench database first.")
     args = parser.parse_args()
 
@@ -621,6 +648,19 @@ def main() -> None:
             verdict = "meets" if best >= TARGET_RATE else "below"
             print(f"    {kind}, 2 processes: best {best:,.0f} deliveries/s ({verdict} the {TARGET_RATE:.0f}/s target)")
             failed |= best < TARGET_RATE
+        if args.templates:
+            plain = channel_create(
+                data={"kind": "webhook", "name": "bench plain", "config": {"url": receiver.url}}, actor=None
+            )
+            templated = channel_create(
+                data={
+                    "kind": "webhook",
+                    "name": "bench templated",
+                    "config": {"url": receiver.url, "template": {"body": TEMPLATE_BODY}},
+                },
+                actor=None,
+            )
+            bench_templates(env, receiver, plain.pk, templated.pk, args.deliveries)
         if not args.skip_latency:
             p95, received, sent = bench_latency(env, receiver, database_url, args.rate, args.seconds)
             verdict = "meets" if p95 < TARGET_P95 and received == sent else "misses"

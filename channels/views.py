@@ -14,6 +14,7 @@ from alertsite.accounts.selectors import users_with_roles
 from alertsite.console import admins_only, readers_only
 from alertsite.crypto import MASK
 from channels.filters import DeliveryFilter
+from channels.message_views import template_from_post, template_rows
 from channels.models import Channel, ChannelKind, Delivery, DeliveryStatus
 from channels.services import (
     ChannelInUse,
@@ -21,6 +22,7 @@ from channels.services import (
     channel_create,
     channel_delete,
     channel_public,
+    channel_resume,
     channel_test,
     channel_update,
     delivery_retry,
@@ -68,8 +70,11 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
     """The contract's channel body from the console form."""
     post = request.POST
     data: dict[str, Any] = {"name": post.get("name", ""), "enabled": post.get("enabled") == "on"}
+    template = template_from_post(post, kind)
     if kind == ChannelKind.EMAIL:
         data["config"] = {"recipients": recipients_from_form(post), "roles": post.getlist("roles")}
+        if template:
+            data["config"]["template"] = template
         return data
     if kind in CHAT_KINDS:
         # Write-only: an empty field keeps the saved URL (the service refuses it when there is none).
@@ -103,9 +108,12 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
         "url_secrets": url_secrets,
         "verify_ssl": post.get("verify_ssl") == "on",
         "secret": post.get("secret", ""),
+        "signature": post.get("signature", "alertsite"),
         "headers": headers,
         "auth": auth,
     }
+    if template:
+        data["config"]["template"] = template
     return data
 
 
@@ -206,6 +214,8 @@ FIELD_LABELS = {
     "auth": "Authentication",
     "recipients": "Email Recipients",
     "roles": "Administrator Recipients",
+    "signature": "Signature",
+    "template": "Message template",
 }
 PART_LABELS = {
     "name": "name",
@@ -286,6 +296,10 @@ def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], chan
         "mask": MASK,
         "auth_password": secret_field(auth.get("password"), errors.get("config.auth.password", "")),
         "auth_token": secret_field(auth.get("token"), errors.get("config.auth.token", "")),
+        "template_rows": template_rows(kind, config, errors),
+        "signature_error": errors.get("config.signature", ""),
+        "secret_error": errors.get("config.secret", ""),
+        "template_open": bool(config.get("template")) or any(k.startswith("config.template") for k in errors),
     }
 
 
@@ -350,6 +364,18 @@ def channel_send_test(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, f"Test to {channel.name} failed: {delivery.last_error}")
     return redirect(f"/settings/notification-channels/?tab={tab_for(channel.kind)}")
+
+
+@require_POST
+@admins_only
+def channel_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Resume now": end the channel's pause; what waited for it goes out."""
+    channel = get_object_or_404(Channel, pk=pk)
+    due = channel_resume(channel=channel, actor=request.user)
+    messages.success(
+        request, f"{channel.name} resumed; {len(due)} waiting deliver{'y' if len(due) == 1 else 'ies'} queued."
+    )
+    return redirect(f"/settings/notification-channels/?tab={'email' if channel.kind == 'email' else 'webhooks'}")
 
 
 @readers_only

@@ -30,6 +30,7 @@ from django.utils import timezone
 from channels.models import Channel, Delivery, DeliveryStatus, NotificationKind
 from channels.notification import Notification, sample_notification
 from channels.services.sending import deliveries_send_batch
+from events.services import AUDIT_SERVICE, actor_reference, audit_event_record
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -259,6 +260,42 @@ def channel_page_url(channel: Channel) -> str:
     (it is about the channel, and no alert exists to link to)."""
     path = reverse("console-channel-deliveries", args=[channel.pk])
     return settings.ALERTSITE_BASE_URL.rstrip("/") + path
+
+
+def channel_resume(*, channel: Channel, actor: User | None) -> list[int]:
+    """End a channel's pause now (an admin's call): what waited for it is due at once and queued.
+
+    Every pending delivery of the channel waiting for a later time is made due, its own backoff
+    included: resuming means "try this receiver again now". Recorded in the event log when the
+    channel was paused. Returns the pks made due.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        paused = (
+            Channel.objects.select_for_update().filter(pk=channel.pk).values_list("paused_until", flat=True).first()
+        )
+        Channel.objects.filter(pk=channel.pk).update(paused_until=None)
+        if paused is not None and paused > now:
+            audit_event_record(
+                event_type="notification_channel_update",
+                service=AUDIT_SERVICE,
+                initiated_by=actor_reference(actor),
+                resource={"type": f"{channel.kind}_channel", "id": str(channel.pk), "name": channel.name},
+                changes=[{"field": "paused_until", "from": paused.isoformat(), "to": None}],
+            )
+        waiting = list(
+            Delivery.objects.filter(channel_id=channel.pk, status=DeliveryStatus.PENDING, next_attempt_at__gt=now)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        Delivery.objects.filter(pk__in=waiting).update(next_attempt_at=now)
+        if waiting:
+            from channels.tasks import deliver_task
+
+            chunks = [waiting[start : start + 100] for start in range(0, len(waiting), 100)]
+            transaction.on_commit(lambda: [deliver_task.delay(chunk) for chunk in chunks])
+    channel.paused_until = None
+    return waiting
 
 
 def channel_test(*, channel: Channel, actor: User | None) -> Delivery:
