@@ -67,6 +67,9 @@ class Transport:
     # Whether `send` may run on several threads at once (it must not touch the database then:
     # e-mail resolves role members, so it stays on the task's own thread).
     concurrent = False
+    # Whether the channel follows its alert's status (PagerDuty's incident): acknowledging or
+    # resolving the alert is then told to it whatever the rule's notify-on flags.
+    follows_alert = False
 
     def config_clean(self, config: Any, previous: dict[str, Any] | None) -> dict[str, Any]:
         """Validate a config from the API/admin and return it as stored (secrets sealed)."""
