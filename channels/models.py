@@ -26,6 +26,7 @@ class ChannelKind(models.TextChoices):
 
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Webhook"
+    PAGERDUTY = "pagerduty", "PagerDuty"
 
 
 class Channel(models.Model):

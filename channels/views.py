@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,9 +27,18 @@ from channels.services import (
     delivery_retry,
 )
 from channels.transports.email import MAX_RECIPIENTS, recipient_parts
+from channels.transports.pagerduty_config import EVENTS_URL
 from rules.selectors import channel_rule_count
 
 TABS = {"email": ChannelKind.EMAIL, "webhooks": ChannelKind.WEBHOOK}
+TABS["pagerduty"] = ChannelKind.PAGERDUTY
+
+
+def tab_for(kind: str) -> str:
+    """The list tab a channel kind shows under (and returns to after a save)."""
+    return next((tab for tab, tab_kind in TABS.items() if tab_kind == kind), "webhooks")
+
+
 HEADER_ROWS = 5
 URL_SECRET_ROWS = 10  # "Protect sensitive data in the URL": up to 10 rows (the script shows them one by one)
 ROLES = [("admin", "Admins"), ("responder", "Responders"), ("viewer", "Viewers")]
@@ -59,6 +69,9 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
     data: dict[str, Any] = {"name": post.get("name", ""), "enabled": post.get("enabled") == "on"}
     if kind == ChannelKind.EMAIL:
         data["config"] = {"recipients": recipients_from_form(post), "roles": post.getlist("roles")}
+        return data
+    if kind == ChannelKind.PAGERDUTY:
+        data["config"] = pagerduty_form_config(post)
         return data
     headers = []
     for index in range(_row_count(post, "header_rows", HEADER_ROWS)):
@@ -92,6 +105,15 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
         "auth": auth,
     }
     return data
+
+
+def pagerduty_form_config(post: Any) -> dict[str, Any]:
+    """The PagerDuty form's fields; a write-only field left empty (or masked) keeps the stored value."""
+    return {
+        "routing_key": post.get("routing_key", "").strip(),
+        "events_url": post.get("events_url", "").strip(),
+        "webhook_secret": post.get("webhook_secret", ""),
+    }
 
 
 def recipients_from_form(post: Any) -> list[Any]:
@@ -245,7 +267,7 @@ def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], chan
     return {
         "nav": "channels",
         "kind": kind,
-        "tab": "email" if kind == ChannelKind.EMAIL else "webhooks",
+        "tab": tab_for(kind),
         "channel": channel,
         "values": values,
         "config": config,
@@ -267,6 +289,22 @@ def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], chan
         "mask": MASK,
         "auth_password": secret_field(auth.get("password"), errors.get("config.auth.password", "")),
         "auth_token": secret_field(auth.get("token"), errors.get("config.auth.token", "")),
+        **(pagerduty_context(config, errors, channel) if kind == ChannelKind.PAGERDUTY else {}),
+    }
+
+
+def pagerduty_context(config: dict[str, Any], errors: dict[str, str], channel: Channel | None) -> dict[str, Any]:
+    """The PagerDuty form: write-only key and secret (masked when stored), and the back-sync URL
+    to paste into PagerDuty's webhook subscription (once the channel exists)."""
+    return {
+        "routing_key": secret_field(config.get("routing_key"), errors.get("config.routing_key", "")),
+        "webhook_secret": secret_field(config.get("webhook_secret"), errors.get("config.webhook_secret", "")),
+        "events_url_error": errors.get("config.events_url", ""),
+        "backsync_url": (
+            f"{settings.ALERTSITE_BASE_URL.rstrip('/')}/api/v1/integrations/pagerduty/{channel.pk}"
+            if channel is not None
+            else ""
+        ),
     }
 
 
@@ -282,8 +320,10 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
         except ChannelValidationError as exc:
             return render(request, "console/channels/form.html", form_context(kind, data, exc.errors, None), status=400)
         messages.success(request, f"Channel {data['name']!r} created.")
-        return redirect(f"/settings/notification-channels/?tab={'email' if kind == 'email' else 'webhooks'}")
+        return redirect(f"/settings/notification-channels/?tab={tab_for(kind)}")
     initial = {"enabled": True, "config": {"verify_ssl": True, "auth": {"type": "none"}}}
+    if kind == ChannelKind.PAGERDUTY:
+        initial["config"] = {"events_url": EVENTS_URL}
     return render(request, "console/channels/form.html", form_context(kind, initial, {}, None))
 
 
@@ -299,7 +339,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 request, "console/channels/form.html", form_context(channel.kind, data, exc.errors, channel), status=400
             )
         messages.success(request, f"Channel {data['name']!r} saved.")
-        return redirect(f"/settings/notification-channels/?tab={'email' if channel.kind == 'email' else 'webhooks'}")
+        return redirect(f"/settings/notification-channels/?tab={tab_for(channel.kind)}")
     values = {"name": channel.name, "enabled": channel.enabled, "config": channel_public(channel)}
     return render(request, "console/channels/form.html", form_context(channel.kind, values, {}, channel))
 
@@ -308,7 +348,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @admins_only
 def channel_remove(request: HttpRequest, pk: int) -> HttpResponse:
     channel = get_object_or_404(Channel, pk=pk)
-    tab = "email" if channel.kind == "email" else "webhooks"
+    tab = tab_for(channel.kind)
     try:
         channel_delete(channel=channel, actor=request.user)
         messages.success(request, f"Channel {channel.name!r} deleted.")
@@ -330,7 +370,7 @@ def channel_send_test(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Test sent to {channel.name} ({delivery.response_code}).")
     else:
         messages.error(request, f"Test to {channel.name} failed: {delivery.last_error}")
-    return redirect(f"/settings/notification-channels/?tab={'email' if channel.kind == 'email' else 'webhooks'}")
+    return redirect(f"/settings/notification-channels/?tab={tab_for(channel.kind)}")
 
 
 @readers_only
