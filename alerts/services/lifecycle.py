@@ -123,7 +123,8 @@ def _notify_transition(alert: Alert, record: AlertTransition, origin: Transition
     if kind is None or alert.rule_id is None or not alert.notify_channel_ids:
         return
     wanted = alert.notify_on_acknowledge if record.to_status == AlertStatus.ACKNOWLEDGED else alert.notify_on_resolve
-    event = alert.event.payload if alert.event_id is not None and alert.event is not None else None
+    # A follow-up only for PagerDuty (acknowledge/resolve carry just the dedup key) needs no event.
+    event = alert.event.payload if wanted and alert.event_id is not None and alert.event is not None else None
     notifications_enqueue(
         [
             NotificationOrder(

@@ -87,3 +87,19 @@ def test_the_pagerduty_tab_lists_the_channel_and_test_reports_the_202(admin, pag
     assert "Test sent to On-call (202)" in tested.content.decode()
     log = admin.get(f"/settings/notification-channels/{channel.pk}/deliveries/").content.decode()
     assert "202" in log
+
+
+def test_the_admin_adds_a_pagerduty_channel_and_shows_its_secrets_masked(admin_client, pagerduty):
+    from tests.channels_admin.test_admin import form_post
+
+    config = {"routing_key": KEY, "events_url": pagerduty.url, "webhook_secret": "pd-hook-secret"}
+    response = form_post(
+        admin_client,
+        "/admin/channels/channel/add/",
+        {"name": "PD", "kind": "pagerduty", "enabled": "on"},
+        config=config,
+    )
+    assert response.status_code == 302
+    channel = Channel.objects.get(name="PD")
+    page = admin_client.get(f"/admin/channels/channel/{channel.pk}/change/").content.decode()
+    assert KEY not in page and "pd-hook-secret" not in page and MASK in page
