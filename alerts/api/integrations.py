@@ -20,7 +20,6 @@ class PagerDutyWebhookView(APIView):
 
     authentication_classes: list = []  # no session, so no CSRF check either: the signature authenticates
     permission_classes = [AllowAny]
-    throttle_classes: list = []
 
     @extend_schema(
         request=None,

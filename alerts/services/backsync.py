@@ -146,7 +146,12 @@ def pagerduty_webhook_handle(
                 409, f"event.id {webhook.event_id} was already received: refused as a replay."
             ) from None
         verb = "Acknowledged" if target == AlertStatus.ACKNOWLEDGED else "Resolved"
-        note = f"{verb} in PagerDuty" + (f" (incident {webhook.incident})" if webhook.incident else "") + "."
+        note = (
+            f"{verb} in PagerDuty"
+            + (f" by {webhook.agent}" if webhook.agent else "")
+            + (f" (incident {webhook.incident})" if webhook.incident else "")
+            + "."
+        )
         try:
             alert_transition(
                 alert=alert.pk,

@@ -123,7 +123,9 @@ def test_an_incident_acknowledged_in_pagerduty_acknowledges_the_alert(alert, pos
     assert (alert.status, alert.acknowledged_by) == ("acknowledged", None)
     move = AlertTransition.objects.get(alert=alert)
     assert (move.actor, move.external_actor) == (None, "Tenex Engineer in PagerDuty")
-    assert move.note == "Acknowledged in PagerDuty (incident #2 https://acme.pagerduty.com/incidents/PGR0VU2)."
+    assert move.note == (
+        "Acknowledged in PagerDuty by Tenex Engineer (incident #2 https://acme.pagerduty.com/incidents/PGR0VU2)."
+    )
 
 
 def test_an_incident_resolved_in_pagerduty_resolves_the_alert(alert, post):
