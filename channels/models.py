@@ -26,6 +26,8 @@ class ChannelKind(models.TextChoices):
 
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Webhook"
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
     PAGERDUTY = "pagerduty", "PagerDuty"
 
 

@@ -19,6 +19,14 @@ def channel_ids_existing(ids: Iterable[int]) -> set[int]:
     return set(Channel.objects.filter(pk__in=wanted).values_list("pk", flat=True))
 
 
+def channel_names(ids: Iterable[int]) -> dict[int, str]:
+    """The names of those of these channel ids that exist: one query."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    return dict(Channel.objects.filter(pk__in=wanted).values_list("pk", "name"))
+
+
 def channels_by_name() -> QuerySet[Channel]:
     """Every channel, by name ignoring case, with only what a picker or a list shows."""
     return Channel.objects.only("pk", "name", "kind", "enabled").order_by(Lower("name"))

@@ -30,15 +30,14 @@ from channels.transports.email import MAX_RECIPIENTS, recipient_parts
 from channels.transports.pagerduty_config import EVENTS_URL
 from rules.selectors import channel_rule_count
 
-TABS = {"email": ChannelKind.EMAIL, "webhooks": ChannelKind.WEBHOOK}
+TABS = {
+    "email": ChannelKind.EMAIL,
+    "webhooks": ChannelKind.WEBHOOK,
+    "slack": ChannelKind.SLACK,
+    "teams": ChannelKind.TEAMS,
+}
 TABS["pagerduty"] = ChannelKind.PAGERDUTY
-
-
-def tab_for(kind: str) -> str:
-    """The list tab a channel kind shows under (and returns to after a save)."""
-    return next((tab for tab, tab_kind in TABS.items() if tab_kind == kind), "webhooks")
-
-
+CHAT_KINDS = (ChannelKind.SLACK, ChannelKind.TEAMS)  # one write-only incoming-webhook URL each
 HEADER_ROWS = 5
 URL_SECRET_ROWS = 10  # "Protect sensitive data in the URL": up to 10 rows (the script shows them one by one)
 ROLES = [("admin", "Admins"), ("responder", "Responders"), ("viewer", "Viewers")]
@@ -54,6 +53,11 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     tab = request.GET.get("tab", "email") if request.GET.get("tab") in TABS else "email"
     channels = Channel.objects.filter(kind=TABS[tab]).annotate(rule_count=channel_rule_count()).order_by("name")
     return render(request, "console/channels/list.html", {"nav": "channels", "tab": tab, "channels": channels})
+
+
+def tab_for(kind: str) -> str:
+    """The list tab a channel of this kind is shown on."""
+    return next((tab for tab, tab_kind in TABS.items() if tab_kind == kind), "email")
 
 
 def _row_count(post: Any, key: str, default: int) -> int:
@@ -72,6 +76,10 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
         return data
     if kind == ChannelKind.PAGERDUTY:
         data["config"] = pagerduty_form_config(post)
+        return data
+    if kind in CHAT_KINDS:
+        # Write-only: an empty field keeps the saved URL (the service refuses it when there is none).
+        data["config"] = {"webhook_url": post.get("webhook_url", "").strip() or MASK}
         return data
     headers = []
     for index in range(_row_count(post, "header_rows", HEADER_ROWS)):
@@ -205,6 +213,7 @@ def url_secret_rows(config: dict[str, Any], errors: dict[str, str]) -> list[dict
 
 FIELD_LABELS = {
     "url": "URL",
+    "webhook_url": "Webhook URL",
     "url_secrets": "Protect sensitive data in the URL",
     "secret": "Signing secret",
     "verify_ssl": "Verify SSL",
@@ -268,6 +277,9 @@ def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], chan
         "nav": "channels",
         "kind": kind,
         "tab": tab_for(kind),
+        "kind_label": ChannelKind(kind).label if kind in ChannelKind.values else kind,
+        "webhook_url_stored": bool(channel is not None and channel.config.get("webhook_url")),
+        "webhook_url_error": errors.get("config.webhook_url", ""),
         "channel": channel,
         "values": values,
         "config": config,

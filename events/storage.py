@@ -125,23 +125,25 @@ def _insert_postgres(
         cursor.execute(f"DELETE FROM {STAGE}")
         with cursor.copy(f"COPY {STAGE} FROM STDIN") as copy:
             for r in records:
-                copy.write_row(
-                    (
-                        r.event_id,
-                        r.event_type,
-                        r.service,
-                        r.timestamp,
-                        r.initiator,
-                        r.resource,
-                        r.client_ip,
-                        r.success,
-                        r.causal_depth,
-                        r.payload_json,
-                        r.event_id in to_evaluate,
-                    )
-                )
+                copy.write_row((*_stored_values(r), r.event_id in to_evaluate))
         cursor.execute(POSTGRES_INSERT, {"received_at": received_at, "origin": origin})
         return {event_id: pk for pk, event_id in cursor.fetchall()}
+
+
+def _stored_values(r: EventRecord) -> tuple[Any, ...]:
+    """A record's values for the columns before `received_at` (STAGE_COLUMNS), in that order."""
+    return (
+        r.event_id,
+        r.event_type,
+        r.service,
+        r.timestamp,
+        r.initiator,
+        r.resource,
+        r.client_ip,
+        r.success,
+        r.causal_depth,
+        r.payload_json,
+    )
 
 
 def _insert_postgres_values(
@@ -150,21 +152,7 @@ def _insert_postgres_values(
     row_sql = "(" + ", ".join(["%s"] * (len(COLUMNS) - 2)) + ", %s::jsonb, %s::timestamptz)"
     params: list[Any] = []
     for r in records:
-        params.extend(
-            (
-                r.event_id,
-                r.event_type,
-                r.service,
-                r.timestamp,
-                r.initiator,
-                r.resource,
-                r.client_ip,
-                r.success,
-                r.causal_depth,
-                r.payload_json,
-                received_at,
-            )
-        )
+        params.extend((*_stored_values(r), received_at))
     params.extend((received_at, [r.event_id for r in records if r.event_id in to_evaluate], origin, origin))
     with connection.connection.cursor() as cursor:
         cursor.execute(POSTGRES_VALUES_INSERT.format(rows=", ".join([row_sql] * len(records))), params)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from alertsite.priority import Priority
 
@@ -87,6 +88,33 @@ class RuleMatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id}:{self.event_id}"
+
+
+class RuleVersion(models.Model):
+    """One saved state of a rule: written in the transaction of every create, update, enable,
+    disable and restore, so the history can say who changed what, when and why, and bring it back.
+
+    `rule` holds the rule's fields as the API writes them (rules.validation.RULE_FIELDS, channels
+    as ids); `channel_names` keeps those channels' names as they were, so the history still says
+    which channel was meant after it is deleted.
+    """
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    comment = models.CharField(max_length=500, blank=True, default="")
+    snapshot = models.JSONField()
+    channel_names = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["rule", "-version"]
+        constraints = [models.UniqueConstraint(fields=["rule", "version"], name="rule_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} v{self.version}"
 
 
 class RulesVersion(models.Model):

@@ -35,6 +35,9 @@ CANONICAL = {
     ("console-rule-toggle", (4,)): "/insights/alerts/rules/4/enabled/",
     ("console-rule-duplicate", (4,)): "/insights/alerts/rules/4/duplicate/",
     ("console-rule-delete", (4,)): "/insights/alerts/rules/4/delete/",
+    ("console-rule-history", (4,)): "/insights/alerts/rules/4/history/",
+    ("console-rule-preview-change", (4,)): "/insights/alerts/rules/4/preview-change/",
+    ("console-rule-restore", (4, 2)): "/insights/alerts/rules/4/history/2/restore/",
     ("console-channels", ()): "/settings/notification-channels/",
     ("console-channel-new", ("email",)): "/settings/notification-channels/new/email/",
     ("console-channel-edit", (5,)): "/settings/notification-channels/5/edit/",
@@ -159,6 +162,7 @@ def test_pages_with_an_id_answer_200_without_the_slash(login, alert, rule, chann
         f"/insights/alerts/{alert.pk}",
         f"/insights/alerts/rules/{rule.pk}/edit",
         f"/insights/alerts/rules/{rule.pk}/delete",
+        f"/insights/alerts/rules/{rule.pk}/history",
         f"/settings/notification-channels/{channel.pk}/edit",
         f"/settings/notification-channels/{channel.pk}/deliveries",
     ):

@@ -225,6 +225,10 @@ SPECTACULAR_SETTINGS = {
 # the request id (alertsite.observability). Anything else stops start-up naming the setting.
 LOG_FORMAT = log_format_check(env.str("LOG_FORMAT", default="text"))
 LOGGING = logging_config(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
+if CELERY_TASK_ALWAYS_EAGER:
+    # Embedded default: periodic jobs run in the web process every few seconds; a "Task ...
+    # succeeded" line for each of them would bury everything else. Failures still log.
+    LOGGING["loggers"] = {"celery.app.trace": {"level": "WARNING"}}
 # An access-log line a request (method, path, route, status, duration, user, request id).
 ALERTSITE_ACCESS_LOG = env.bool("ALERTSITE_ACCESS_LOG", default=LOG_FORMAT == "json")
 # Request count and duration by method, route name and status for /metrics (several web
@@ -247,6 +251,11 @@ ALERTSITE_ENCRYPTION_KEY = env.str("ALERTSITE_ENCRYPTION_KEY", default="") or (
 )
 ALERTSITE_EVENT_RETENTION_DAYS = env.int("ALERTSITE_EVENT_RETENTION_DAYS", default=90)
 ALERTSITE_RETENTION_BATCH_SIZE = env.int("ALERTSITE_RETENTION_BATCH_SIZE", default=5000)
+# Share of the time the purge works; it rests after each batch for the rest (0.33: it rests
+# twice as long as the batch took), so a big purge leaves the CPU to ingest. 1.0: flat out.
+ALERTSITE_RETENTION_DUTY_CYCLE = env.float("ALERTSITE_RETENTION_DUTY_CYCLE", default=0.33)
+if not 0 < ALERTSITE_RETENTION_DUTY_CYCLE <= 1:
+    raise ImproperlyConfigured("ALERTSITE_RETENTION_DUTY_CYCLE must be more than 0 and at most 1.")
 ALERTSITE_INGEST_MAX_EVENTS = env.int("ALERTSITE_INGEST_MAX_EVENTS", default=1000)
 ALERTSITE_INGEST_MAX_BODY_BYTES = env.int("ALERTSITE_INGEST_MAX_BODY_BYTES", default=10 * 1024 * 1024)
 ALERTSITE_INGEST_MAX_EVENT_BYTES = env.int("ALERTSITE_INGEST_MAX_EVENT_BYTES", default=256 * 1024)

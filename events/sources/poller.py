@@ -396,8 +396,13 @@ def _failure_record(source_id: int, owner: str, error: VendorError) -> None:
         source.last_run_at = now
         source.stopped = refused
         # Failing until a poll succeeds: a passing 5xx after a refusal must not clear it unseen.
+        # Throttling (429) backs off like any failure but never makes a source failing: the
+        # vendor is answering, only asking us to slow down.
+        throttled = error.status_code == 429
         source.failing = (
-            was_failing or refused or source.consecutive_failures >= settings.ALERTSITE_SOURCE_FAILING_AFTER
+            was_failing
+            or refused
+            or (not throttled and source.consecutive_failures >= settings.ALERTSITE_SOURCE_FAILING_AFTER)
         )
         wait = backoff_seconds(source.consecutive_failures, error.retry_after)
         source.next_poll_at = now + timedelta(seconds=wait)

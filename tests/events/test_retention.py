@@ -200,6 +200,31 @@ def test_purge_events_command_reports_what_it_deleted_with_a_progress_bar():
     assert remaining() == ["new"]
 
 
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_the_purge_rests_after_each_batch_twice_as_long_as_the_batch_took_by_default():
+    store(*[make_event(id=f"old{n}", timestamp=days_ago(40)) for n in range(5)])
+    rests: list[float] = []
+    event_retention_purge(batch_size=2, sleep=rests.append)
+    assert settings.ALERTSITE_RETENTION_DUTY_CYCLE == pytest.approx(0.33)
+    assert len(rests) == 3 and all(rest > 0 for rest in rests)
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_a_duty_cycle_of_one_purges_without_resting():
+    store(*[make_event(id=f"old{n}", timestamp=days_ago(40)) for n in range(5)])
+    rests: list[float] = []
+    result = event_retention_purge(batch_size=2, duty_cycle=1.0, sleep=rests.append)
+    assert (result.deleted, rests) == (5, [])
+
+
+@pytest.mark.parametrize("duty", ["0", "1.5", "-0.2"])
+def test_purge_events_command_refuses_a_duty_cycle_outside_zero_to_one(duty):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--duty-cycle must be more than 0 and at most 1"):
+        call_command("purge_events", "--duty-cycle", duty)
+
+
 def test_purge_events_command_refuses_a_negative_period():
     from django.core.management import CommandError, call_command
 
