@@ -145,7 +145,13 @@ class PagerDutyTransport(PagerDutyConfig, Transport):
         except socket.gaierror as exc:
             raise DeliveryError(f"Cannot resolve {parts.hostname}: {exc.strerror}", permanent=False) from exc
         body = orjson.dumps(event_body(secret_open(config["routing_key"]), message))
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            # As on every outgoing request: what it is, and the id a retry repeats (PagerDuty ignores them).
+            "X-Alertsite-Event": message.kind,
+            "X-Alertsite-Delivery": message.delivery_id,
+        }
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
             reply = pool().post(

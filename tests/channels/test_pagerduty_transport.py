@@ -169,6 +169,11 @@ def test_alert_created_triggers_with_the_reference_as_dedup_key(make_pagerduty, 
     assert (sent["client"], sent["client_url"]) == ("alertsite", url)
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.response_code) == (DeliveryStatus.SENT, 202)
+    request = pagerduty.requests[0]
+    assert (request.header("X-Alertsite-Event"), request.header("X-Alertsite-Delivery")) == (
+        "alert.created",
+        str(delivery.uuid),
+    )
     assert alert.reference in delivery.response_snippet  # PagerDuty's answer names the dedup_key
 
 
