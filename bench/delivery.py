@@ -1,7 +1,7 @@
 """Delivery benchmark: webhook throughput of real Celery workers, and latency from the API to the webhook.
 
 Run from the repository root: `.venv/bin/python bench/delivery.py [--deliveries 2000] [--rate 50] [--seconds 20]
-[--kinds webhook,slack,teams]`.
+[--kinds webhook,slack,teams,pagerduty]`.
 
 In one run it prints
   (a) webhook deliveries/s to a local receiver with 1 and with 2 worker processes (separate
@@ -614,7 +614,7 @@ def main() -> None:
     parser.add_argument(
         "--kinds",
         default="webhook",
-        help="Channel kinds whose throughput part (a) measures, comma-separated: webhook, slack, teams "
+        help="Channel kinds whose throughput part (a) measures, comma-separated: webhook, slack, teams, pagerduty "
         "(default webhook; the local receiver stands in for each, the rows render as that kind's message).",
     )
     parser.add_argument("--skip-latency", action="store_true", help="Run part (a) only.")
@@ -639,6 +639,8 @@ def main() -> None:
     try:
         for kind in [] if args.skip_throughput else [k.strip() for k in args.kinds.split(",") if k.strip()]:
             config = {"url": receiver.url} if kind == "webhook" else {"webhook_url": receiver.url}
+            if kind == "pagerduty":  # the receiver stands in for the Events API (any 2xx is sent)
+                config = {"routing_key": "B3NCHKEY0123456789abcdefABCDEF01", "events_url": receiver.url}
             channel = channel_create(
                 data={"kind": kind, "name": f"bench throughput {kind}", "config": config}, actor=None
             )

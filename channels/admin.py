@@ -69,6 +69,8 @@ CONFIG_HELP = (
     '"headers": [{"name": "X-Team", "value": "soc", "sensitive": false}], "auth": {"type": "none"}, '
     '"url_secrets": [{"name": "TOKEN", "value": "..."}]}. '
     'Slack / Teams: {"webhook_url": "https://hooks.slack.com/services/..."} (write-only). '
+    'PagerDuty: {"routing_key": "...", "events_url": "https://events.pagerduty.com/v2/enqueue", '
+    '"webhook_secret": "..."}. '
     'Secrets show as "********": leave them so to keep the stored value, or type a new one.'
 )
 

@@ -29,6 +29,7 @@ class ChannelKind(models.TextChoices):
     WEBHOOK = "webhook", "Webhook"
     SLACK = "slack", "Slack"
     TEAMS = "teams", "Microsoft Teams"
+    PAGERDUTY = "pagerduty", "PagerDuty"
 
 
 class Channel(models.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,6 +29,7 @@ from channels.services import (
     delivery_retry,
 )
 from channels.transports.email import MAX_RECIPIENTS, recipient_parts
+from channels.transports.pagerduty_config import EVENTS_URL
 from rules.selectors import channel_rule_count
 
 TABS = {
@@ -36,6 +38,7 @@ TABS = {
     "slack": ChannelKind.SLACK,
     "teams": ChannelKind.TEAMS,
 }
+TABS["pagerduty"] = ChannelKind.PAGERDUTY
 CHAT_KINDS = (ChannelKind.SLACK, ChannelKind.TEAMS)  # one write-only incoming-webhook URL each
 HEADER_ROWS = 5
 URL_SECRET_ROWS = 10  # "Protect sensitive data in the URL": up to 10 rows (the script shows them one by one)
@@ -76,6 +79,9 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
         if template:
             data["config"]["template"] = template
         return data
+    if kind == ChannelKind.PAGERDUTY:
+        data["config"] = pagerduty_form_config(post)
+        return data
     if kind in CHAT_KINDS:
         # Write-only: an empty field keeps the saved URL (the service refuses it when there is none).
         data["config"] = {"webhook_url": post.get("webhook_url", "").strip() or MASK}
@@ -115,6 +121,15 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
     if template:
         data["config"]["template"] = template
     return data
+
+
+def pagerduty_form_config(post: Any) -> dict[str, Any]:
+    """The PagerDuty form's fields; a write-only field left empty (or masked) keeps the stored value."""
+    return {
+        "routing_key": post.get("routing_key", "").strip(),
+        "events_url": post.get("events_url", "").strip(),
+        "webhook_secret": post.get("webhook_secret", ""),
+    }
 
 
 def recipients_from_form(post: Any) -> list[Any]:
@@ -300,6 +315,22 @@ def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], chan
         "signature_error": errors.get("config.signature", ""),
         "secret_error": errors.get("config.secret", ""),
         "template_open": bool(config.get("template")) or any(k.startswith("config.template") for k in errors),
+        **(pagerduty_context(config, errors, channel) if kind == ChannelKind.PAGERDUTY else {}),
+    }
+
+
+def pagerduty_context(config: dict[str, Any], errors: dict[str, str], channel: Channel | None) -> dict[str, Any]:
+    """The PagerDuty form: write-only key and secret (masked when stored), and the back-sync URL
+    to paste into PagerDuty's webhook subscription (once the channel exists)."""
+    return {
+        "routing_key": secret_field(config.get("routing_key"), errors.get("config.routing_key", "")),
+        "webhook_secret": secret_field(config.get("webhook_secret"), errors.get("config.webhook_secret", "")),
+        "events_url_error": errors.get("config.events_url", ""),
+        "backsync_url": (
+            f"{settings.ALERTSITE_BASE_URL.rstrip('/')}/api/v1/integrations/pagerduty/{channel.pk}"
+            if channel is not None
+            else ""
+        ),
     }
 
 
@@ -317,6 +348,8 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
         messages.success(request, f"Channel {data['name']!r} created.")
         return redirect(f"/settings/notification-channels/?tab={tab_for(kind)}")
     initial = {"enabled": True, "config": {"verify_ssl": True, "auth": {"type": "none"}}}
+    if kind == ChannelKind.PAGERDUTY:
+        initial["config"] = {"events_url": EVENTS_URL}
     return render(request, "console/channels/form.html", form_context(kind, initial, {}, None))
 
 

@@ -70,6 +70,9 @@ class Transport:
     # Whether `send` may run on several threads at once (it must not touch the database then:
     # e-mail resolves role members, so it stays on the task's own thread).
     concurrent = False
+    # Whether the channel follows its alert's status (PagerDuty's incident): acknowledging or
+    # resolving the alert is then told to it whatever the rule's notify-on flags.
+    follows_alert = False
 
     # Message templates (api.md §11): the fields of `config.template` this kind offers, each with
     # what it must render to (channels.templating.TemplateField). Empty: the kind has none. The
