@@ -119,27 +119,54 @@ def deliveries_claim(pks: Sequence[int], now: datetime) -> list[Delivery]:
     else:
         ids, params = f"IN ({', '.join(['%s'] * len(pks))})", list(pks)
     channel_table = connection.ops.quote_name(Channel._meta.db_table)
+    claim_sql = (
+        f"UPDATE {table} SET status = %s, claimed_at = %s "
+        f"WHERE id {ids} AND status = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s) "
+        f"AND (kind = %s OR channel_id NOT IN (SELECT id FROM {channel_table} WHERE paused_until > %s)) "
+    )
+    claim_params = [DeliveryStatus.SENDING, at, *params, DeliveryStatus.PENDING, at, NotificationKind.TEST, at]
     with transaction.atomic():
         relaxed_commit()
-        paused_defer(pks, now)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET status = %s, claimed_at = %s "
-                f"WHERE id {ids} AND status = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s) "
-                f"AND (kind = %s OR channel_id NOT IN (SELECT id FROM {channel_table} WHERE paused_until > %s)) "
-                "RETURNING id",
-                [DeliveryStatus.SENDING, at, *params, DeliveryStatus.PENDING, at, NotificationKind.TEST, at],
+        if connection.vendor == "postgresql":
+            # One statement: the paused channels' rows deferred (a CTE: the rows it moves are the
+            # ones the claim leaves), the others claimed and returned with what sending reads.
+            deferred = PAUSED_DEFER_CTE.format(table=table, channels=channel_table)
+            returning = ", ".join(connection.ops.quote_name(name) for name in CLAIMED_FIELDS)
+            claimed_rows = list(
+                Delivery.objects.raw(
+                    f"{deferred} {claim_sql} RETURNING {returning}",
+                    [list(pks), DeliveryStatus.PENDING, NotificationKind.TEST, at, at, *claim_params],
+                )
             )
-            claimed = {row[0] for row in cursor.fetchall()}
-    if not claimed:
+            rows = {row.pk: row for row in claimed_rows}
+        else:
+            paused_defer(pks, now)
+            with connection.cursor() as cursor:
+                cursor.execute(claim_sql + "RETURNING id", claim_params)
+                claimed = {row[0] for row in cursor.fetchall()}
+            # Only what sending and recording read (each loaded column is decoded per row).
+            rows = (
+                {row.pk: row for row in Delivery.objects.only(*CLAIMED_FIELDS).filter(pk__in=claimed)}
+                if claimed
+                else {}
+            )
+    if not rows:
         return []
-    # Only what sending and recording read (each loaded column is decoded per row), and each
-    # channel once (not a copy with its config decoded per row, as select_related would).
-    rows = {row.pk: row for row in Delivery.objects.only(*CLAIMED_FIELDS).filter(pk__in=claimed)}
+    # Each channel once (not a copy with its config decoded per row, as select_related would).
     channels = Channel.objects.in_bulk({row.channel_id for row in rows.values()})
     for row in rows.values():
         row.channel = channels[row.channel_id]
     return [rows[pk] for pk in dict.fromkeys(pks) if pk in rows]
+
+
+PAUSED_DEFER_CTE = """
+WITH deferred AS (
+    UPDATE {table} d SET next_attempt_at = c.paused_until FROM {channels} c
+    WHERE d.id = ANY(%s) AND d.channel_id = c.id AND d.status = %s AND d.kind <> %s
+    AND c.paused_until > %s AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= %s)
+    RETURNING d.id
+)
+"""
 
 
 def paused_defer(pks: Sequence[int], now: datetime) -> None:

@@ -128,6 +128,20 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(make_webhook):
     assert large <= 14
 
 
+@pytest.mark.postgres
+def test_on_postgresql_the_claim_defers_paused_rows_and_returns_the_claimed_ones_in_one_statement(make_webhook):
+    with WebhookReceiver(keep_alive=True) as hook:
+        channel = make_webhook(hook.url)
+        pks = [enqueue(channel).pk for _ in range(3)]
+        with CaptureQueriesContext(connection) as queries:
+            deliveries_send(pks)
+        hook.wait_for(3)
+    claims = [q["sql"] for q in queries.captured_queries if "SET status = 'sending'" in q["sql"]]
+    assert len(claims) == 1
+    assert claims[0].lstrip().startswith("WITH deferred AS (")  # the paused channels' rows, same statement
+    assert not [q for q in queries.captured_queries if "channels_delivery" in q["sql"] and "SELECT" in q["sql"][:10]]
+
+
 @override_settings(ALERTSITE_DELIVERY_CONCURRENCY=4)
 def test_a_batch_is_sent_side_by_side_once_each(make_webhook):
     with WebhookReceiver(Reply.slow(0.05), keep_alive=True, default=Reply.slow(0.05)) as hook:
