@@ -271,7 +271,7 @@ def test_the_due_alerts_are_found_with_a_constant_number_of_queries(alert_of, so
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_runs_write_each_reminder_once(soc, ingest):
     rule_create(
         data={**FAILED_LOGINS, "send_notifications": True, "channels": [soc.pk], "remind_every_minutes": 10},
