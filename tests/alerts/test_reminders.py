@@ -296,3 +296,26 @@ def test_concurrent_runs_write_each_reminder_once(soc, ingest):
         thread.join()
     assert Delivery.objects.filter(kind="alert.reminder").count() == 40
     assert set(Alert.objects.values_list("reminders_sent", flat=True)) == {1}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_embedded_scheduler_sends_due_reminders(soc, ingest):
+    """Without a broker the web process's scheduler runs the reminder job like beat would."""
+    import time
+
+    from django.utils import timezone
+
+    from alertsite.runtime.scheduler import EmbeddedScheduler
+
+    rule_create(
+        data={**FAILED_LOGINS, "send_notifications": True, "channels": [soc.pk], "remind_every_minutes": 10},
+        actor=None,
+    )
+    ingest(make_event(id="scheduled-1", success=False))
+    Alert.objects.update(next_reminder_at=timezone.now() - timedelta(seconds=1))
+    scheduler = EmbeddedScheduler(
+        schedule={"alert-reminders": {"task": "alerts.tasks.reminders_task", "schedule": timedelta(seconds=0.01)}}
+    )
+    time.sleep(0.03)
+    assert scheduler.run_due() == ["alert-reminders"]
+    assert Delivery.objects.filter(kind="alert.reminder").count() == 1
