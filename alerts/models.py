@@ -83,6 +83,16 @@ class Alert(models.Model):
     notify_on_acknowledge = models.BooleanField(default=False)
     notify_on_resolve = models.BooleanField(default=False)
     grouped = models.BooleanField(default=False)
+    # Reminders and escalation (alerts.services.reminders), from the rule's policy too. The next
+    # reminder/escalation times are stored so the periodic job finds due alerts with one indexed query.
+    remind_every_minutes = models.PositiveIntegerField(null=True, blank=True)
+    remind_max = models.PositiveSmallIntegerField(default=0)
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+    next_reminder_at = models.DateTimeField(null=True, blank=True)
+    escalation_channel_ids = models.JSONField(default=list, blank=True)
+    escalation_after_minutes = models.PositiveIntegerField(null=True, blank=True)
+    escalate_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -100,6 +110,8 @@ class Alert(models.Model):
             models.Index(fields=["rule", "status"], name="alert_rule_status_idx"),
             models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
             models.Index(fields=["resolved_at"], name="alert_resolved_at_idx"),
+            models.Index(fields=["next_reminder_at"], condition=Q(status="open"), name="alert_reminder_due_idx"),
+            models.Index(fields=["escalate_at"], condition=Q(status="open"), name="alert_escalation_due_idx"),
         ]
 
     def __str__(self) -> str:

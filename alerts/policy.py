@@ -25,6 +25,14 @@ class Threshold:
 
 
 @dataclass(frozen=True, slots=True)
+class Escalation:
+    """Tell these other channels when an alert is still open (unacknowledged) after N minutes."""
+
+    after_minutes: int
+    channel_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AlertPolicy:
     """A rule's actions as alerts needs them, copied when the match is handed over."""
 
@@ -38,6 +46,16 @@ class AlertPolicy:
     group_window_minutes: int = 0
     threshold: Threshold | None = None
     channel_ids: tuple[int, ...] = ()
+    remind_every_minutes: int | None = None
+    remind_max: int = 3
+    escalation: Escalation | None = None
+
+    @property
+    def reminds(self) -> int | None:
+        """Minutes between reminders, when this rule's alerts are reminded of at all."""
+        if self.generate_alerts and self.send_notifications and self.channel_ids:
+            return self.remind_every_minutes
+        return None
 
     @property
     def grouped(self) -> bool:

@@ -72,6 +72,8 @@ class NotificationKind(models.TextChoices):
     ALERT_CREATED = "alert.created", "Alert created"
     ALERT_ACKNOWLEDGED = "alert.acknowledged", "Alert acknowledged"
     ALERT_RESOLVED = "alert.resolved", "Alert resolved"
+    ALERT_REMINDER = "alert.reminder", "Alert reminder"
+    ALERT_ESCALATED = "alert.escalated", "Alert escalated"
     EVENT_MATCHED = "event.matched", "Event matched"
     TEST = "test", "Test"
 

@@ -17,7 +17,7 @@ from rules.templates_catalog import TEMPLATE_TABS
 from rules.validation import RULE_FIELDS, RuleValidationError, rule_validate
 from rules.versions import MAX_COMMENT, version_changes, version_previous
 
-JSON_FIELDS = ("conditions", "group_by", "threshold")
+JSON_FIELDS = ("conditions", "group_by", "threshold", "escalation")
 NEWEST_VERSIONS = 50
 
 
@@ -31,6 +31,12 @@ class RuleAdminForm(forms.ModelForm):
     )
     group_by = PrettyJSONField(required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
     threshold = PrettyJSONField(required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+    escalation = PrettyJSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text='{"after_minutes": 30, "channels": [channel ids]}: tell these channels once when an alert is '
+        "still unacknowledged after that many minutes. Empty: no escalation.",
+    )
     comment = forms.CharField(
         label="Change note",
         required=False,
@@ -42,9 +48,16 @@ class RuleAdminForm(forms.ModelForm):
         model = Rule
         fields = list(RULE_FIELDS)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "remind_max" in self.fields:
+            self.fields["remind_max"].required = False  # empty: the default, like the API
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         data = {name: cleaned.get(name) for name in RULE_FIELDS if name in self.fields}
+        if data.get("remind_max") is None:
+            data["remind_max"] = 3
         data["channels"] = [channel.pk for channel in cleaned.get("channels") or []]
         data["group_by"] = data.get("group_by") or []
         data["description"] = data.get("description") or ""
@@ -141,6 +154,7 @@ class RuleAdmin(admin.ModelAdmin):
             },
         ),
         ("Advanced: grouping and threshold", {"fields": ["group_by", "group_window_minutes", "threshold"]}),
+        ("Reminders and escalation", {"fields": ["remind_every_minutes", "remind_max", "escalation"]}),
         ("Change note", {"fields": ["comment"]}),
         ("Activity", {"fields": readonly_fields}),
     ]

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from alerts.policy import AlertPolicy, Threshold
+from alerts.policy import AlertPolicy, Escalation, Threshold
 from rules.models import Rule, RuleMatch
 
 # Rule fields whose change changes what its alerts must remember (alerts.services.alerts_policy_update).
@@ -25,12 +25,15 @@ POLICY_FIELDS = frozenset(
         "notify_on_resolve",
         "group_window_minutes",
         "threshold",
+        "remind_every_minutes",
+        "remind_max",
+        "escalation",
     }
 )
 
 
 def alert_policy(rule: Rule, channel_ids: Sequence[int]) -> AlertPolicy:
-    threshold = rule.threshold
+    threshold, escalation = rule.threshold, rule.escalation
     return AlertPolicy(
         rule_id=rule.pk,
         rule_name=rule.name,
@@ -46,6 +49,16 @@ def alert_policy(rule: Rule, channel_ids: Sequence[int]) -> AlertPolicy:
             else None
         ),
         channel_ids=tuple(sorted(channel_ids)),
+        remind_every_minutes=rule.remind_every_minutes,
+        remind_max=rule.remind_max,
+        escalation=(
+            Escalation(
+                after_minutes=int(escalation["after_minutes"]),
+                channel_ids=tuple(sorted(int(pk) for pk in escalation["channels"])),
+            )
+            if escalation
+            else None
+        ),
     )
 
 

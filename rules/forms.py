@@ -8,6 +8,8 @@ typed, so a rejected form re-renders exactly as submitted:
   in the `conditions_json` textarea, which then wins.
 - Numbers that do not parse are passed on as typed, so rule_validate reports them.
 - `group_by` is typed as keys separated by commas; a blank threshold count means no threshold.
+- A blank reminder interval means no reminders; a blank escalation delay with no escalation
+  channel ticked means no escalation.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ CONDITION_PATH_RE = re.compile(r"^conditions\[(\d+)\](?:\.filters\[(\d+)\])?(?:\
 FIELD_OF_PATH = {
     "threshold.count": "threshold_count",
     "threshold.window_minutes": "threshold_window_minutes",
+    "escalation.after_minutes": "escalation_after_minutes",
+    "escalation.channels": "escalation_channels",
 }
 FIELD_LABELS = {
     "name": "Rule Name",
@@ -49,12 +53,19 @@ FIELD_LABELS = {
     "threshold": "Threshold",
     "threshold_count": "Threshold: number of events",
     "threshold_window_minutes": "Threshold window (minutes)",
+    "remind_every_minutes": "Remind every (minutes)",
+    "remind_max": "Reminders at most",
+    "escalation": "Escalation",
+    "escalation_after_minutes": "Escalate after (minutes)",
+    "escalation_channels": "Escalation channels",
     "comment": "Change note",
 }
 FIELD_ANCHORS = {
     "conditions": "conditions",
     "channels": "channel-search",
     "threshold": "id_threshold_count",
+    "escalation": "id_escalation_after_minutes",
+    "escalation_channels": "id_escalation_channels",
 }
 PART_LABELS = {"key": "Select Key", "operator": "Operator", "value": "Value", "expression": "Expression"}
 
@@ -72,6 +83,7 @@ class RuleForm:
 def form_values(rule: dict[str, Any]) -> dict[str, Any]:
     """Return what the form shows for a rule in the contract's shape (a template, a saved rule)."""
     threshold = rule.get("threshold") or None
+    escalation = rule.get("escalation") if isinstance(rule.get("escalation"), dict) else {}
     conditions = rule.get("conditions") or []
     return {
         "name": rule.get("name") or "",
@@ -87,6 +99,10 @@ def form_values(rule: dict[str, Any]) -> dict[str, Any]:
         "threshold_window_minutes": (
             str(threshold["window_minutes"]) if isinstance(threshold, dict) and "window_minutes" in threshold else ""
         ),
+        "remind_every_minutes": str(rule.get("remind_every_minutes") or ""),
+        "remind_max": str(rule.get("remind_max") or 3),
+        "escalation_after_minutes": str(escalation.get("after_minutes") or ""),
+        "escalation_channels": [str(pk) for pk in escalation.get("channels") or []],
         **{flag: bool(rule.get(flag)) for flag in BOOLEAN_FIELDS},
     }
 
@@ -113,6 +129,16 @@ def form_parse(post: QueryDict, *, template: str | None = None) -> RuleForm:
     threshold = None
     if threshold_count or threshold_window:
         threshold = {"count": _number(threshold_count), "window_minutes": _number(threshold_window)}
+    remind_every = post.get("remind_every_minutes", "").strip()
+    remind_max = post.get("remind_max", "").strip()
+    escalation_after = post.get("escalation_after_minutes", "").strip()
+    escalation_channels = [value for value in post.getlist("escalation_channels") if value.strip()]
+    escalation = None
+    if escalation_after or escalation_channels:
+        escalation = {
+            "after_minutes": _number(escalation_after),
+            "channels": [_number(value) for value in escalation_channels],
+        }
     data: dict[str, Any] = {
         "name": post.get("name", ""),
         "description": post.get("description", ""),
@@ -122,6 +148,9 @@ def form_parse(post: QueryDict, *, template: str | None = None) -> RuleForm:
         "group_by": [key.strip() for key in group_by_raw.split(",") if key.strip()],
         "group_window_minutes": _number(post.get("group_window_minutes", "").strip() or "0"),
         "threshold": threshold,
+        "remind_every_minutes": _number(remind_every),
+        "remind_max": _number(remind_max or "3"),
+        "escalation": escalation,
         **{flag: flag in post for flag in BOOLEAN_FIELDS},
     }
     if template:
@@ -138,6 +167,10 @@ def form_parse(post: QueryDict, *, template: str | None = None) -> RuleForm:
         "group_window_minutes": post.get("group_window_minutes", ""),
         "threshold_count": threshold_count,
         "threshold_window_minutes": threshold_window,
+        "remind_every_minutes": remind_every,
+        "remind_max": remind_max,
+        "escalation_after_minutes": escalation_after,
+        "escalation_channels": escalation_channels,
         "comment": post.get("comment", ""),
         **{flag: data[flag] for flag in BOOLEAN_FIELDS},
     }

@@ -42,6 +42,10 @@ class Rule(models.Model):
     group_by = models.JSONField(default=list, blank=True)
     group_window_minutes = models.PositiveIntegerField(default=0)
     threshold = models.JSONField(null=True, blank=True)
+    # Reminders and escalation (api.md section 10): re-notify while an alert stays open.
+    remind_every_minutes = models.PositiveIntegerField(null=True, blank=True)
+    remind_max = models.PositiveSmallIntegerField(default=3)
+    escalation = models.JSONField(null=True, blank=True, help_text='{"after_minutes": N, "channels": [ids]} or empty.')
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

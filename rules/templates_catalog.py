@@ -79,6 +79,9 @@ def _template(
         "group_by": group_by or [],
         "group_window_minutes": group_window_minutes,
         "threshold": threshold,
+        "remind_every_minutes": None,
+        "remind_max": 3,
+        "escalation": None,
     }
     return BuiltInTemplate(slug=slug, tab=tab, name=name, description=description, rule=rule)
 

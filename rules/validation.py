@@ -24,6 +24,9 @@ MAX_DESCRIPTION = 1000
 MAX_GROUP_BY = 5
 MAX_WINDOW_MINUTES = 7 * 24 * 60
 MAX_THRESHOLD_COUNT = 10_000
+MAX_REMIND_EVERY = 7 * 24 * 60
+MAX_REMINDERS = 100
+MAX_ESCALATION_MINUTES = 7 * 24 * 60
 
 RULE_FIELDS = (
     "name",
@@ -41,6 +44,9 @@ RULE_FIELDS = (
     "group_by",
     "group_window_minutes",
     "threshold",
+    "remind_every_minutes",
+    "remind_max",
+    "escalation",
 )
 BOOLEAN_FIELDS = (
     "enabled",
@@ -71,6 +77,9 @@ def rule_defaults() -> dict[str, Any]:
         "group_by": [],
         "group_window_minutes": 0,
         "threshold": None,
+        "remind_every_minutes": None,
+        "remind_max": 3,
+        "escalation": None,
     }
 
 
@@ -196,9 +205,47 @@ def rule_validate(
             if not _is_int(window_minutes) or not 1 <= window_minutes <= MAX_WINDOW_MINUTES:
                 errors["threshold.window_minutes"] = f"Must be a whole number from 1 to {MAX_WINDOW_MINUTES}."
 
+    errors.update(_reminders_check(values, generate=generate, notify=notify))
     if errors:
         raise RuleValidationError(errors)
     return values
+
+
+def _reminders_check(values: dict[str, Any], *, generate: bool, notify: bool) -> dict[str, str]:
+    """`remind_every_minutes`, `remind_max` and `escalation` (api.md section 10); cleans `escalation` in place."""
+    errors: dict[str, str] = {}
+    every = values.get("remind_every_minutes")
+    if every is not None:
+        if not _is_int(every) or not 1 <= every <= MAX_REMIND_EVERY:
+            errors["remind_every_minutes"] = f"Must be null or a whole number of minutes from 1 to {MAX_REMIND_EVERY}."
+        elif not (generate and notify):
+            errors["remind_every_minutes"] = "Reminders need both Generate Alerts and Send Notifications."
+    remind_max = values.get("remind_max")
+    if not _is_int(remind_max) or not 1 <= remind_max <= MAX_REMINDERS:
+        errors["remind_max"] = f"Must be a whole number from 1 to {MAX_REMINDERS}."
+    escalation = values.get("escalation")
+    if escalation is None:
+        return errors
+    if not isinstance(escalation, dict) or set(escalation) != {"after_minutes", "channels"}:
+        errors["escalation"] = 'Must be null or {"after_minutes": N, "channels": [ids]}.'
+        return errors
+    if not generate:
+        errors["escalation"] = "Escalation needs Generate Alerts: it escalates unacknowledged alerts."
+    after = escalation["after_minutes"]
+    if not _is_int(after) or not 1 <= after <= MAX_ESCALATION_MINUTES:
+        errors["escalation.after_minutes"] = f"Must be a whole number of minutes from 1 to {MAX_ESCALATION_MINUTES}."
+    channels = escalation["channels"]
+    if not isinstance(channels, list) or not all(_is_int(pk) for pk in channels):
+        errors["escalation.channels"] = "Must be a list of channel ids."
+    elif not channels:
+        errors["escalation.channels"] = "Select at least one channel to escalate to."
+    else:
+        channels = sorted(set(channels))
+        missing = sorted(set(channels) - channel_ids_existing(channels))
+        if missing:
+            errors["escalation.channels"] = f"Unknown channel ids: {', '.join(map(str, missing))}."
+        values["escalation"] = {"after_minutes": after, "channels": channels}
+    return errors
 
 
 def _is_int(value: Any) -> bool:

@@ -409,7 +409,18 @@ def _render_form(
 ) -> HttpResponse:
     conditions = values.get("conditions")
     fields = field_errors(errors)
-    advanced = {"group_by", "group_window_minutes", "threshold", "threshold_count", "threshold_window_minutes"}
+    advanced = {
+        "group_by",
+        "group_window_minutes",
+        "threshold",
+        "threshold_count",
+        "threshold_window_minutes",
+        "remind_every_minutes",
+        "remind_max",
+        "escalation",
+        "escalation_after_minutes",
+        "escalation_channels",
+    }
     context = {
         "nav": "alerts",
         "rule": rule,
@@ -428,6 +439,7 @@ def _render_form(
         "editor_data": {**_editor_data(), "errors": condition_errors(errors)},
         "channels": list(channels_by_name()),
         "selected_channels": set(values.get("channels") or []),
+        "escalation_channels": set(values.get("escalation_channels") or []),
         "priorities": Priority.choices,
         "advanced_open": bool(advanced & set(fields)),
         "advanced_summary": _advanced_summary(values),
@@ -452,7 +464,11 @@ def _advanced_summary(values: dict[str, Any]) -> str:
         parts.append(
             f"fires at {values['threshold_count']} events in {values.get('threshold_window_minutes') or '?'} minutes"
         )
-    return "; ".join(parts) if parts else "grouping and threshold: off"
+    if values.get("remind_every_minutes", "").strip():
+        parts.append(f"reminds every {values['remind_every_minutes']} minutes")
+    if values.get("escalation_after_minutes", "").strip():
+        parts.append(f"escalates after {values['escalation_after_minutes']} minutes")
+    return "; ".join(parts) if parts else "grouping, threshold, reminders and escalation: off"
 
 
 def _errors_of(form: RuleForm, exc: RuleValidationError | None = None) -> dict[str, str]:

@@ -20,6 +20,7 @@ from alerts.services.lifecycle import (
 from alerts.services.notes import alert_assign, alert_note_add
 from alerts.services.notify import alert_notification, alert_url, match_notification, transition_info
 from alerts.services.raising import alert_title, alerts_policy_update, matches_handle
+from alerts.services.reminders import ReminderRun, reminders_run
 
 __all__ = [
     "MAX_NOTE_LENGTH",
@@ -27,6 +28,7 @@ __all__ = [
     "AlertInputError",
     "BulkResult",
     "InvalidTransition",
+    "ReminderRun",
     "TransitionOrigin",
     "alert_acknowledge",
     "alert_assign",
@@ -41,5 +43,6 @@ __all__ = [
     "alerts_policy_update",
     "match_notification",
     "matches_handle",
+    "reminders_run",
     "transition_info",
 ]

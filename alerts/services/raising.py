@@ -22,6 +22,7 @@ from alerts.models import Alert, AlertEvent
 from alerts.policy import AlertPolicy, MatchHistory, NewMatch
 from alerts.services.audit import alert_created_payload
 from alerts.services.notify import alert_notification, match_notification
+from alerts.services.reminders import alerts_reminders_update, reminder_fields
 from alerts.states import UNRESOLVED, AlertStatus
 from alerts.subjects import alert_category_for, alert_source_for
 from channels.services import NotificationOrder, notifications_enqueue
@@ -135,8 +136,11 @@ def _alerts_open_ungrouped(
 
 
 def alerts_policy_update(*, policy: AlertPolicy) -> int:
-    """A rule's channels, notify flags or grouping changed: its alerts notify and group by the new ones."""
-    return Alert.objects.filter(rule_id=policy.rule_id).update(**_policy_fields(policy))
+    """A rule's channels, notify flags, grouping, reminders or escalation changed: its alerts
+    notify, group and remind by the new ones."""
+    updated = Alert.objects.filter(rule_id=policy.rule_id).update(**_policy_fields(policy))
+    alerts_reminders_update(policy=policy)
+    return updated
 
 
 def _policy_fields(policy: AlertPolicy) -> dict[str, Any]:
@@ -234,6 +238,7 @@ def _alert_new(
 ) -> Alert:
     """The alert row for these events, not saved yet."""
     source_type, source_id = alert_source_for(event.payload)
+    created_at = timezone.now()
     return Alert(
         rule_id=policy.rule_id,
         rule_name=policy.rule_name,
@@ -250,9 +255,10 @@ def _alert_new(
         collecting=collecting,
         first_seen_at=min(e.timestamp for e in events),
         last_seen_at=max(e.timestamp for e in events),
-        created_at=timezone.now(),
+        created_at=created_at,
         causal_depth=event.causal_depth,
         **_policy_fields(policy),
+        **reminder_fields(policy, created_at),
     )
 
 

@@ -185,6 +185,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "channels.tasks.delivery_sweep_task",
         "schedule": timedelta(seconds=env.float("ALERTSITE_DELIVERY_SWEEP_INTERVAL_SECONDS", default=30.0)),
     },
+    "alert-reminders": {
+        "task": "alerts.tasks.reminders_task",
+        "schedule": timedelta(seconds=env.float("ALERTSITE_REMINDER_INTERVAL_SECONDS", default=30.0)),
+    },
     "sources-poll": {
         "task": "events.tasks.sources_poll_due_task",
         "schedule": timedelta(seconds=env.float("ALERTSITE_SOURCE_SCHEDULER_INTERVAL_SECONDS", default=10.0)),

@@ -17,6 +17,8 @@ HEADINGS = {
     "alert.created": "New alert",
     "alert.acknowledged": "Alert acknowledged",
     "alert.resolved": "Alert resolved",
+    "alert.reminder": "Reminder: alert still open",
+    "alert.escalated": "Escalated: alert still unacknowledged",
     "event.matched": "Event matched",
     "test": "Test notification",
 }

@@ -32,6 +32,8 @@ KIND_WORDS = {
     "alert.created": "new alert",
     "alert.acknowledged": "acknowledged",
     "alert.resolved": "resolved",
+    "alert.reminder": "reminder",
+    "alert.escalated": "escalated",
     "event.matched": "event matched",
     "test": "test notification",
 }

@@ -61,6 +61,11 @@ class RuleWriteSerializer(serializers.Serializer):
     group_by = serializers.ListField(child=serializers.CharField(), required=False)
     group_window_minutes = serializers.IntegerField(required=False)
     threshold = serializers.DictField(required=False, allow_null=True)
+    remind_every_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=10080)
+    remind_max = serializers.IntegerField(required=False, min_value=1, max_value=100)
+    escalation = serializers.DictField(
+        required=False, allow_null=True, help_text='{"after_minutes": N, "channels": [ids]} or null.'
+    )
 
 
 class RuleCommentSerializer(serializers.Serializer):
