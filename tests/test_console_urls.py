@@ -44,6 +44,8 @@ CANONICAL = {
     ("console-channel-delete", (5,)): "/settings/notification-channels/5/delete/",
     ("console-channel-test", (5,)): "/settings/notification-channels/5/test/",
     ("console-channel-deliveries", (5,)): "/settings/notification-channels/5/deliveries/",
+    ("console-channel-resume", (5,)): "/settings/notification-channels/5/resume/",
+    ("console-channel-preview", ("webhook",)): "/settings/notification-channels/preview/webhook/",
     ("console-delivery-retry", (6,)): "/settings/deliveries/6/retry/",
     ("console-events", ()): "/insights/events/",
     ("console-sources", ()): "/settings/data-sources/",
