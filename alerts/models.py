@@ -83,6 +83,13 @@ class Alert(models.Model):
     notify_on_acknowledge = models.BooleanField(default=False)
     notify_on_resolve = models.BooleanField(default=False)
     grouped = models.BooleanField(default=False)
+    # While snoozed_until is ahead the alert keeps its status but leaves the bell and the widget
+    # (counted as snoozed); a periodic job ends the snooze and brings it back.
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    snoozed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    snooze_note = models.CharField(max_length=500, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -100,6 +107,9 @@ class Alert(models.Model):
             models.Index(fields=["rule", "status"], name="alert_rule_status_idx"),
             models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
             models.Index(fields=["resolved_at"], name="alert_resolved_at_idx"),
+            models.Index(
+                fields=["snoozed_until"], name="alert_snoozed_until_idx", condition=Q(snoozed_until__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -38,6 +38,13 @@ class AlertPolicy:
     group_window_minutes: int = 0
     threshold: Threshold | None = None
     channel_ids: tuple[int, ...] = ()
+    # The rule is snoozed for this batch: matches still record and raise alerts, nothing is sent.
+    snoozed: bool = False
+
+    @property
+    def notifies_now(self) -> bool:
+        """Whether this batch's matches are told to the rule's channels (sending on, not snoozed)."""
+        return self.send_notifications and not self.snoozed
 
     @property
     def grouped(self) -> bool:

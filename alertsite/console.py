@@ -20,9 +20,10 @@ ADMINS = frozenset({Role.ADMIN})
 
 
 def open_alert_count() -> int:
-    from alerts.models import Alert
+    """The bell: open alerts, snoozed ones left out (alerts.selectors)."""
+    from alerts.selectors import alerts_open_count
 
-    return Alert.objects.filter(status="open").count()
+    return alerts_open_count()
 
 
 def next_url(request: HttpRequest, default: str) -> str:

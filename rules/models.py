@@ -53,6 +53,13 @@ class Rule(models.Model):
     last_triggered_at = models.DateTimeField(null=True, blank=True)
     alert_count = models.PositiveIntegerField(default=0)
     match_count = models.PositiveBigIntegerField(default=0)
+    # While snoozed_until is ahead, matches still record and raise alerts, but nothing is sent
+    # (alert_policies reads it with the batch's policies); a periodic job ends the snooze.
+    snoozed_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    snoozed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    snooze_note = models.CharField(max_length=500, blank=True, default="")
 
     backfill_status = models.CharField(max_length=10, choices=BackfillStatus.choices, default=BackfillStatus.IDLE)
     backfill_total = models.PositiveIntegerField(default=0)

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from alertsite.accounts.permissions import AnyReader
 from alertsite.api_helpers import field_errors_400, json_object
+from alertsite.snooze import SnoozeInputError
 from events.api.serializers import AuditEventSerializer
 from rules.api.serializers import (
     RulePreviewInputSerializer,
@@ -26,6 +27,7 @@ from rules.api.serializers import (
     RuleTestInputSerializer,
     RuleTestResultSerializer,
     RuleWriteSerializer,
+    SnoozeInputSerializer,
 )
 from rules.conditions import ConditionError, condition_explain, conditions_parse
 from rules.expression import ExpressionError, expression_to_filters, filters_to_expression
@@ -35,6 +37,7 @@ from rules.operators import operators
 from rules.preview import rule_preview
 from rules.selectors import templates_list
 from rules.services import rule_create, rule_delete, rule_set_enabled, rule_update
+from rules.snooze import rule_snooze, rule_unsnooze
 from rules.validation import RuleValidationError, rule_validate
 
 PREVIEW_DEFAULT_DAYS = 7
@@ -67,7 +70,9 @@ class RuleViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[Rule]:
         return (
-            Rule.objects.select_related("created_by", "updated_by").prefetch_related("channels").order_by("name", "pk")
+            Rule.objects.select_related("created_by", "updated_by", "snoozed_by")
+            .prefetch_related("channels")
+            .order_by("name", "pk")
         )
 
     def create(self, request: Request) -> Response:
@@ -161,6 +166,25 @@ class RuleViewSet(viewsets.ModelViewSet):
                 "sample": AuditEventSerializer(result.sample, many=True).data,
             }
         )
+
+    @extend_schema(
+        methods=["POST"],
+        request=SnoozeInputSerializer,
+        responses={200: RuleSerializer},
+        summary="Snooze a rule: it still raises alerts but sends no notifications until then",
+    )
+    @extend_schema(methods=["DELETE"], request=None, responses={200: RuleSerializer}, summary="End a rule's snooze")
+    @action(detail=True, methods=["post", "delete"])
+    def snooze(self, request: Request, pk: str | None = None) -> Response:
+        rule = self.get_object()
+        if request.method == "DELETE":
+            rule = rule_unsnooze(rule=rule, actor=request.user)
+        else:
+            try:
+                rule = rule_snooze(rule=rule, body=request.data, actor=request.user)
+            except SnoozeInputError as exc:
+                raise ValidationError({exc.field: [exc.message]}) from exc
+        return Response(RuleSerializer(self._reload(rule)).data)
 
     def _reload(self, rule: Rule) -> Rule:
         return self.get_queryset().get(pk=rule.pk)
