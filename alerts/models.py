@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from alerts.states import AlertStatus
 from alertsite.ids import id_or_none
 from alertsite.priority import Priority
+from alertsite.snooze import snooze_active
 
 REFERENCE_PREFIX = "ALR-"
 
@@ -118,6 +120,11 @@ class Alert(models.Model):
     @property
     def reference(self) -> str:
         return reference_for(self.pk)
+
+    @property
+    def snoozed(self) -> bool:
+        """Whether the snooze still runs (one whose time passed counts as over before the job clears it)."""
+        return snooze_active(self.snoozed_until, timezone.now())
 
 
 def reference_for(pk: int | None) -> str:

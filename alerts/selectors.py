@@ -56,13 +56,13 @@ def alert_summary() -> dict[str, Any]:
     }
     rows = (
         Alert.objects.filter(status__in=UNRESOLVED)
-        .annotate(snoozed=ExpressionWrapper(snoozed_now(now), output_field=BooleanField()))
-        .values("status", "priority", "snoozed")
+        .annotate(is_snoozed=ExpressionWrapper(snoozed_now(now), output_field=BooleanField()))
+        .values("status", "priority", "is_snoozed")
         .annotate(n=Count("*"))
         .order_by()
     )
     for row in rows:
-        key = "snoozed" if row["snoozed"] else row["status"]
+        key = "snoozed" if row["is_snoozed"] else row["status"]
         by_priority[key][row["priority"]] = by_priority[key].get(row["priority"], 0) + row["n"]
     resolved_24h = Alert.objects.filter(resolved_at__gte=now - timedelta(hours=24)).count()
     return {

@@ -14,8 +14,6 @@ from django.utils.dateparse import parse_datetime
 
 MAX_SNOOZE = timedelta(days=30)
 MAX_SNOOZE_NOTE_LENGTH = 500
-# The console's ready-made lengths (minutes): 1 h, 4 h, 1 day.
-SNOOZE_PRESETS: tuple[tuple[int, str], ...] = ((60, "1 hour"), (240, "4 hours"), (1440, "1 day"))
 
 
 class SnoozeInputError(ValueError):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from alertsite.priority import Priority
+from alertsite.snooze import snooze_active
 
 
 class BackfillStatus(models.TextChoices):
@@ -74,6 +76,11 @@ class Rule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def snoozed(self) -> bool:
+        """Whether the snooze still runs (one whose time passed counts as over before the job clears it)."""
+        return snooze_active(self.snoozed_until, timezone.now())
 
 
 class RuleMatch(models.Model):

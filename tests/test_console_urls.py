@@ -34,6 +34,8 @@ CANONICAL = {
     ("console-rule-edit", (4,)): "/insights/alerts/rules/4/edit/",
     ("console-rule-toggle", (4,)): "/insights/alerts/rules/4/enabled/",
     ("console-rule-duplicate", (4,)): "/insights/alerts/rules/4/duplicate/",
+    ("console-rule-snooze", (4,)): "/insights/alerts/rules/4/snooze/",
+    ("console-rule-unsnooze", (4,)): "/insights/alerts/rules/4/unsnooze/",
     ("console-rule-delete", (4,)): "/insights/alerts/rules/4/delete/",
     ("console-channels", ()): "/settings/notification-channels/",
     ("console-channel-new", ("email",)): "/settings/notification-channels/new/email/",
