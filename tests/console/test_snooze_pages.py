@@ -134,3 +134,29 @@ def test_the_open_alerts_widget_counts_snoozed_apart(login, raise_alerts):
     page = responder.get("/").content.decode()
     assert 'data-testid="widget-open">1<' in page
     assert 'data-testid="widget-snoozed">1<' in page
+
+
+# -- the Django admin -------------------------------------------------------------------------
+
+
+def admin_action(client, url: str, action: str, pks: list[int]):
+    return client.post(url, {"action": action, "_selected_action": pks}, follow=True)
+
+
+def test_the_admin_snoozes_and_unsnoozes_rules_with_actions(client, admin_user, rule):
+    client.force_login(admin_user)
+    admin_action(client, "/admin/rules/rule/", "snooze_rules_4h", [rule.pk])
+    assert 239 < minutes_left(Rule.objects.get(pk=rule.pk).snoozed_until) <= 240
+    assert "Snooze" in client.get(f"/admin/rules/rule/{rule.pk}/change/").content.decode()
+    admin_action(client, "/admin/rules/rule/", "unsnooze_rules", [rule.pk])
+    assert Rule.objects.get(pk=rule.pk).snoozed_until is None
+
+
+def test_the_admin_snoozes_and_unsnoozes_alerts_with_actions(client, admin_user, raise_alerts):
+    (alert,) = raise_alerts(1)
+    client.force_login(admin_user)
+    response = admin_action(client, "/admin/alerts/alert/", "snooze_alerts_1d", [alert.pk])
+    assert "Snoozed 1 alert." in response.content.decode()
+    assert 1439 < minutes_left(Alert.objects.get(pk=alert.pk).snoozed_until) <= 1440
+    admin_action(client, "/admin/alerts/alert/", "unsnooze_alerts", [alert.pk])
+    assert Alert.objects.get(pk=alert.pk).snoozed_until is None
