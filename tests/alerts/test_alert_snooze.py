@@ -203,3 +203,24 @@ def test_bulk_unsnooze_ends_each_snooze(responder, alert):
     response = responder.post("/api/v1/alerts/bulk", {"action": "unsnooze", "ids": [alert.pk]}, format="json")
     assert response.json()["updated"] == [alert.pk]
     assert Alert.objects.get(pk=alert.pk).snoozed_until is None
+
+
+# -- the list filter --------------------------------------------------------------------------
+
+
+def test_the_list_filters_snoozed_and_not_snoozed_alerts(responder, raise_alert):
+    snoozed, awake = raise_alert(LOGIN), raise_alert(LOGIN)
+    alert_snooze(alert=snoozed, body={"minutes": 60}, actor=None)
+    only_snoozed = responder.get("/api/v1/alerts?snoozed=true").json()["results"]
+    not_snoozed = responder.get("/api/v1/alerts?snoozed=false").json()["results"]
+    assert [a["id"] for a in only_snoozed] == [snoozed.pk]
+    assert [a["id"] for a in not_snoozed] == [awake.pk]
+
+
+def test_the_bell_leads_to_the_open_alerts_that_are_not_snoozed(login, responder, raise_alert):
+    snoozed, awake = raise_alert(LOGIN), raise_alert(LOGIN)
+    alert_snooze(alert=snoozed, body={"minutes": 60}, actor=None)
+    console = login("viewer")
+    assert "?status=open&amp;snoozed=false" in console.get("/bell/").content.decode()
+    page = console.get("/insights/alerts/?status=open&snoozed=false").content.decode()
+    assert awake.reference in page and snoozed.reference not in page
