@@ -44,13 +44,10 @@ def alerts_open_count() -> int:
     return alerts_awake(Alert.objects.filter(status=AlertStatus.OPEN)).count()
 
 
-def alert_summary() -> dict[str, Any]:
-    """Counts for the Open Alerts widget and the bell: two indexed queries.
-
-    A snoozed alert counts in `snoozed` (by priority in `snoozed_by_priority`), not in `open`
-    or `acknowledged`, until its snooze ends.
-    """
-    now = timezone.now()
+def alerts_unresolved_by_priority(now: datetime | None = None) -> dict[str, dict[str, int]]:
+    """Unresolved alerts by `open`, `acknowledged` (neither snoozed) and `snoozed`, then priority
+    (every priority listed): one query, answered from the (status, priority, snoozed_until) index."""
+    now = now or timezone.now()
     by_priority: dict[str, dict[str, int]] = {
         key: dict.fromkeys(PRIORITIES_HIGH_FIRST, 0) for key in (*UNRESOLVED, "snoozed")
     }
@@ -64,6 +61,17 @@ def alert_summary() -> dict[str, Any]:
     for row in rows:
         key = "snoozed" if row["is_snoozed"] else row["status"]
         by_priority[key][row["priority"]] = by_priority[key].get(row["priority"], 0) + row["n"]
+    return by_priority
+
+
+def alert_summary() -> dict[str, Any]:
+    """Counts for the Open Alerts widget and the bell: two indexed queries.
+
+    A snoozed alert counts in `snoozed` (by priority in `snoozed_by_priority`), not in `open`
+    or `acknowledged`, until its snooze ends.
+    """
+    now = timezone.now()
+    by_priority = alerts_unresolved_by_priority(now)
     resolved_24h = Alert.objects.filter(resolved_at__gte=now - timedelta(hours=24)).count()
     return {
         "open": sum(by_priority[AlertStatus.OPEN].values()),

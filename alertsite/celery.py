@@ -14,6 +14,9 @@ app = Celery("alertsite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# The request id of the request that enqueued a task travels with it (headers), for its log lines.
+import alertsite.observability.tasks  # noqa: E402, F401 - connects the signal handlers
+
 
 @task_prerun.connect
 @task_postrun.connect

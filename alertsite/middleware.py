@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.response import Response
 
@@ -23,6 +24,10 @@ API_DETAILS = {
 }
 # Headers of the original answer that a client still needs from the JSON one.
 KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+# How long a client should wait before retrying while the database is unreachable: about
+# what a PostgreSQL restart or fail-over takes.
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 logger = logging.getLogger(__name__)
 
@@ -117,3 +122,36 @@ def nul_guard(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[
         return get_response(request)
 
     return middleware
+
+
+def database_unavailable_response(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After while the database cannot be reached: the request changed nothing
+    (its transaction never committed), so the client may send it again as it was."""
+    message = f"The database is unavailable; nothing was changed. Try again in {DATABASE_RETRY_AFTER_SECONDS} seconds."
+    if is_api_request(request):
+        response: HttpResponse = JsonResponse({error_key(request): message}, status=503)
+    else:
+        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
+class DatabaseOutage:
+    """A lost or refused database connection answers 503 + Retry-After instead of a 500.
+
+    Django drops a broken connection at the end of the request (and CONN_HEALTH_CHECKS
+    checks a reused one before the next), so once the database is back the next request
+    reconnects by itself. Ingest ids make a retried POST of events harmless.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.warning("database unavailable: answered 503", extra={"path": request.path, "error": str(exception)})
+        return database_unavailable_response(request)

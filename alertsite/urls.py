@@ -5,11 +5,13 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from alertsite.health import healthz
+from alertsite.observability.views import metrics
 from alertsite.urlhelpers import slash_optional
 from alertsite.views import bell, home
 
 urlpatterns = [
     re_path(r"^healthz/?$", healthz, name="healthz"),
+    re_path(r"^metrics/?$", metrics, name="metrics"),  # api.md section 13
     path("admin/", admin.site.urls),
     path("accounts/", include("alertsite.accounts.urls")),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="api-schema"),

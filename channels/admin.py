@@ -66,6 +66,7 @@ CONFIG_HELP = (
     'Webhook: {"url": "https://hooks.example.com/alertsite/{{TOKEN}}", "verify_ssl": true, "secret": "...", '
     '"headers": [{"name": "X-Team", "value": "soc", "sensitive": false}], "auth": {"type": "none"}, '
     '"url_secrets": [{"name": "TOKEN", "value": "..."}]}. '
+    'Slack / Teams: {"webhook_url": "https://hooks.slack.com/services/..."} (write-only). '
     'Secrets show as "********": leave them so to keep the stored value, or type a new one.'
 )
 

@@ -26,6 +26,8 @@ class ChannelKind(models.TextChoices):
 
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Webhook"
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
 
 
 class Channel(models.Model):
@@ -123,3 +125,27 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id}#{self.number} {self.outcome}"
+
+
+class DeliveryCount(models.Model):
+    """Delivery attempts so far by channel kind and outcome, in a few shard rows: the counter behind
+    the `alertsite_deliveries_total` metric, read at scrape time without counting the attempt log.
+
+    Added to by the statement that records a batch's attempts (channels.services.sending), so it
+    is exact across worker processes; shards so concurrent batches rarely wait on one row's lock.
+    """
+
+    SHARDS = 16
+
+    kind = models.CharField(max_length=20, help_text="The channel's kind: email, webhook, ...")
+    outcome = models.CharField(max_length=10, help_text="sent | retry | failed, as in the attempt log.")
+    shard = models.PositiveSmallIntegerField()
+    attempts = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "outcome", "shard"], name="delivery_count_kind_outcome_shard")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.outcome} shard {self.shard}: {self.attempts}"

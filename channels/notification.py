@@ -158,10 +158,11 @@ class Notification:
         return {"version": "1", "type": self.kind, "sent_at": sent_at, "delivery_id": delivery_id, **self.as_json()}
 
 
-def sample_notification(kind: str = "test") -> Notification:
-    """A realistic notification for test sends and previews: a failed admin login."""
-    from django.conf import settings
+def sample_notification(kind: str = "test", *, url: str = "") -> Notification:
+    """A realistic notification for test sends and previews: a failed admin login.
 
+    `url` is where its link goes: there is no such alert, so a test send links to its channel's
+    page (channels.services.outbox.channel_test) and a preview to nothing."""
     rule = RuleRef(id=0, name="Test rule")
     return Notification(
         kind=kind,
@@ -173,7 +174,7 @@ def sample_notification(kind: str = "test") -> Notification:
             priority="high",
             title="Test notification: ana@example.com from 203.0.113.7",
             event_count=1,
-            url=f"{settings.ALERTSITE_BASE_URL.rstrip('/')}/",
+            url=url,
             rule=rule,
         ),
         event={

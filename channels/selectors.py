@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import Lower
 
-from channels.models import Channel, Delivery
+from channels.models import Channel, Delivery, DeliveryCount, DeliveryStatus
 
 
 def channel_ids_existing(ids: Iterable[int]) -> set[int]:
@@ -19,6 +19,14 @@ def channel_ids_existing(ids: Iterable[int]) -> set[int]:
     return set(Channel.objects.filter(pk__in=wanted).values_list("pk", flat=True))
 
 
+def channel_names(ids: Iterable[int]) -> dict[int, str]:
+    """The names of those of these channel ids that exist: one query."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    return dict(Channel.objects.filter(pk__in=wanted).values_list("pk", "name"))
+
+
 def channels_by_name() -> QuerySet[Channel]:
     """Every channel, by name ignoring case, with only what a picker or a list shows."""
     return Channel.objects.only("pk", "name", "kind", "enabled").order_by(Lower("name"))
@@ -27,3 +35,14 @@ def channels_by_name() -> QuerySet[Channel]:
 def deliveries_of_alert(alert_pk: int, *, limit: int) -> list[Delivery]:
     """The newest `limit` notifications about one alert, each with its channel."""
     return list(Delivery.objects.filter(alert_id=alert_pk).select_related("channel").order_by("-created_at")[:limit])
+
+
+def delivery_attempts_by_kind_outcome() -> dict[tuple[str, str], int]:
+    """Delivery attempts since install by (channel kind, outcome): one query over the counter rows."""
+    rows = DeliveryCount.objects.values("kind", "outcome").annotate(total=Sum("attempts")).order_by("kind", "outcome")
+    return {(row["kind"], row["outcome"]): int(row["total"] or 0) for row in rows}
+
+
+def deliveries_pending_count() -> int:
+    """Outbox rows not yet done (pending, or being sent): the (status, next_attempt_at) index answers."""
+    return Delivery.objects.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]).count()

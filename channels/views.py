@@ -28,7 +28,13 @@ from channels.services import (
 from channels.transports.email import MAX_RECIPIENTS, recipient_parts
 from rules.selectors import channel_rule_count
 
-TABS = {"email": ChannelKind.EMAIL, "webhooks": ChannelKind.WEBHOOK}
+TABS = {
+    "email": ChannelKind.EMAIL,
+    "webhooks": ChannelKind.WEBHOOK,
+    "slack": ChannelKind.SLACK,
+    "teams": ChannelKind.TEAMS,
+}
+CHAT_KINDS = (ChannelKind.SLACK, ChannelKind.TEAMS)  # one write-only incoming-webhook URL each
 HEADER_ROWS = 5
 URL_SECRET_ROWS = 10  # "Protect sensitive data in the URL": up to 10 rows (the script shows them one by one)
 ROLES = [("admin", "Admins"), ("responder", "Responders"), ("viewer", "Viewers")]
@@ -46,6 +52,11 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     return render(request, "console/channels/list.html", {"nav": "channels", "tab": tab, "channels": channels})
 
 
+def tab_for(kind: str) -> str:
+    """The list tab a channel of this kind is shown on."""
+    return next((tab for tab, tab_kind in TABS.items() if tab_kind == kind), "email")
+
+
 def _row_count(post: Any, key: str, default: int) -> int:
     try:
         return max(0, min(int(post.get(key, default)), 50))
@@ -59,6 +70,10 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
     data: dict[str, Any] = {"name": post.get("name", ""), "enabled": post.get("enabled") == "on"}
     if kind == ChannelKind.EMAIL:
         data["config"] = {"recipients": recipients_from_form(post), "roles": post.getlist("roles")}
+        return data
+    if kind in CHAT_KINDS:
+        # Write-only: an empty field keeps the saved URL (the service refuses it when there is none).
+        data["config"] = {"webhook_url": post.get("webhook_url", "").strip() or MASK}
         return data
     headers = []
     for index in range(_row_count(post, "header_rows", HEADER_ROWS)):
@@ -183,6 +198,7 @@ def url_secret_rows(config: dict[str, Any], errors: dict[str, str]) -> list[dict
 
 FIELD_LABELS = {
     "url": "URL",
+    "webhook_url": "Webhook URL",
     "url_secrets": "Protect sensitive data in the URL",
     "secret": "Signing secret",
     "verify_ssl": "Verify SSL",
@@ -245,7 +261,10 @@ def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], chan
     return {
         "nav": "channels",
         "kind": kind,
-        "tab": "email" if kind == ChannelKind.EMAIL else "webhooks",
+        "tab": tab_for(kind),
+        "kind_label": ChannelKind(kind).label if kind in ChannelKind.values else kind,
+        "webhook_url_stored": bool(channel is not None and channel.config.get("webhook_url")),
+        "webhook_url_error": errors.get("config.webhook_url", ""),
         "channel": channel,
         "values": values,
         "config": config,
@@ -282,7 +301,7 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
         except ChannelValidationError as exc:
             return render(request, "console/channels/form.html", form_context(kind, data, exc.errors, None), status=400)
         messages.success(request, f"Channel {data['name']!r} created.")
-        return redirect(f"/settings/notification-channels/?tab={'email' if kind == 'email' else 'webhooks'}")
+        return redirect(f"/settings/notification-channels/?tab={tab_for(kind)}")
     initial = {"enabled": True, "config": {"verify_ssl": True, "auth": {"type": "none"}}}
     return render(request, "console/channels/form.html", form_context(kind, initial, {}, None))
 
@@ -299,7 +318,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 request, "console/channels/form.html", form_context(channel.kind, data, exc.errors, channel), status=400
             )
         messages.success(request, f"Channel {data['name']!r} saved.")
-        return redirect(f"/settings/notification-channels/?tab={'email' if channel.kind == 'email' else 'webhooks'}")
+        return redirect(f"/settings/notification-channels/?tab={tab_for(channel.kind)}")
     values = {"name": channel.name, "enabled": channel.enabled, "config": channel_public(channel)}
     return render(request, "console/channels/form.html", form_context(channel.kind, values, {}, channel))
 
@@ -308,7 +327,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @admins_only
 def channel_remove(request: HttpRequest, pk: int) -> HttpResponse:
     channel = get_object_or_404(Channel, pk=pk)
-    tab = "email" if channel.kind == "email" else "webhooks"
+    tab = tab_for(channel.kind)
     try:
         channel_delete(channel=channel, actor=request.user)
         messages.success(request, f"Channel {channel.name!r} deleted.")
@@ -330,7 +349,7 @@ def channel_send_test(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Test sent to {channel.name} ({delivery.response_code}).")
     else:
         messages.error(request, f"Test to {channel.name} failed: {delivery.last_error}")
-    return redirect(f"/settings/notification-channels/?tab={'email' if channel.kind == 'email' else 'webhooks'}")
+    return redirect(f"/settings/notification-channels/?tab={tab_for(channel.kind)}")
 
 
 @readers_only

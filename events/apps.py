@@ -27,3 +27,6 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(catalog_ensure, sender=self, dispatch_uid="events.catalog_ensure")
+        from events.login_audit import login_audit_connect
+
+        login_audit_connect()

@@ -173,6 +173,16 @@ NOTIFICATION_KEYS: tuple[str, ...] = ("error_message",)
 # Ours: a source's failed/recovered events say which source and why (api.md §8).
 SOURCE_KEYS: tuple[str, ...] = ("source.name", "source.id", "error_message", "status_code", "consecutive_failures")
 
+# Ours: alertsite's own logins (api.md §13, events/login_audit.py), beside the common login keys.
+ALERTSITE_LOGIN_KEYS: tuple[str, ...] = (
+    "throttled",
+    "interface",
+    "error_message",
+    "auth_context.auth_methods.password.success",
+    "resource.id",
+    "resource.username",
+)
+
 FAMILY_KEYS: dict[str, tuple[str, ...]] = {
     "portal_login": PORTAL_LOGIN_KEYS,
     "sso_auth": SSO_AUTH_KEYS,
@@ -186,6 +196,7 @@ FAMILY_KEYS: dict[str, tuple[str, ...]] = {
     "device_context": DEVICE_CONTEXT_KEYS,
     "notification": NOTIFICATION_KEYS,
     "source": SOURCE_KEYS,
+    "alertsite_login": ALERTSITE_LOGIN_KEYS,
 }
 
 # Event types -----------------------------------------------------------------------------------
@@ -419,6 +430,12 @@ _RAW_EVENT_TYPES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("user_group_update", "group", "A user group is updated", ()),
     ("user_login", "authentication", "A user attempted to log in to a device", ("systems",)),
     # alertsite's own audit events (spec 9).
+    (
+        "alertsite_login_attempt",
+        "authentication",
+        "Someone attempted to log in to alertsite (console, admin or API token)",
+        ("alertsite_login",),
+    ),
     ("alert_rule_create", "alerts", "An alert rule is created", ()),
     ("alert_rule_delete", "alerts", "An alert rule is deleted", ()),
     ("alert_rule_update", "alerts", "An alert rule is updated", ()),

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import orjson
 
-from events.services import event_batch_ingest
+from events.services import ORIGIN_IMPORT, event_batch_ingest
 from events.validation import (
     EventError,
     EventRecord,
@@ -168,7 +168,7 @@ def events_import(
 
     def flush(offset: int) -> None:
         if batch:
-            ingested = event_batch_ingest(records=batch)
+            ingested = event_batch_ingest(records=batch, origin=ORIGIN_IMPORT)
             result.accepted += ingested.accepted
             result.duplicates += ingested.duplicates
             batch.clear()

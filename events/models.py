@@ -110,7 +110,37 @@ class EvaluationCount(models.Model):
         return f"shard {self.shard}: {self.evaluated} evaluated"
 
 
+class IngestCount(models.Model):
+    """Events stored so far by way in (`origin`), in a few rows per origin that add up: the counter
+    behind the `alertsite_events_ingested_total` metric, read at scrape time without counting the event log.
+
+    Added to by the statement that stores a batch (events.storage, one CTE more on PostgreSQL), so it
+    is exact across every web and worker process. A batch adds to a row of its origin that no other
+    open transaction holds (`FOR UPDATE SKIP LOCKED`), or appends a row when all are held: ingest
+    transactions never wait on one another here, and the rows of an origin stay as few as the most
+    ingest transactions ever open at once.
+    """
+
+    origin = models.CharField(max_length=80, help_text='"api", "import", "audit", "simulate" or "source:<id>".')
+    ingested = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["origin"], name="ingest_count_origin_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.ingested} ingested"
+
+
 # Sources live in their own subpackage; importing them here registers them with the app.
 from events.sources.models import Source, SourceCursor  # noqa: E402
 
-__all__ = ["AuditEvent", "EvaluationCount", "EventCategory", "EventType", "PendingEvaluation", "Source", "SourceCursor"]
+__all__ = [
+    "AuditEvent",
+    "EvaluationCount",
+    "EventCategory",
+    "EventType",
+    "IngestCount",
+    "PendingEvaluation",
+    "Source",
+    "SourceCursor",
+]

@@ -8,16 +8,18 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 
-from alertsite.admin_helpers import PrettyJSONField, ReadOnlyMixin, admin_badge
+from alertsite.admin_helpers import PrettyJSONField, ReadOnlyInline, ReadOnlyMixin, admin_badge, newest_formset
 from alertsite.paginators import CappedCountPaginator
 from alertsite.priority import PRIORITY_TONES
-from rules.models import Rule, RuleMatch, RuleTemplate
+from rules.models import Rule, RuleMatch, RuleTemplate, RuleVersion
 from rules.services import rule_create, rule_set_enabled, rule_update
 from rules.snooze import rule_snooze, rule_unsnooze
 from rules.templates_catalog import TEMPLATE_TABS
 from rules.validation import RULE_FIELDS, RuleValidationError, rule_validate
+from rules.versions import MAX_COMMENT, version_changes, version_previous
 
 JSON_FIELDS = ("conditions", "group_by", "threshold")
+NEWEST_VERSIONS = 50
 
 
 class RuleAdminForm(forms.ModelForm):
@@ -30,6 +32,12 @@ class RuleAdminForm(forms.ModelForm):
     )
     group_by = PrettyJSONField(required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
     threshold = PrettyJSONField(required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+    comment = forms.CharField(
+        label="Change note",
+        required=False,
+        max_length=MAX_COMMENT,
+        help_text="Why you make this change; kept with the version this save makes (the rule's History).",
+    )
 
     class Meta:
         model = Rule
@@ -66,9 +74,32 @@ class NeverFiredFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RuleVersionInline(ReadOnlyInline):
+    """The rule's history, newest first, read-only: versions are written by rules.services only."""
+
+    model = RuleVersion
+    formset = newest_formset(NEWEST_VERSIONS)
+    verbose_name_plural = f"history (newest {NEWEST_VERSIONS} versions; restore them in the console)"
+    fields = ["version", "created_at", "author", "comment", "changed_fields"]
+    readonly_fields = fields
+    ordering = ["-version"]
+
+    def get_queryset(self, request) -> QuerySet[RuleVersion]:
+        return super().get_queryset(request).select_related("author")
+
+    @admin.display(description="Changed")
+    def changed_fields(self, version: RuleVersion) -> str:
+        previous = version_previous(version)
+        if previous is None:
+            return "first version"
+        fields = [change["field"] for change in version_changes(previous.snapshot, version.snapshot)]
+        return ", ".join(fields) or "nothing (a restore)"
+
+
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin):
     form = RuleAdminForm
+    inlines = [RuleVersionInline]
     list_display = [
         "name",
         "enabled",
@@ -120,9 +151,14 @@ class RuleAdmin(admin.ModelAdmin):
             },
         ),
         ("Advanced: grouping and threshold", {"fields": ["group_by", "group_window_minutes", "threshold"]}),
+        ("Change note", {"fields": ["comment"]}),
         ("Activity", {"fields": readonly_fields}),
         ("Snooze (raises alerts, sends nothing; use the actions)", {"fields": snooze_fields}),
     ]
+
+    def get_inlines(self, request, obj: Rule | None = None) -> list:
+        """A new rule has no history yet."""
+        return super().get_inlines(request, obj) if obj is not None else []
 
     @admin.display(description="Priority", ordering="priority")
     def priority_badge(self, rule: Rule):
@@ -142,10 +178,11 @@ class RuleAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: Rule, form: RuleAdminForm, change: bool) -> None:
         data = {name: form.validated[name] for name in RULE_FIELDS}
+        comment = form.cleaned_data.get("comment") or ""
         saved = (
-            rule_update(rule=obj, data=data, actor=request.user)
+            rule_update(rule=obj, data=data, actor=request.user, comment=comment)
             if change
-            else rule_create(data=data, actor=request.user)
+            else rule_create(data=data, actor=request.user, comment=comment)
         )
         obj.pk = saved.pk
         obj.refresh_from_db()

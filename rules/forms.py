@@ -49,6 +49,7 @@ FIELD_LABELS = {
     "threshold": "Threshold",
     "threshold_count": "Threshold: number of events",
     "threshold_window_minutes": "Threshold window (minutes)",
+    "comment": "Change note",
 }
 FIELD_ANCHORS = {
     "conditions": "conditions",
@@ -65,6 +66,7 @@ class RuleForm:
     data: dict[str, Any]
     values: dict[str, Any]
     errors: dict[str, str] = field(default_factory=dict)
+    comment: str = ""  # the Change note, stored with the version this save makes (not a rule field)
 
 
 def form_values(rule: dict[str, Any]) -> dict[str, Any]:
@@ -136,9 +138,10 @@ def form_parse(post: QueryDict, *, template: str | None = None) -> RuleForm:
         "group_window_minutes": post.get("group_window_minutes", ""),
         "threshold_count": threshold_count,
         "threshold_window_minutes": threshold_window,
+        "comment": post.get("comment", ""),
         **{flag: data[flag] for flag in BOOLEAN_FIELDS},
     }
-    return RuleForm(data=data, values=values, errors=errors)
+    return RuleForm(data=data, values=values, errors=errors, comment=post.get("comment", ""))
 
 
 def _number(raw: str) -> int | str | None:

@@ -103,6 +103,33 @@ class RuleMatch(models.Model):
         return f"{self.rule_id}:{self.event_id}"
 
 
+class RuleVersion(models.Model):
+    """One saved state of a rule: written in the transaction of every create, update, enable,
+    disable and restore, so the history can say who changed what, when and why, and bring it back.
+
+    `rule` holds the rule's fields as the API writes them (rules.validation.RULE_FIELDS, channels
+    as ids); `channel_names` keeps those channels' names as they were, so the history still says
+    which channel was meant after it is deleted.
+    """
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    comment = models.CharField(max_length=500, blank=True, default="")
+    snapshot = models.JSONField()
+    channel_names = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["rule", "-version"]
+        constraints = [models.UniqueConstraint(fields=["rule", "version"], name="rule_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} v{self.version}"
+
+
 class RulesVersion(models.Model):
     """A single row rewritten in the same transaction as any rule change; engines rebuild when it moves.
 

@@ -1,4 +1,5 @@
-"""Backtesting: what an unsaved rule would have matched, and how many alerts it would have opened.
+"""Backtesting: what an unsaved rule would have matched, and how many alerts it would have opened;
+and for a change to a saved rule, which events and alerts the change would add and remove.
 
 Grouping and thresholds are replayed in event-time order with the contract's semantics
 (no alert is resolved during a preview, since nobody acted on it yet):
@@ -11,7 +12,7 @@ Grouping and thresholds are replayed in event-time order with the contract's sem
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,18 +34,44 @@ class PreviewResult:
     sample: list[AuditEvent] = field(default_factory=list)
 
 
+@dataclass
+class ReplayedAlert:
+    """An alert a replay would open: known by its group key and the event that opened it."""
+
+    group_key: str
+    opened_by: int  # the AuditEvent pk
+    opened_at: datetime
+    last_seen_at: datetime
+    event_count: int
+
+    @property
+    def identity(self) -> tuple[str, int]:
+        return (self.group_key, self.opened_by)
+
+
 def alerts_replay(
     matches: Iterable[tuple[datetime, str]], *, group_window_minutes: int, threshold: dict[str, int] | None
 ) -> int:
     """Count the alerts a time-ordered stream of (event time, group key) matches would open."""
-    alerts = 0
-    last_seen: dict[str, datetime] = {}  # open alert per group key -> its last event time
+    replayed = alerts_replay_detail(
+        ((at, key, 0) for at, key in matches), group_window_minutes=group_window_minutes, threshold=threshold
+    )
+    return len(replayed)
+
+
+def alerts_replay_detail(
+    matches: Iterable[tuple[datetime, str, int]], *, group_window_minutes: int, threshold: dict[str, int] | None
+) -> list[ReplayedAlert]:
+    """The alerts a stream of (event time, group key, event pk) matches would open, in the order opened."""
+    alerts: list[ReplayedAlert] = []
+    open_alerts: dict[str, ReplayedAlert] = {}  # the open alert of each group key
     recent: dict[str, deque[datetime]] = {}
     window = timedelta(minutes=group_window_minutes)
-    for at, key in sorted(matches, key=lambda item: item[0]):
+    for at, key, pk in sorted(matches, key=lambda item: item[0]):
+        current = open_alerts.get(key)
         if threshold is not None:
-            if key in last_seen:
-                last_seen[key] = at
+            if current is not None:
+                current.last_seen_at, current.event_count = at, current.event_count + 1
                 continue
             times = recent.setdefault(key, deque())
             times.append(at)
@@ -52,45 +79,162 @@ def alerts_replay(
             while times and at - times[0] > span:
                 times.popleft()
             if len(times) >= threshold["count"]:
-                alerts += 1
-                last_seen[key] = at
+                opened = ReplayedAlert(key, pk, at, at, len(times))
+                alerts.append(opened)
+                open_alerts[key] = opened
                 times.clear()
             continue
-        if group_window_minutes > 0 and key in last_seen and at - last_seen[key] <= window:
-            last_seen[key] = at
+        if group_window_minutes > 0 and current is not None and at - current.last_seen_at <= window:
+            current.last_seen_at, current.event_count = at, current.event_count + 1
             continue
-        alerts += 1
-        last_seen[key] = at
+        opened = ReplayedAlert(key, pk, at, at, 1)
+        alerts.append(opened)
+        open_alerts[key] = opened
     return alerts
+
+
+@dataclass
+class _Scan:
+    """Stored events of some types since a date, newest first, in chunks (MAX_SCANNED at most)."""
+
+    types: list[str]
+    since: datetime
+    scanned: int = 0
+    truncated: bool = False
+
+    def chunks(self) -> Iterator[list[AuditEvent]]:
+        queryset = AuditEvent.objects.filter(event_type__in=self.types, timestamp__gte=self.since).order_by(
+            "-timestamp", "-id"
+        )
+        last: tuple[datetime, int] | None = None
+        while self.scanned < MAX_SCANNED:
+            page = queryset
+            if last is not None:
+                page = page.filter(timestamp__lte=last[0]).exclude(timestamp=last[0], id__gte=last[1])
+            chunk = list(page[:SCAN_CHUNK])
+            if not chunk:
+                return
+            last = (chunk[-1].timestamp, chunk[-1].pk)
+            self.scanned += len(chunk)
+            yield chunk
+        self.truncated = queryset.count() > MAX_SCANNED
 
 
 def rule_preview(*, values: dict[str, Any], since: datetime, sample_size: int = 10) -> PreviewResult:
     """Run a validated rule body over stored events since `since` (newest MAX_SCANNED at most)."""
     conditions = tuple(conditions_parse(values["conditions"]))
     engine = RuleEngine([RuleSpec(id=0, conditions=conditions, group_by=tuple(values.get("group_by") or ()))])
-    types = sorted({condition.event_type for condition in conditions})
+    scan = _Scan(sorted({condition.event_type for condition in conditions}), since)
     result = PreviewResult()
     matches: list[tuple[datetime, str]] = []
-    queryset = AuditEvent.objects.filter(event_type__in=types, timestamp__gte=since).order_by("-timestamp", "-id")
-    last: tuple[datetime, int] | None = None
-    while result.scanned < MAX_SCANNED:
-        page = queryset
-        if last is not None:
-            page = page.filter(timestamp__lte=last[0]).exclude(timestamp=last[0], id__gte=last[1])
-        chunk = list(page[:SCAN_CHUNK])
-        if not chunk:
-            break
-        last = (chunk[-1].timestamp, chunk[-1].pk)
-        result.scanned += len(chunk)
+    for chunk in scan.chunks():
         for event in chunk:
             if engine.matching_rules(event.payload):
                 result.matched += 1
                 matches.append((event.timestamp, engine.group_key(0, event.payload)))
                 if len(result.sample) < sample_size:
                     result.sample.append(event)
-    else:
-        result.truncated = queryset.count() > MAX_SCANNED
+    result.scanned, result.truncated = scan.scanned, scan.truncated
     result.alerts = alerts_replay(
         matches, group_window_minutes=values.get("group_window_minutes") or 0, threshold=values.get("threshold")
+    )
+    return result
+
+
+# -- preview of a change ---------------------------------------------------------------------------
+
+BEFORE, AFTER = 0, 1
+
+
+@dataclass
+class ChangeSide:
+    """Events or alerts: how many before and after the change, which it adds and removes (with samples)."""
+
+    before: int = 0
+    after: int = 0
+    added: int = 0
+    removed: int = 0
+    added_sample: list[Any] = field(default_factory=list)
+    removed_sample: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class AlertSample:
+    alert: ReplayedAlert
+    event: AuditEvent | None
+
+
+@dataclass
+class ChangePreviewResult:
+    scanned: int = 0
+    truncated: bool = False
+    events: ChangeSide = field(default_factory=ChangeSide)
+    alerts: ChangeSide = field(default_factory=ChangeSide)
+
+
+def rule_change_preview(
+    *, before: dict[str, Any], after: dict[str, Any], since: datetime, sample_size: int = 10
+) -> ChangePreviewResult:
+    """Replay a rule as it is (`before`) and as changed (`after`) over the same stored events.
+
+    Both are validated rule bodies, replayed as if enabled; a side with Generate Alerts off opens
+    no alerts. An alert is the same on both sides when it has the same group key and was opened
+    by the same event; otherwise the change adds or removes it.
+    """
+    sides = {BEFORE: before, AFTER: after}
+    specs = []
+    for side, values in sides.items():
+        specs.append(
+            RuleSpec(
+                id=side,
+                conditions=tuple(conditions_parse(values["conditions"])),
+                group_by=tuple(values.get("group_by") or ()),
+            )
+        )
+    engine = RuleEngine(specs)
+    scan = _Scan(sorted({condition.event_type for spec in specs for condition in spec.conditions}), since)
+    result = ChangePreviewResult()
+    events = result.events
+    matches: dict[int, list[tuple[datetime, str, int]]] = {BEFORE: [], AFTER: []}
+    for chunk in scan.chunks():
+        for event in chunk:
+            hits = set(engine.matching_rules(event.payload))
+            for side in hits:
+                matches[side].append((event.timestamp, engine.group_key(side, event.payload), event.pk))
+            if hits == {AFTER}:
+                events.added += 1
+                if len(events.added_sample) < sample_size:
+                    events.added_sample.append(event)
+            elif hits == {BEFORE}:
+                events.removed += 1
+                if len(events.removed_sample) < sample_size:
+                    events.removed_sample.append(event)
+    result.scanned, result.truncated = scan.scanned, scan.truncated
+    events.before, events.after = len(matches[BEFORE]), len(matches[AFTER])
+
+    replayed = {
+        side: alerts_replay_detail(
+            matches[side],
+            group_window_minutes=values.get("group_window_minutes") or 0,
+            threshold=values.get("threshold"),
+        )
+        if values.get("generate_alerts", True)
+        else []
+        for side, values in sides.items()
+    }
+    known = {side: {alert.identity for alert in alerts} for side, alerts in replayed.items()}
+    added = [alert for alert in replayed[AFTER] if alert.identity not in known[BEFORE]]
+    removed = [alert for alert in replayed[BEFORE] if alert.identity not in known[AFTER]]
+    # Newest first, like the event samples.
+    added_shown = sorted(added, key=lambda alert: alert.opened_at, reverse=True)[:sample_size]
+    removed_shown = sorted(removed, key=lambda alert: alert.opened_at, reverse=True)[:sample_size]
+    opened_by = AuditEvent.objects.in_bulk([alert.opened_by for alert in (*added_shown, *removed_shown)])
+    result.alerts = ChangeSide(
+        before=len(replayed[BEFORE]),
+        after=len(replayed[AFTER]),
+        added=len(added),
+        removed=len(removed),
+        added_sample=[AlertSample(alert, opened_by.get(alert.opened_by)) for alert in added_shown],
+        removed_sample=[AlertSample(alert, opened_by.get(alert.opened_by)) for alert in removed_shown],
     )
     return result

@@ -1,7 +1,8 @@
 """Rule changes: create, update, enable/disable, delete, and the Existing Conditions backfill.
 
 Every change validates through rules.validation, bumps the rules version stamp in the
-same transaction (so every engine rebuilds), and is recorded in the event log as
+same transaction (so every engine rebuilds), stores a version of the rule with the author and
+the change note (rules.versions) in that transaction too, and is recorded in the event log as
 `alert_rule_create|update|delete` initiated by the acting user.
 """
 
@@ -23,9 +24,10 @@ from events.services import AUDIT_SERVICE, MAX_EVALUATED_CAUSAL_DEPTH, actor_ref
 from rules.alerting import POLICY_FIELDS, alert_policy
 from rules.engine import RuleEngine
 from rules.evaluation import PendingMatch, matches_record
-from rules.models import BackfillStatus, Rule, RulesVersion
+from rules.models import BackfillStatus, Rule, RulesVersion, RuleVersion
 from rules.selectors import rule_spec, template_rule
 from rules.validation import RULE_FIELDS, rule_defaults, rule_validate, rule_values
+from rules.versions import restore_check, version_record
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -43,8 +45,11 @@ def rules_version_bump() -> str:
     return stamp
 
 
-def rule_create(*, data: dict[str, Any], actor: User | None) -> Rule:
-    """Create a rule from the contract's fields; `template` starts from that template's values."""
+def rule_create(*, data: dict[str, Any], actor: User | None, comment: str = "") -> Rule:
+    """Create a rule from the contract's fields; `template` starts from that template's values.
+
+    `comment` is the change note stored with its version 1.
+    """
     template = data.get("template")
     base: dict[str, Any] = {}
     if isinstance(template, str) and template:
@@ -59,6 +64,7 @@ def rule_create(*, data: dict[str, Any], actor: User | None) -> Rule:
         rule.save()
         rule.channels.set(values["channels"])
         rules_version_bump()
+        version_record(rule=rule, actor=_user(actor), comment=comment)
         audit_event_record(
             event_type="alert_rule_create",
             service=AUDIT_SERVICE,
@@ -70,8 +76,20 @@ def rule_create(*, data: dict[str, Any], actor: User | None) -> Rule:
     return rule
 
 
-def rule_update(*, rule: Rule, data: dict[str, Any], actor: User | None, replace: bool = False) -> Rule:
-    """Apply a partial update (or, with `replace`, a full one over the defaults); record what changed."""
+def rule_update(
+    *,
+    rule: Rule,
+    data: dict[str, Any],
+    actor: User | None,
+    replace: bool = False,
+    comment: str = "",
+    always_version: bool = False,
+) -> Rule:
+    """Apply a partial update (or, with `replace`, a full one over the defaults); record what changed.
+
+    A change stores a new version with `comment`; a save that changes nothing stores none, unless
+    `always_version` (a restore is a new version even when the rule already equals the old one).
+    """
     with transaction.atomic():
         rule = Rule.objects.select_for_update().get(pk=rule.pk)
         before = rule_values(rule)
@@ -86,12 +104,15 @@ def rule_update(*, rule: Rule, data: dict[str, Any], actor: User | None, replace
             if before.get(name) != values.get(name)
         ]
         if not changes:
+            if always_version:
+                version_record(rule=rule, actor=_user(actor), comment=comment)
             return rule
         _apply(rule, values)
         rule.updated_by = _user(actor)
         rule.save()
         rule.channels.set(values["channels"])
         rules_version_bump()
+        version_record(rule=rule, actor=_user(actor), comment=comment)
         audit_event_record(
             event_type="alert_rule_update",
             service=AUDIT_SERVICE,
@@ -117,8 +138,21 @@ BACKFILL_FIELDS = frozenset(
 )
 
 
-def rule_set_enabled(*, rule: Rule, enabled: bool, actor: User | None) -> Rule:
-    return rule_update(rule=rule, data={"enabled": enabled}, actor=actor)
+def rule_set_enabled(*, rule: Rule, enabled: bool, actor: User | None, comment: str = "") -> Rule:
+    return rule_update(rule=rule, data={"enabled": enabled}, actor=actor, comment=comment)
+
+
+def rule_restore(*, rule: Rule, version: RuleVersion, actor: User | None, comment: str = "") -> Rule:
+    """Make the rule equal to one of its versions again, as a new version (the history only grows).
+
+    The old version goes through the same checks as any change; a channel it sends to that was
+    deleted since is refused by name rather than as an unknown id.
+    """
+    restore_check(version)
+    note = comment or f"Restored version {version.version}."
+    # Fields the rule has lost since take no part; fields it gained since take their defaults.
+    data = {name: value for name, value in version.snapshot.items() if name in RULE_FIELDS}
+    return rule_update(rule=rule, data=data, actor=actor, replace=True, comment=note, always_version=True)
 
 
 def rule_delete(*, rule: Rule, actor: User | None) -> None:

@@ -231,6 +231,17 @@ RULE_TEMPLATES: tuple[BuiltInTemplate, ...] = (
         threshold={"count": 5, "window_minutes": 10},
     ),
     _template(
+        "alertsite_failed_logins",
+        "insights",
+        "Repeated failed logins to alertsite",
+        "Five failed logins to alertsite itself (console, admin or API token) for one username within 10 minutes, "
+        "refusals by the login throttle included: someone is guessing a password.",
+        priority="high",
+        conditions=[_event("alertsite_login_attempt", _filter("success", "eq", False))],
+        group_by=["initiated_by.username"],
+        threshold={"count": 5, "window_minutes": 10},
+    ),
+    _template(
         "login_outside_allowed_countries",
         "insights",
         "Login from a country not in the list",

@@ -11,6 +11,17 @@ urlpatterns = [
     *slash_optional("insights/alerts/rules/new/", views.rule_new, name="console-rule-new"),
     *slash_optional("insights/alerts/rules/preview/", views.rule_preview_fragment, name="console-rule-preview"),
     *slash_optional("insights/alerts/rules/<int:pk>/edit/", views.rule_edit, name="console-rule-edit"),
+    *slash_optional(
+        "insights/alerts/rules/<int:pk>/preview-change/",
+        views.rule_preview_change_fragment,
+        name="console-rule-preview-change",
+    ),
+    *slash_optional("insights/alerts/rules/<int:pk>/history/", views.rule_history, name="console-rule-history"),
+    *slash_optional(
+        "insights/alerts/rules/<int:pk>/history/<int:version>/restore/",
+        views.rule_restore_version,
+        name="console-rule-restore",
+    ),
     *slash_optional("insights/alerts/rules/<int:pk>/enabled/", views.rule_toggle, name="console-rule-toggle"),
     *slash_optional("insights/alerts/rules/<int:pk>/snooze/", views.rule_snooze_view, name="console-rule-snooze"),
     *slash_optional("insights/alerts/rules/<int:pk>/unsnooze/", views.rule_unsnooze_view, name="console-rule-unsnooze"),

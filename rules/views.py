@@ -44,6 +44,7 @@ from events.selectors import event_get, event_types_list
 from rules.conditions import MAX_FILTERS
 from rules.filters import DEFAULT_ORDERING, RuleFilter
 from rules.forms import (
+    FIELD_LABELS,
     RuleForm,
     condition_errors,
     condition_title,
@@ -54,14 +55,16 @@ from rules.forms import (
     form_parse,
     form_values,
 )
-from rules.models import Rule
+from rules.models import Rule, RuleVersion
 from rules.operators import BOOLEAN, LIST, NONE, NUMBER, STRING, operators
-from rules.preview import rule_preview
+from rules.preview import rule_change_preview, rule_preview
 from rules.selectors import template_get, template_rule, templates_by_slug, templates_list
-from rules.services import rule_create, rule_delete, rule_set_enabled, rule_update
+from rules.services import rule_create, rule_delete, rule_restore, rule_set_enabled, rule_update
 from rules.snooze import rule_snooze, rule_unsnooze
 from rules.templates_catalog import TEMPLATE_TABS
 from rules.validation import MAX_NAME, RuleValidationError, rule_validate, rule_values
+from rules.version_words import history_words
+from rules.versions import comment_clean, version_changes
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -69,6 +72,7 @@ if TYPE_CHECKING:
     from events.models import AuditEvent
 
 RULES_PER_PAGE = 50
+VERSIONS_PER_PAGE = 50
 PREVIEW_DAYS = 7
 PREVIEW_SAMPLE = 5
 EVENT_LABELS_SHOWN = 3
@@ -492,10 +496,11 @@ def rule_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = form_parse(request.POST, template=template_slug)
         try:
+            comment = comment_clean(form.comment)
             if form.errors:
                 rule_validate(form.data)
                 raise RuleValidationError({})
-            rule = rule_create(data=form.data, actor=request.user)
+            rule = rule_create(data=form.data, actor=request.user, comment=comment)
         except RuleValidationError as exc:
             return _render_form(
                 request,
@@ -547,10 +552,11 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         form = form_parse(request.POST)
         try:
+            comment = comment_clean(form.comment)
             if form.errors:
                 rule_validate(form.data, instance=rule)
                 raise RuleValidationError({})
-            rule = rule_update(rule=rule, data=form.data, actor=request.user)
+            rule = rule_update(rule=rule, data=form.data, actor=request.user, comment=comment)
         except RuleValidationError as exc:
             return _render_form(
                 request,
@@ -590,3 +596,72 @@ def rule_preview_fragment(request: HttpRequest) -> HttpResponse:
             since = timezone.now() - timedelta(days=PREVIEW_DAYS)
             context["result"] = rule_preview(values=values, since=since, sample_size=PREVIEW_SAMPLE)
     return render(request, "console/rules/_preview.html", context)
+
+
+@admins_only
+@require_POST
+def rule_preview_change_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "What would change?": the events and alerts of the last 7 days that saving the form would
+    add or remove, against the rule as saved (rendered into the form)."""
+    rule = get_object_or_404(Rule, pk=pk)
+    form = form_parse(request.POST)
+    context: dict[str, Any] = {"days": PREVIEW_DAYS}
+    if form.errors:
+        context["problems"] = [{"label": "Conditions", "message": message} for message in form.errors.values()]
+        return render(request, "console/rules/_preview_change.html", context)
+    try:
+        after = rule_validate(form.data, instance=rule, check_name=False)
+    except RuleValidationError as exc:
+        conditions = form.data["conditions"]
+        context["problems"] = [
+            {"label": error_label(path, conditions), "message": message} for path, message in exc.errors.items()
+        ]
+        return render(request, "console/rules/_preview_change.html", context)
+    before = rule_values(rule)
+    since = timezone.now() - timedelta(days=PREVIEW_DAYS)
+    context["changed"] = [
+        FIELD_LABELS.get(change["field"], change["field"]) for change in version_changes(before, after)
+    ]
+    context["result"] = rule_change_preview(before=before, after=after, since=since, sample_size=PREVIEW_SAMPLE)
+    return render(request, "console/rules/_preview_change.html", context)
+
+
+# -- Rule history ---------------------------------------------------------------------------------
+
+
+@readers_only
+def rule_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rule's versions, newest first, each with what it changed in words; admins restore."""
+    rule = get_object_or_404(Rule, pk=pk)
+    versions = RuleVersion.objects.filter(rule=rule).select_related("author").order_by("-version")
+    page = Paginator(versions, VERSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    shown = list(page.object_list)
+    # The version just older than the page, so its oldest row can still say what it changed.
+    older = versions.filter(version=shown[-1].version - 1).first() if shown else None
+    rows = history_words([*shown, older] if older is not None else shown, templates_by_slug())[: len(shown)]
+    newest = versions.values_list("version", flat=True).first()
+    for row in rows:
+        row["current"] = row["version"].version == newest
+    context = {
+        "nav": "alerts",
+        "rule": rule,
+        "rows": rows,
+        "page": page,
+        "can_restore": user_role(request.user) in ADMINS,
+    }
+    return render(request, "console/rules/history.html", context)
+
+
+@admins_only
+@require_POST
+def rule_restore_version(request: HttpRequest, pk: int, version: int) -> HttpResponse:
+    """Restore one version (a new version equal to it); a refusal says why on the history page."""
+    rule = get_object_or_404(Rule, pk=pk)
+    old = get_object_or_404(RuleVersion, rule=rule, version=version)
+    try:
+        rule_restore(rule=rule, version=old, actor=request.user)
+    except RuleValidationError as exc:
+        messages.error(request, f"Could not restore version {version}: " + " ".join(exc.errors.values()))
+    else:
+        messages.success(request, f"Restored version {version} of {rule.name!r} as a new version.")
+    return redirect("console-rule-history", pk=pk)

@@ -37,6 +37,9 @@ CANONICAL = {
     ("console-rule-snooze", (4,)): "/insights/alerts/rules/4/snooze/",
     ("console-rule-unsnooze", (4,)): "/insights/alerts/rules/4/unsnooze/",
     ("console-rule-delete", (4,)): "/insights/alerts/rules/4/delete/",
+    ("console-rule-history", (4,)): "/insights/alerts/rules/4/history/",
+    ("console-rule-preview-change", (4,)): "/insights/alerts/rules/4/preview-change/",
+    ("console-rule-restore", (4, 2)): "/insights/alerts/rules/4/history/2/restore/",
     ("console-channels", ()): "/settings/notification-channels/",
     ("console-channel-new", ("email",)): "/settings/notification-channels/new/email/",
     ("console-channel-edit", (5,)): "/settings/notification-channels/5/edit/",
@@ -161,6 +164,7 @@ def test_pages_with_an_id_answer_200_without_the_slash(login, alert, rule, chann
         f"/insights/alerts/{alert.pk}",
         f"/insights/alerts/rules/{rule.pk}/edit",
         f"/insights/alerts/rules/{rule.pk}/delete",
+        f"/insights/alerts/rules/{rule.pk}/history",
         f"/settings/notification-channels/{channel.pk}/edit",
         f"/settings/notification-channels/{channel.pk}/deliveries",
     ):

@@ -9,7 +9,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Q
 
-from alertsite.accounts import services
+from alertsite.accounts import login, services
+from alertsite.accounts.forms import AdminLoginForm
+from alertsite.accounts.models import LoginFailure
 from alertsite.accounts.roles import Role, user_role_assigned
 
 if TYPE_CHECKING:
@@ -52,6 +54,17 @@ def _role_action(role: Role) -> Any:
     return admin.action(description=f"Set role: {role.label}", permissions=["change"])(set_role)
 
 
+@admin.action(description="Unlock login (forget failed attempts)", permissions=["change"])
+def unlock_login(modeladmin: UserAdmin, request: HttpRequest, queryset: QuerySet[User]) -> None:
+    cleared = sum(login.login_unlock(username=user.get_username()) for user in queryset)
+    modeladmin.message_user(
+        request, f"Unlocked {queryset.count()} users ({cleared} failed attempts forgotten).", messages.SUCCESS
+    )
+
+
+# The admin's own login page goes through the same throttle and audit trail as the console's.
+admin.site.login_form = AdminLoginForm
+
 admin.site.unregister(User)
 
 
@@ -59,7 +72,7 @@ admin.site.unregister(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "email", "role", "is_active", "last_login", "date_joined"]
     list_filter = [RoleListFilter, "is_active"]
-    actions = [_role_action(role) for role in Role]
+    actions = [*(_role_action(role) for role in Role), unlock_login]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).prefetch_related("groups")
@@ -68,3 +81,18 @@ class UserAdmin(DjangoUserAdmin):
     def role(self, user: User) -> str:
         role = user_role_assigned(user)
         return role.label if role else "—"
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(admin.ModelAdmin):
+    """Failed logins still counted by the throttle; deleting a username's or an address's rows unlocks it."""
+
+    list_display = ["failed_at", "username", "address"]
+    search_fields = ["username", "address"]
+    ordering = ["-failed_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import re_path
 
+from alertsite.accounts.views import LoginView
+
 urlpatterns = [
-    re_path(r"^login/?$", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    re_path(r"^login/?$", LoginView.as_view(), name="login"),
     # Django's LogoutView answers POST only, so a stray link or image cannot log anyone out.
     re_path(r"^logout/?$", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from alertsite.env import env
 from alertsite.local_secrets import local_secret
+from alertsite.observability.logconfig import log_format_check, logging_config
 from alertsite.startup import keys_refusal
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "alertsite.middleware.ApiErrors",
+    "alertsite.middleware.DatabaseOutage",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "alertsite.middleware.nul_guard",
@@ -228,14 +230,24 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# LOGGING ----------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+# OBSERVABILITY: logs, request ids, /metrics (api.md §13) -------------------------
+# LOG_FORMAT=text (the default) writes the plain lines of old; json one JSON object a line with
+# the request id (alertsite.observability). Anything else stops start-up naming the setting.
+LOG_FORMAT = log_format_check(env.str("LOG_FORMAT", default="text"))
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
+if CELERY_TASK_ALWAYS_EAGER:
+    # Embedded default: periodic jobs run in the web process every few seconds; a "Task ...
+    # succeeded" line for each of them would bury everything else. Failures still log.
+    LOGGING["loggers"] = {"celery.app.trace": {"level": "WARNING"}}
+# An access-log line a request (method, path, route, status, duration, user, request id).
+ALERTSITE_ACCESS_LOG = env.bool("ALERTSITE_ACCESS_LOG", default=LOG_FORMAT == "json")
+# Request count and duration by method, route name and status for /metrics (several web
+# processes: set PROMETHEUS_MULTIPROC_DIR, see README "Monitoring").
+ALERTSITE_HTTP_METRICS = env.bool("ALERTSITE_HTTP_METRICS", default=True)
+# GET /metrics needs `Authorization: Bearer <this>`; unset, /metrics is open with DEBUG on, off (403) without.
+ALERTSITE_METRICS_TOKEN = env.str("ALERTSITE_METRICS_TOKEN", default="")
+# Outermost: the request id is set before, and the duration covers, every other middleware.
+MIDDLEWARE = ["alertsite.observability.middleware.RequestObserver", *MIDDLEWARE]
 
 # SECURITY (when DEBUG is off) ------------------------------------------------------
 if not DEBUG:
@@ -249,6 +261,11 @@ ALERTSITE_ENCRYPTION_KEY = env.str("ALERTSITE_ENCRYPTION_KEY", default="") or (
 )
 ALERTSITE_EVENT_RETENTION_DAYS = env.int("ALERTSITE_EVENT_RETENTION_DAYS", default=90)
 ALERTSITE_RETENTION_BATCH_SIZE = env.int("ALERTSITE_RETENTION_BATCH_SIZE", default=5000)
+# Share of the time the purge works; it rests after each batch for the rest (0.33: it rests
+# twice as long as the batch took), so a big purge leaves the CPU to ingest. 1.0: flat out.
+ALERTSITE_RETENTION_DUTY_CYCLE = env.float("ALERTSITE_RETENTION_DUTY_CYCLE", default=0.33)
+if not 0 < ALERTSITE_RETENTION_DUTY_CYCLE <= 1:
+    raise ImproperlyConfigured("ALERTSITE_RETENTION_DUTY_CYCLE must be more than 0 and at most 1.")
 ALERTSITE_INGEST_MAX_EVENTS = env.int("ALERTSITE_INGEST_MAX_EVENTS", default=1000)
 ALERTSITE_INGEST_MAX_BODY_BYTES = env.int("ALERTSITE_INGEST_MAX_BODY_BYTES", default=10 * 1024 * 1024)
 ALERTSITE_INGEST_MAX_EVENT_BYTES = env.int("ALERTSITE_INGEST_MAX_EVENT_BYTES", default=256 * 1024)
@@ -348,3 +365,10 @@ if ALERTSITE_CSP == "enforce":
     CONTENT_SECURITY_POLICY = {"DIRECTIVES": ALERTSITE_CSP_DIRECTIVES}
 elif ALERTSITE_CSP == "report-only":
     CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": ALERTSITE_CSP_DIRECTIVES}
+
+# LOGIN THROTTLING (issue 13) ------------------------------------------------------
+# Login throttling (console, admin and API token): this many failed logins for a username or from
+# an address within the window lock it for the cool-off after the last failure. 0 turns it off.
+ALERTSITE_LOGIN_MAX_FAILURES = env.int("ALERTSITE_LOGIN_MAX_FAILURES", default=5)
+ALERTSITE_LOGIN_FAILURE_WINDOW_SECONDS = env.int("ALERTSITE_LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+ALERTSITE_LOGIN_LOCKOUT_SECONDS = env.int("ALERTSITE_LOGIN_LOCKOUT_SECONDS", default=900)

@@ -136,7 +136,7 @@ def _secrets_sent(config: Any) -> bool:
     if not isinstance(config, dict):
         return False
     auth = config.get("auth") or {}
-    values = [config.get("secret"), auth.get("password"), auth.get("token")]
+    values = [config.get("secret"), auth.get("password"), auth.get("token"), config.get("webhook_url")]
     values += [h.get("value") for h in config.get("headers") or [] if isinstance(h, dict) and h.get("sensitive")]
     values += [row.get("value") for row in config.get("url_secrets") or [] if isinstance(row, dict)]
     return any(isinstance(value, str) and value and value != MASK for value in values)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from channels.models import Channel, Delivery, DeliveryStatus, NotificationKind
@@ -253,13 +254,20 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
     return delivery
 
 
+def channel_page_url(channel: Channel) -> str:
+    """The channel's delivery log in the console, absolute: where a test notification links to
+    (it is about the channel, and no alert exists to link to)."""
+    path = reverse("console-channel-deliveries", args=[channel.pk])
+    return settings.ALERTSITE_BASE_URL.rstrip("/") + path
+
+
 def channel_test(*, channel: Channel, actor: User | None) -> Delivery:
     """Send a realistic test notification now (one attempt) and return its logged delivery."""
     delivery = Delivery.objects.create(
         channel=channel,
         kind=NotificationKind.TEST,
         source=f"test:{uuid.uuid4().hex}",
-        payload=sample_notification(NotificationKind.TEST).as_json(),
+        payload=sample_notification(NotificationKind.TEST, url=channel_page_url(channel)).as_json(),
     )
     delivery_send(delivery_id=delivery.pk, final=True)
     delivery.refresh_from_db()

@@ -15,8 +15,8 @@ not the HTTP request, was the limit. Here a batch costs a fixed number of statem
    later than one send timeout after the claim (rows left then are handed back and queued again),
    so the sweep never takes back a row this task is still going to send;
 3. **record**: in one transaction, one statement writes the outcomes on the rows still ours
-   (the sweep may have taken back a row that took too long) and their attempt log
-   (`outcomes_record`), then the `notification_delivery_failed` event of each delivery that
+   (the sweep may have taken back a row that took too long), their attempt log and the
+   per-kind, per-outcome counters of the deliveries metric (`outcomes_record`), then the `notification_delivery_failed` event of each delivery that
    failed for good, and deferred rows handed back as pending with the channel's retry time (no
    attempt spent); after the commit, one health write per channel.
 """
@@ -39,7 +39,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, NotificationKind
+from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryCount, DeliveryStatus, NotificationKind
 from channels.notification import Notification
 from channels.services.health import channel_health_batch_record, delivery_failure_record
 from channels.transports import DeliveryError, Outgoing, transports
@@ -341,7 +341,7 @@ RECORD_SQL = """
 WITH v AS (
     SELECT * FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, status varchar, attempts smallint,
         next_attempt_at timestamptz, response_code smallint, last_error varchar, response_snippet varchar,
-        duration_ms integer, outcome varchar)
+        duration_ms integer, outcome varchar, kind varchar)
 ), updated AS (
     UPDATE {delivery} AS d SET status = v.status, attempts = v.attempts, last_attempt_at = %s,
         next_attempt_at = v.next_attempt_at, sent_at = CASE WHEN v.status = %s THEN %s::timestamptz END,
@@ -349,12 +349,25 @@ WITH v AS (
         duration_ms = v.duration_ms
     FROM v WHERE d.id = v.id AND d.status = %s AND d.claimed_at = %s
     RETURNING d.id
+), counted AS (
+    INSERT INTO {count} (kind, outcome, shard, attempts)
+    SELECT v.kind, v.outcome, %s, count(*) FROM v JOIN updated ON updated.id = v.id
+    GROUP BY v.kind, v.outcome ORDER BY v.kind, v.outcome
+    ON CONFLICT (kind, outcome, shard) DO UPDATE SET attempts = {count}.attempts + excluded.attempts
 )
 INSERT INTO {attempt} (delivery_id, number, at, duration_ms, status_code, error, response_snippet, outcome)
 SELECT v.id, v.attempts, %s, v.duration_ms, v.response_code, v.last_error, v.response_snippet, v.outcome
 FROM v JOIN updated ON updated.id = v.id
 RETURNING delivery_id
 """
+COUNT_UPSERT = """
+INSERT INTO {count} (kind, outcome, shard, attempts) VALUES (%s, %s, %s, %s)
+ON CONFLICT (kind, outcome, shard) DO UPDATE SET attempts = {count}.attempts + excluded.attempts
+"""
+
+
+def _count_shard() -> int:
+    return os.getpid() % DeliveryCount.SHARDS
 
 
 def outcomes_record(attempts: list[Attempt], *, now: datetime, claimed_at: datetime) -> set[int]:
@@ -382,6 +395,7 @@ def outcomes_record(attempts: list[Attempt], *, now: datetime, claimed_at: datet
                 "response_snippet": (a.snippet or "")[:500],
                 "duration_ms": a.duration_ms,
                 "outcome": a.outcome,
+                "kind": a.delivery.channel.kind,
             }
             for a in attempts
         ]
@@ -389,9 +403,20 @@ def outcomes_record(attempts: list[Attempt], *, now: datetime, claimed_at: datet
     sql = RECORD_SQL.format(
         delivery=connection.ops.quote_name(Delivery._meta.db_table),
         attempt=connection.ops.quote_name(DeliveryAttempt._meta.db_table),
+        count=connection.ops.quote_name(DeliveryCount._meta.db_table),
     )
+    params: list[Any] = [
+        document,
+        now,
+        DeliveryStatus.SENT,
+        now,
+        DeliveryStatus.SENDING,
+        claimed_at,
+        _count_shard(),
+        now,
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [document, now, DeliveryStatus.SENT, now, DeliveryStatus.SENDING, claimed_at, now])
+        cursor.execute(sql, params)
         return {pk for (pk,) in cursor.fetchall()}
 
 
@@ -419,6 +444,15 @@ def _outcomes_record_portable(attempts: list[Attempt], *, now: datetime, claimed
             if a.delivery.pk in ours
         ]
     )
+    counts: dict[tuple[str, str], int] = {}
+    for a in attempts:
+        if a.delivery.pk in ours:
+            key = (a.delivery.channel.kind, a.outcome)
+            counts[key] = counts.get(key, 0) + 1
+    sql = COUNT_UPSERT.format(count=connection.ops.quote_name(DeliveryCount._meta.db_table))
+    with connection.cursor() as cursor:
+        for (kind, outcome), n in sorted(counts.items()):
+            cursor.execute(sql, [kind, outcome, _count_shard(), n])
     return ours
 
 

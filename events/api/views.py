@@ -23,7 +23,7 @@ from events.api.serializers import (
 from events.filters import AuditEventFilter
 from events.models import AuditEvent, EventType
 from events.progress import evaluation_progress
-from events.services import event_batch_ingest
+from events.services import ORIGIN_API, event_batch_ingest
 from events.validation import (
     EventError,
     LimitExceeded,
@@ -114,7 +114,7 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             return _errors(exc.error, status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         if errors:
             return _errors(*errors, status_code=status.HTTP_400_BAD_REQUEST)
-        result = event_batch_ingest(records=records)
+        result = event_batch_ingest(records=records, origin=ORIGIN_API)
         return Response(
             {"accepted": result.accepted, "duplicates": result.duplicates, "ids": result.ids},
             status=status.HTTP_202_ACCEPTED,

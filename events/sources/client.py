@@ -236,5 +236,9 @@ def _raise_for_status(status: int, headers: http.client.HTTPMessage, payload: by
         what = "refused the API key" if status == 401 else "forbids this key that organisation or query"
         raise VendorRefused(f"The vendor {what} ({status}): {message}. Edit the source's key.", status_code=status)
     if status == 408 or status >= 500:
-        raise VendorUnavailable(f"The vendor answered {status}: {message}", status_code=status)
+        raise VendorUnavailable(
+            f"The vendor answered {status}: {message}",
+            status_code=status,
+            retry_after=retry_after_seconds(headers.get("Retry-After")),  # a 503 may say when
+        )
     raise VendorRefused(f"The vendor answered {status}: {message}", status_code=status)

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from events.services import AUDIT_SERVICE, audit_event_record, event_batch_ingest
+from events.services import AUDIT_SERVICE, audit_event_record, event_batch_ingest, source_origin
 from events.sources.client import DirectoryInsightsClient, Page, VendorError, VendorRefused, VendorUnavailable
 from events.sources.config import DEFAULT_ORG, SourceConfig, iso
 from events.sources.models import Source, SourceCursor
@@ -267,7 +267,11 @@ class SourcePoll:
             if newest is not None and (self.source.newest_event_at is None or newest > self.source.newest_event_at):
                 changes["newest_event_at"] = self.source.newest_event_at = newest
             _lease_renew(self.source.pk, self.owner, **changes)
-            ingested = event_batch_ingest(records=outcome.records) if outcome.records else None
+            ingested = (
+                event_batch_ingest(records=outcome.records, origin=source_origin(self.source.pk))
+                if outcome.records
+                else None
+            )
             accepted = ingested.accepted if ingested else 0
             if accepted:
                 Source.objects.filter(pk=self.source.pk).update(events_ingested=F("events_ingested") + accepted)
@@ -392,8 +396,13 @@ def _failure_record(source_id: int, owner: str, error: VendorError) -> None:
         source.last_run_at = now
         source.stopped = refused
         # Failing until a poll succeeds: a passing 5xx after a refusal must not clear it unseen.
+        # Throttling (429) backs off like any failure but never makes a source failing: the
+        # vendor is answering, only asking us to slow down.
+        throttled = error.status_code == 429
         source.failing = (
-            was_failing or refused or source.consecutive_failures >= settings.ALERTSITE_SOURCE_FAILING_AFTER
+            was_failing
+            or refused
+            or (not throttled and source.consecutive_failures >= settings.ALERTSITE_SOURCE_FAILING_AFTER)
         )
         wait = backoff_seconds(source.consecutive_failures, error.retry_after)
         source.next_poll_at = now + timedelta(seconds=wait)

@@ -8,8 +8,9 @@ from rest_framework import serializers
 
 from alertsite.accounts.api.serializers import UserRefSerializer
 from alertsite.snooze import snooze_active
-from rules.models import Rule
+from rules.models import Rule, RuleVersion
 from rules.validation import RULE_FIELDS
+from rules.versions import version_changes, version_previous
 
 
 class RuleSerializer(serializers.ModelSerializer):
@@ -85,6 +86,59 @@ class RuleWriteSerializer(serializers.Serializer):
     threshold = serializers.DictField(required=False, allow_null=True)
 
 
+class RuleCommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=500, help_text="The change note.")
+
+
+class RuleVersionSerializer(serializers.ModelSerializer):
+    """One version of a rule (api.md section 10): who saved it, when, why, and the rule as it was."""
+
+    author = UserRefSerializer(read_only=True, allow_null=True)
+    rule = serializers.JSONField(source="snapshot", read_only=True)
+
+    class Meta:
+        model = RuleVersion
+        fields = ["version", "created_at", "author", "comment", "rule"]
+        read_only_fields = fields
+
+
+class RuleVersionChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    # "from" is a keyword: declared through the fields mapping below.
+    to = serializers.JSONField(allow_null=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = serializers.JSONField(allow_null=True)
+        return fields
+
+
+class RuleVersionDetailSerializer(RuleVersionSerializer):
+    """A version with what changed since the version before it (none for version 1)."""
+
+    previous_version = serializers.SerializerMethodField()
+    changes = serializers.SerializerMethodField()
+
+    class Meta(RuleVersionSerializer.Meta):
+        fields = [*RuleVersionSerializer.Meta.fields, "previous_version", "changes"]
+        read_only_fields = fields
+
+    def _previous(self, version: RuleVersion) -> RuleVersion | None:
+        cache = self.context.setdefault("previous", {})
+        if version.pk not in cache:
+            cache[version.pk] = version_previous(version)
+        return cache[version.pk]
+
+    def get_previous_version(self, version: RuleVersion) -> int | None:
+        previous = self._previous(version)
+        return previous.version if previous is not None else None
+
+    @extend_schema_field(RuleVersionChangeSerializer(many=True))
+    def get_changes(self, version: RuleVersion) -> list[dict]:
+        previous = self._previous(version)
+        return version_changes(previous.snapshot if previous is not None else None, version.snapshot)
+
+
 class RuleTestInputSerializer(serializers.Serializer):
     event = serializers.DictField()
 
@@ -137,6 +191,26 @@ class RulePreviewInputSerializer(RuleWriteSerializer):
     name = serializers.CharField(max_length=100, required=False)
     since = serializers.DateTimeField(required=False)
     sample_size = serializers.IntegerField(required=False, min_value=0, max_value=100)
+
+
+class ChangeSideSerializer(serializers.Serializer):
+    before = serializers.IntegerField(help_text="How many the rule as it is matches (events) or opens (alerts).")
+    after = serializers.IntegerField(help_text="How many the changed rule would.")
+    added = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    added_sample = serializers.ListField(child=serializers.DictField())
+    removed_sample = serializers.ListField(child=serializers.DictField())
+
+
+class RuleChangePreviewSerializer(serializers.Serializer):
+    """Documents the answer of POST /rules/{id}/preview-change for the OpenAPI schema."""
+
+    since = serializers.DateTimeField()
+    scanned = serializers.IntegerField()
+    truncated = serializers.BooleanField()
+    changes = RuleVersionChangeSerializer(many=True, help_text="The fields the body changes.")
+    events = ChangeSideSerializer(help_text="Samples are events.")
+    alerts = ChangeSideSerializer(help_text='Samples are {"opened_at", "last_seen_at", "event_count", "event"}.')
 
 
 class RuleTemplateSerializer(serializers.Serializer):

@@ -1,8 +1,13 @@
-"""Rules API (api.md section 4): CRUD, enable/disable, test, preview, templates."""
+"""Rules API (api.md sections 4 and 10): CRUD, enable/disable, test, preview, templates, versions.
+
+Every write takes an optional `"comment"` (the change note stored with the rule's new version).
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -10,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,24 +26,29 @@ from alertsite.api_helpers import field_errors_400, json_object
 from alertsite.snooze import SnoozeInputError
 from events.api.serializers import AuditEventSerializer
 from rules.api.serializers import (
+    RuleChangePreviewSerializer,
+    RuleCommentSerializer,
     RulePreviewInputSerializer,
     RuleSerializer,
     RuleTemplateSerializer,
     RuleTestInputSerializer,
     RuleTestResultSerializer,
+    RuleVersionDetailSerializer,
+    RuleVersionSerializer,
     RuleWriteSerializer,
     SnoozeInputSerializer,
 )
 from rules.conditions import ConditionError, condition_explain, conditions_parse
 from rules.expression import ExpressionError, expression_to_filters, filters_to_expression
 from rules.filters import RuleFilter
-from rules.models import Rule
+from rules.models import Rule, RuleVersion
 from rules.operators import operators
-from rules.preview import rule_preview
+from rules.preview import AlertSample, ChangeSide, rule_change_preview, rule_preview
 from rules.selectors import templates_list
-from rules.services import rule_create, rule_delete, rule_set_enabled, rule_update
+from rules.services import rule_create, rule_delete, rule_restore, rule_set_enabled, rule_update
 from rules.snooze import rule_snooze, rule_unsnooze
-from rules.validation import RuleValidationError, rule_validate
+from rules.validation import RuleValidationError, rule_validate, rule_values
+from rules.versions import comment_clean, version_changes
 
 PREVIEW_DEFAULT_DAYS = 7
 
@@ -64,7 +74,7 @@ class RuleViewSet(viewsets.ModelViewSet):
 
     def get_permissions(self):
         # Testing and previewing change nothing: every reader may use them.
-        if self.action in ("test_event", "preview"):
+        if self.action in ("test_event", "preview", "preview_change"):
             return [AnyReader()]
         return super().get_permissions()
 
@@ -77,7 +87,8 @@ class RuleViewSet(viewsets.ModelViewSet):
 
     def create(self, request: Request) -> Response:
         try:
-            rule = rule_create(data=json_object(request), actor=request.user)
+            data, comment = _body_and_comment(request)
+            rule = rule_create(data=data, actor=request.user, comment=comment)
         except RuleValidationError as exc:
             raise field_errors_400(exc) from exc
         return Response(RuleSerializer(self._reload(rule)).data, status=status.HTTP_201_CREATED)
@@ -85,7 +96,8 @@ class RuleViewSet(viewsets.ModelViewSet):
     def update(self, request: Request, pk: str | None = None, partial: bool = False) -> Response:
         rule = self.get_object()
         try:
-            rule = rule_update(rule=rule, data=json_object(request), actor=request.user, replace=not partial)
+            data, comment = _body_and_comment(request)
+            rule = rule_update(rule=rule, data=data, actor=request.user, replace=not partial, comment=comment)
         except RuleValidationError as exc:
             raise field_errors_400(exc) from exc
         return Response(RuleSerializer(self._reload(rule)).data)
@@ -97,17 +109,68 @@ class RuleViewSet(viewsets.ModelViewSet):
         rule_delete(rule=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={200: RuleSerializer}, summary="Enable a rule")
+    @extend_schema(request=RuleCommentSerializer, responses={200: RuleSerializer}, summary="Enable a rule")
     @action(detail=True, methods=["post"])
     def enable(self, request: Request, pk: str | None = None) -> Response:
-        rule = rule_set_enabled(rule=self.get_object(), enabled=True, actor=request.user)
-        return Response(RuleSerializer(self._reload(rule)).data)
+        return self._set_enabled(request, enabled=True)
 
-    @extend_schema(request=None, responses={200: RuleSerializer}, summary="Disable a rule")
+    @extend_schema(request=RuleCommentSerializer, responses={200: RuleSerializer}, summary="Disable a rule")
     @action(detail=True, methods=["post"])
     def disable(self, request: Request, pk: str | None = None) -> Response:
-        rule = rule_set_enabled(rule=self.get_object(), enabled=False, actor=request.user)
+        return self._set_enabled(request, enabled=False)
+
+    def _set_enabled(self, request: Request, *, enabled: bool) -> Response:
+        rule = self.get_object()
+        try:
+            comment = comment_clean(request.data.get("comment") if isinstance(request.data, dict) else None)
+            rule = rule_set_enabled(rule=rule, enabled=enabled, actor=request.user, comment=comment)
+        except RuleValidationError as exc:
+            raise field_errors_400(exc) from exc
         return Response(RuleSerializer(self._reload(rule)).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: RuleVersionSerializer(many=True)},
+        summary="The rule's versions, newest first",
+    )
+    @action(detail=True, methods=["get"], url_path="versions")
+    def versions(self, request: Request, pk: str | None = None) -> Response:
+        rule = self.get_object()
+        queryset = RuleVersion.objects.filter(rule=rule).select_related("author").order_by("-version")
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(RuleVersionSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: RuleVersionDetailSerializer},
+        summary="One version of the rule, with what changed since the version before it",
+    )
+    @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>[0-9]+)")
+    def version_detail(self, request: Request, pk: str | None = None, number: str = "") -> Response:
+        version = self._version(number)
+        return Response(RuleVersionDetailSerializer(version).data)
+
+    @extend_schema(
+        request=RuleCommentSerializer,
+        responses={200: RuleSerializer},
+        summary="Make the rule equal to this version again (stored as a new version)",
+    )
+    @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>[0-9]+)/restore")
+    def restore(self, request: Request, pk: str | None = None, number: str = "") -> Response:
+        version = self._version(number)
+        try:
+            comment = comment_clean(request.data.get("comment") if isinstance(request.data, dict) else None)
+            rule = rule_restore(rule=version.rule, version=version, actor=request.user, comment=comment)
+        except RuleValidationError as exc:
+            raise field_errors_400(exc) from exc
+        return Response(RuleSerializer(self._reload(rule)).data)
+
+    def _version(self, number: str) -> RuleVersion:
+        rule = self.get_object()
+        version = RuleVersion.objects.select_related("author", "rule").filter(rule=rule, version=int(number)).first()
+        if version is None:
+            raise NotFound(f"Rule {rule.pk} has no version {number}.")
+        return version
 
     @extend_schema(
         request=RuleTestInputSerializer,
@@ -141,16 +204,7 @@ class RuleViewSet(viewsets.ModelViewSet):
     @action(detail=False, methods=["post"])
     def preview(self, request: Request) -> Response:
         body = json_object(request)
-        since_raw = body.pop("since", None)
-        sample_size = body.pop("sample_size", 10)
-        since = timezone.now() - timedelta(days=PREVIEW_DEFAULT_DAYS)
-        if since_raw is not None:
-            try:
-                since = RulePreviewInputSerializer().fields["since"].run_validation(since_raw)
-            except ValidationError as exc:
-                raise ValidationError({"since": exc.detail}) from exc
-        if not isinstance(sample_size, int) or isinstance(sample_size, bool) or not 0 <= sample_size <= 100:
-            raise ValidationError({"sample_size": ["Must be a whole number from 0 to 100."]})
+        since, sample_size = _preview_options(body)
         try:
             values = rule_validate(body, check_name=False)
         except RuleValidationError as exc:
@@ -164,6 +218,41 @@ class RuleViewSet(viewsets.ModelViewSet):
                 "alerts": result.alerts,
                 "truncated": result.truncated,
                 "sample": AuditEventSerializer(result.sample, many=True).data,
+            }
+        )
+
+    @extend_schema(
+        request=RulePreviewInputSerializer,
+        responses={200: RuleChangePreviewSerializer},
+        summary="What a change to this rule would add and remove, over stored events since a date",
+        description=(
+            "The body holds the fields to change (as for PATCH; a full rule works too), plus `since` "
+            "(default 7 days ago) and `sample_size` (default 10). Both the rule as it is and as changed "
+            "are replayed, as if enabled, over the same stored events: `events` and `alerts` say how many "
+            "each side matches or opens and which the change adds or removes, with samples, newest first. "
+            "An alert is the same on both sides when it has the same group key and was opened by the same event."
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="preview-change")
+    def preview_change(self, request: Request, pk: str | None = None) -> Response:
+        rule = self.get_object()
+        body = json_object(request)
+        since, sample_size = _preview_options(body)
+        body.pop("comment", None)
+        try:
+            after = rule_validate(body, instance=rule, check_name=False)
+        except RuleValidationError as exc:
+            raise field_errors_400(exc) from exc
+        before = rule_values(rule)
+        result = rule_change_preview(before=before, after=after, since=since, sample_size=sample_size)
+        return Response(
+            {
+                "since": since,
+                "scanned": result.scanned,
+                "truncated": result.truncated,
+                "changes": version_changes(before, after),
+                "events": _side_data(result.events, lambda event: AuditEventSerializer(event).data),
+                "alerts": _side_data(result.alerts, _alert_sample_data),
             }
         )
 
@@ -188,6 +277,47 @@ class RuleViewSet(viewsets.ModelViewSet):
 
     def _reload(self, rule: Rule) -> Rule:
         return self.get_queryset().get(pk=rule.pk)
+
+
+def _preview_options(body: dict) -> tuple[datetime, int]:
+    """Take `since` (default 7 days ago) and `sample_size` (0 to 100, default 10) out of a preview body."""
+    since_raw = body.pop("since", None)
+    sample_size = body.pop("sample_size", 10)
+    since = timezone.now() - timedelta(days=PREVIEW_DEFAULT_DAYS)
+    if since_raw is not None:
+        try:
+            since = RulePreviewInputSerializer().fields["since"].run_validation(since_raw)
+        except ValidationError as exc:
+            raise ValidationError({"since": exc.detail}) from exc
+    if not isinstance(sample_size, int) or isinstance(sample_size, bool) or not 0 <= sample_size <= 100:
+        raise ValidationError({"sample_size": ["Must be a whole number from 0 to 100."]})
+    return since, sample_size
+
+
+def _side_data(side: ChangeSide, sample: Callable[[Any], dict]) -> dict:
+    return {
+        "before": side.before,
+        "after": side.after,
+        "added": side.added,
+        "removed": side.removed,
+        "added_sample": [sample(item) for item in side.added_sample],
+        "removed_sample": [sample(item) for item in side.removed_sample],
+    }
+
+
+def _alert_sample_data(item: AlertSample) -> dict:
+    return {
+        "opened_at": item.alert.opened_at,
+        "last_seen_at": item.alert.last_seen_at,
+        "event_count": item.alert.event_count,
+        "event": AuditEventSerializer(item.event).data if item.event is not None else None,
+    }
+
+
+def _body_and_comment(request: Request) -> tuple[dict, str]:
+    """The rule fields of a write, and its change note (`"comment"`, not a rule field)."""
+    body = json_object(request)
+    return body, comment_clean(body.pop("comment", None))
 
 
 class RuleTemplateListView(APIView):

@@ -142,3 +142,136 @@ def test_beat_schedule_runs_the_purge_daily():
     assert entry["schedule"] == timedelta(hours=24)
     assert entry["task"] in celery_app.tasks
     assert celery_app.conf.beat_schedule["event-retention-purge"]["task"] == entry["task"]
+
+
+# -- at scale: short batches, ids only, progress (issue 13) ------------------------------------
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_each_batch_deletes_at_most_batch_size_events_in_its_own_transaction():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    store(*[make_event(id=f"old{n}", timestamp=days_ago(40)) for n in range(7)])
+    with CaptureQueriesContext(connection) as queries:
+        assert event_retention_purge(batch_size=3).deleted == 7
+    statements = [q["sql"] for q in queries.captured_queries]
+    deletes = [s for s in statements if s.startswith('DELETE FROM "events_auditevent"')]
+    assert [s.count(",") + 1 for s in deletes] == [3, 3, 1]
+    # One transaction (a savepoint inside the test's) per batch, and the payloads are never read.
+    assert sum(s.startswith("SAVEPOINT") for s in statements) == 4  # 3 batches + the one that finds nothing
+    assert not any('"payload"' in s for s in statements)
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_each_batch_starts_after_the_last_id_of_the_one_before():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    store(*[make_event(id=f"old{n}", timestamp=days_ago(40)) for n in range(4)])
+    pks = list(AuditEvent.objects.order_by("pk").values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as queries:
+        event_retention_purge(batch_size=2)
+    lookups = [q["sql"] for q in queries.captured_queries if 'AS "pk"' in q["sql"] and "LIMIT 2" in q["sql"]]
+    assert len(lookups) == 3
+    assert '"id" > 0' in lookups[0] and f'"id" > {pks[1]}' in lookups[1]
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_progress_hears_the_running_total_after_each_batch():
+    store(*[make_event(id=f"old{n}", timestamp=days_ago(40)) for n in range(5)])
+    heard: list[int] = []
+    event_retention_purge(batch_size=2, on_progress=heard.append)
+    assert heard == [2, 4, 5]
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_purge_events_command_reports_what_it_deleted_with_a_progress_bar():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    store(*[make_event(id=f"old{n}", timestamp=days_ago(40)) for n in range(3)], make_event(id="new"))
+    AuditEvent.objects.filter(event_id="new").update(timestamp=timezone.now())
+    out, err = StringIO(), StringIO()
+    call_command("purge_events", "--batch-size", "2", stdout=out, stderr=err)
+    assert out.getvalue().startswith("deleted 3 events older than ")
+    assert "kept 0" in out.getvalue()
+    assert remaining() == ["new"]
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_the_purge_rests_after_each_batch_twice_as_long_as_the_batch_took_by_default():
+    store(*[make_event(id=f"old{n}", timestamp=days_ago(40)) for n in range(5)])
+    rests: list[float] = []
+    event_retention_purge(batch_size=2, sleep=rests.append)
+    assert settings.ALERTSITE_RETENTION_DUTY_CYCLE == pytest.approx(0.33)
+    assert len(rests) == 3 and all(rest > 0 for rest in rests)
+
+
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_a_duty_cycle_of_one_purges_without_resting():
+    store(*[make_event(id=f"old{n}", timestamp=days_ago(40)) for n in range(5)])
+    rests: list[float] = []
+    result = event_retention_purge(batch_size=2, duty_cycle=1.0, sleep=rests.append)
+    assert (result.deleted, rests) == (5, [])
+
+
+@pytest.mark.parametrize("duty", ["0", "1.5", "-0.2"])
+def test_purge_events_command_refuses_a_duty_cycle_outside_zero_to_one(duty):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--duty-cycle must be more than 0 and at most 1"):
+        call_command("purge_events", "--duty-cycle", duty)
+
+
+def test_purge_events_command_refuses_a_negative_period():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--days must be 0 or more"):
+        call_command("purge_events", "--days", "-1")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@override_settings(ALERTSITE_EVENT_RETENTION_DAYS=30)
+def test_ingest_goes_on_beside_a_purge_without_waiting_for_it(ingest_client):
+    """A purge of thousands of rows in batches of 500 never makes a concurrent POST wait long."""
+    import threading
+    import time
+
+    import orjson
+    from django.db import connection as main_connection
+
+    for start in range(0, 6000, 1000):
+        store(*[make_event(id=f"old{n}", timestamp=days_ago(40)) for n in range(start, start + 1000)])
+    latencies: list[float] = []
+    purging = threading.Event()
+    done = threading.Event()
+
+    def ingest_meanwhile() -> None:
+        from django.db import connection
+
+        purging.wait(30)
+        n = 0
+        while not done.is_set():
+            started = time.monotonic()
+            body = orjson.dumps(make_event(id=f"live{n}", timestamp=days_ago(0)))
+            response = ingest_client.post("/api/v1/events", data=body, content_type="application/json")
+            assert response.status_code == 202
+            latencies.append(time.monotonic() - started)
+            n += 1
+        connection.close()
+
+    thread = threading.Thread(target=ingest_meanwhile)
+    thread.start()
+    try:
+        result = event_retention_purge(batch_size=500, on_progress=lambda deleted: purging.set())
+    finally:
+        done.set()
+        purging.set()
+        thread.join(30)
+    assert result.deleted == 6000
+    assert latencies and max(latencies) < 1.0, max(latencies, default=None)
+    assert AuditEvent.objects.filter(event_id__startswith="live").count() == len(latencies)
+    assert main_connection.vendor == "postgresql"

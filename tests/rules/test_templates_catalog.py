@@ -139,6 +139,22 @@ EXAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         make_event(event_type="user_login_attempt", success=False, error_message="invalid credentials"),
         make_event(event_type="user_login_attempt", success=True),
     ),
+    "alertsite_failed_logins": (
+        make_event(
+            event_type="alertsite_login_attempt",
+            service="alerts",
+            success=False,
+            initiated_by={"type": "user", "username": "admin"},
+            client_ip="203.0.113.24",
+            error_message="invalid credentials",
+        ),
+        make_event(
+            event_type="alertsite_login_attempt",
+            service="alerts",
+            success=True,
+            initiated_by={"type": "user", "username": "admin"},
+        ),
+    ),
     "login_outside_allowed_countries": (
         make_event(event_type="user_login_attempt", success=True, geoip={"country_code": "BR"}),
         make_event(event_type="user_login_attempt", success=True, geoip={"country_code": "US"}),

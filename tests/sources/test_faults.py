@@ -131,6 +131,26 @@ def test_429_without_retry_after_backs_off_exponentially(vendor, settings):
     assert_recovered(source)
 
 
+def test_429s_however_many_in_a_row_never_make_a_source_failing(vendor, settings):
+    settings.ALERTSITE_SOURCE_FAILING_AFTER = 2
+    events_at(vendor, 150)
+    source = make_source(vendor)
+    vendor.fail_next("429", retry_after=0, times=4)
+    for _ in range(4):
+        assert "429" in poll(source).error
+    source.refresh_from_db()
+    assert (source.consecutive_failures, source.failing, source.state) == (4, False, "ok")
+
+
+def test_a_503_with_retry_after_waits_as_long_as_it_says(vendor):
+    events_at(vendor, 150)
+    source = make_source(vendor)
+    vendor.fail_next("503", retry_after=7)
+    assert "answered 503" in poll(source).error
+    source.refresh_from_db()
+    assert source.next_poll_at - source.last_run_at == timedelta(seconds=7)
+
+
 @pytest.mark.parametrize("status", ["500", "502", "503"])
 def test_a_5xx_answer_is_a_transient_failure_and_the_next_poll_completes(vendor, status):
     events_at(vendor, 250)

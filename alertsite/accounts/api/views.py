@@ -9,16 +9,19 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alertsite.accounts import selectors, services
+from alertsite.accounts import login, selectors, services
 from alertsite.accounts.api.serializers import (
+    LoginLockedError,
     PasswordChangeSerializer,
     TokenObtainSerializer,
     TokenSerializer,
+    UnlockSerializer,
     UserCreateSerializer,
     UserSerializer,
     UserUpdateSerializer,
@@ -59,6 +62,10 @@ class TokenObtainView(APIView):
             200: TokenSerializer,
             400: OpenApiResponse(description="A field is missing or blank; the answer names it."),
             401: OpenApiResponse(description='Wrong username or password, or a deactivated account: {"detail"}.'),
+            429: OpenApiResponse(
+                description="Too many failed logins for this username or address: "
+                '{"detail", "retry_after", "locked_until"} and a Retry-After header.'
+            ),
         },
         auth=[],
     )
@@ -85,12 +92,21 @@ class PasswordChangeView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=PasswordChangeSerializer, responses={204: None})
+    @extend_schema(
+        request=PasswordChangeSerializer,
+        responses={
+            204: None,
+            429: OpenApiResponse(description="Too many wrong passwords for this user or address (see auth/token)."),
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with django_errors_as_400():
-            services.password_change(user=request.user, **serializer.validated_data)
+        try:
+            with django_errors_as_400():
+                login.password_change_checked(request=request, user=request.user, **serializer.validated_data)
+        except login.LoginLocked as exc:
+            raise LoginLockedError(exc.lock) from exc
         if isinstance(request.successful_authenticator, SessionAuthentication):
             # The session is tied to the password hash; keep the caller's own session alive.
             update_session_auth_hash(request, request.user)
@@ -149,6 +165,20 @@ class UserViewSet(
             raise serializers.ValidationError("You cannot deactivate yourself or give up your own admin role.")
         user = services.user_update(user=user, **data)
         return Response(UserSerializer(user).data)
+
+    @extend_schema(request=None, responses={200: UnlockSerializer})
+    @action(detail=True, methods=["post"])
+    def unlock(self, request: Request, pk: str) -> Response:
+        """Lift this user's login lock now: forget the failed logins of their username.
+
+        Those failures leave their addresses' counts too, so a user who locked out their own address
+        is free; an address locked by guesses at other usernames stays locked (manage.py login_unlock).
+        """
+        user = self.get_object()
+        cleared = login.login_unlock(username=user.get_username())
+        return Response(
+            UnlockSerializer({"id": user.pk, "username": user.get_username(), "failures_cleared": cleared}).data
+        )
 
     def destroy(self, request: Request, pk: str) -> Response:
         user = self.get_object()

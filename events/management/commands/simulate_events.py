@@ -24,7 +24,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from alertsite.demo.simulator import EventSimulator
-from events.services import event_batch_ingest
+from events.services import ORIGIN_SIMULATE, event_batch_ingest
 from events.validation import EventRecord, Limits, event_validate
 
 MAX_BATCH_SIZE = 10_000
@@ -169,7 +169,7 @@ class Command(BaseCommand):
                 problems = "; ".join(f"{error.field}: {error.message}" for error in result)
                 raise CommandError(f"Simulated {event.get('event_type')} event is invalid: {problems}")
             records.append(result)
-        result = event_batch_ingest(records=records)
+        result = event_batch_ingest(records=records, origin=ORIGIN_SIMULATE)
         return Totals(generated=len(events), accepted=result.accepted, duplicates=result.duplicates)
 
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rules', '0005_alert_policy_backfill'),
+        ('rules', '0007_rule_versions_first'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
