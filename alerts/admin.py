@@ -139,7 +139,7 @@ class AlertTransitionInline(ReadOnlyInline):
     model = AlertTransition
     verbose_name = "status change"
     verbose_name_plural = "history"
-    fields = ["from_status", "to_status", "actor", "note", "at"]
+    fields = ["from_status", "to_status", "actor", "external_actor", "note", "at"]
     readonly_fields = fields
     ordering = ["at", "id"]
 

@@ -162,6 +162,8 @@ class AlertTransition(models.Model):
     from_status = models.CharField(max_length=12, choices=AlertStatus.choices)
     to_status = models.CharField(max_length=12, choices=AlertStatus.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # A move made outside alertsite, e.g. "Jane Doe in PagerDuty" (then `actor` is empty).
+    external_actor = models.CharField(max_length=200, blank=True, default="")
     note = models.TextField(blank=True, default="")
     at = models.DateTimeField()
 
@@ -185,3 +187,17 @@ class AlertNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert_id}: {self.text[:40]}"
+
+
+class InboundWebhookSeen(models.Model):
+    """The id of an inbound webhook already acted on (PagerDuty back-sync), so a replay is refused.
+
+    Kept a while past the age at which a webhook is refused anyway, then pruned.
+    """
+
+    event_id = models.CharField(max_length=100, unique=True)
+    channel_id = models.PositiveIntegerField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.event_id

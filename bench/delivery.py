@@ -1,7 +1,7 @@
 """Delivery benchmark: webhook throughput of real Celery workers, and latency from the API to the webhook.
 
 Run from the repository root: `.venv/bin/python bench/delivery.py [--deliveries 2000] [--rate 50] [--seconds 20]
-[--kinds webhook,slack,teams]`.
+[--kinds webhook,slack,teams,pagerduty]`.
 
 In one run it prints
   (a) webhook deliveries/s to a local receiver with 1 and with 2 worker processes (separate
@@ -9,7 +9,10 @@ In one run it prints
       task (as an alert queues them) and 50 per task (as the sweep queues them);
   (b) end-to-end latency, event accepted by `POST /api/v1/events` -> webhook received, at a
       steady rate with a rule that raises an alert and notifies a webhook channel, through
-      gunicorn (2 workers) and the 2 worker processes: median, p95, and received vs sent.
+      gunicorn (2 workers) and the 2 worker processes: median, p95, and received vs sent;
+  (c) with `--templates`: webhook deliveries/s with 2 worker processes, 50 per task, to a
+      channel without and with a message template (`config.template.body`), the cost of
+      rendering and checking the JSON of each body.
 The database comes from DATABASE_URL (default postgres://postgres@127.0.0.1:5432/alertsite_bench_delivery);
 it is created and migrated if needed, and the tables the bench fills are emptied first.
 The broker is Redis db 10 (BENCH_BROKER_URL), flushed before and after.
@@ -391,6 +394,29 @@ def bench_throughput(env: dict[str, str], receiver: Receiver, channel_id: int, c
     return results
 
 
+TEMPLATE_BODY = (
+    '{"text": {{ alert.title|json }}, "reference": {{ alert.reference|json }}, "priority": {{ alert.priority|json }},\n'
+    ' "who": {{ event.initiated_by.email|json }}, "where": {{ event.client_ip|json }}, "link": {{ alert.url|json }}}'
+)
+
+
+def bench_templates(env: dict[str, str], receiver: Receiver, plain_id: int, templated_id: int, count: int) -> None:
+    """(c) the same run to a channel without and with a body template."""
+    with Workers(env, [1, 1], tag="t") as workers:
+        throughput_run(receiver, plain_id, "warm-t", WARM_UP * 2, 1)
+        rates = {}
+        for label, channel_id in (("without a template", plain_id), ("with a body template", templated_id)):
+            result = throughput_run(receiver, channel_id, f"tpl-{channel_id}", count, CHUNK)
+            rates[label] = result.rate
+            print(
+                f"(c) {workers.describe()}, {CHUNK} deliveries per task, {label}: {result.rate:,.0f} deliveries/s "
+                f"({result.received:,}/{count:,} received in {result.seconds:.2f} s; rows {result.statuses})"
+            )
+        plain, templated = rates.values()
+        if plain:
+            print(f"    templates cost {100 * (plain - templated) / plain:.0f}% of the throughput")
+
+
 # -- (b) end-to-end latency -----------------------------------------------------------------------
 
 
@@ -472,8 +498,33 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
+def arrivals_by_event(arrivals: list[Arrival], database_url: str) -> dict[str, float]:
+    """Arrival time by event id. A webhook's body names its event; a Slack, Teams or PagerDuty
+    message does not, so those are matched through their X-Alertsite-Delivery id in the database."""
+    found = {a.event_id: a.at for a in arrivals if a.event_id}
+    unnamed = {a.delivery_id: a.at for a in arrivals if not a.event_id and a.delivery_id}
+    if unnamed:
+        with psycopg.connect(database_url) as conn:
+            rows = conn.execute(
+                "SELECT d.uuid::text, e.event_id FROM channels_delivery d JOIN alerts_alert a ON a.id = d.alert_id "
+                "JOIN events_auditevent e ON e.id = a.event_id WHERE d.uuid::text = ANY(%s)",
+                [list(unnamed)],
+            ).fetchall()
+        found.update({event_id: unnamed[uuid] for uuid, event_id in rows})
+    return found
+
+
+def kind_config(kind: str, url: str) -> dict[str, Any]:
+    """A channel of `kind` whose requests go to the local receiver (it answers 200 to all)."""
+    if kind == "webhook":
+        return {"url": url}
+    if kind == "pagerduty":  # the receiver stands in for the Events API (any 2xx is sent)
+        return {"routing_key": "B3NCHKEY0123456789abcdefABCDEF01", "events_url": url}
+    return {"webhook_url": url}
+
+
 def bench_latency(
-    env: dict[str, str], receiver: Receiver, database_url: str, rate: float, seconds: float
+    env: dict[str, str], receiver: Receiver, database_url: str, rate: float, seconds: float, kind: str = "webhook"
 ) -> tuple[float, int, int]:
     password = secrets.token_urlsafe(24)
     superuser_ensure(env, password)
@@ -490,7 +541,7 @@ def bench_latency(
             token,
             "POST",
             "/api/v1/channels",
-            {"kind": "webhook", "name": "bench e2e", "config": {"url": receiver.url}},
+            {"kind": kind, "name": f"bench e2e {kind}", "config": kind_config(kind, receiver.url)},
         )
         if status != 201:
             raise SystemExit(f"POST /api/v1/channels answered {status}: {channel}")
@@ -515,7 +566,7 @@ def bench_latency(
         sent = len(record.sent)
         accepted = {event_id: s for event_id, s in record.sent.items() if s.accepted_at is not None}
         receiver.wait_for(len(accepted), timeout=DRAIN_SECONDS, progress=lambda: "deliveries still missing")
-        arrivals = {a.event_id: a.at for a in receiver.arrivals}
+        arrivals = arrivals_by_event(receiver.arrivals, database_url)
     finally:
         workers.stop()
         gunicorn_stop(server)
@@ -588,10 +639,16 @@ def main() -> None:
     parser.add_argument(
         "--kinds",
         default="webhook",
-        help="Channel kinds whose throughput part (a) measures, comma-separated: webhook, slack, teams "
+        help="Channel kinds whose throughput part (a) measures, comma-separated: webhook, slack, teams, pagerduty "
         "(default webhook; the local receiver stands in for each, the rows render as that kind's message).",
     )
     parser.add_argument("--skip-latency", action="store_true", help="Run part (a) only.")
+    parser.add_argument(
+        "--latency-kind",
+        default="webhook",
+        help="Channel kind of part (b): webhook (default), slack, teams or pagerduty (the local receiver stands in).",
+    )
+    parser.add_argument("--templates", action="store_true", help="Also run part (c): templates off and on.")
     parser.add_argument("--fresh", action="store_true", help="Drop and recreate the bench database first.")
     args = parser.parse_args()
 
@@ -611,7 +668,7 @@ def main() -> None:
     failed = False
     try:
         for kind in [] if args.skip_throughput else [k.strip() for k in args.kinds.split(",") if k.strip()]:
-            config = {"url": receiver.url} if kind == "webhook" else {"webhook_url": receiver.url}
+            config = kind_config(kind, receiver.url)
             channel = channel_create(
                 data={"kind": kind, "name": f"bench throughput {kind}", "config": config}, actor=None
             )
@@ -621,8 +678,24 @@ def main() -> None:
             verdict = "meets" if best >= TARGET_RATE else "below"
             print(f"    {kind}, 2 processes: best {best:,.0f} deliveries/s ({verdict} the {TARGET_RATE:.0f}/s target)")
             failed |= best < TARGET_RATE
+        if args.templates:
+            plain = channel_create(
+                data={"kind": "webhook", "name": "bench plain", "config": {"url": receiver.url}}, actor=None
+            )
+            templated = channel_create(
+                data={
+                    "kind": "webhook",
+                    "name": "bench templated",
+                    "config": {"url": receiver.url, "template": {"body": TEMPLATE_BODY}},
+                },
+                actor=None,
+            )
+            bench_templates(env, receiver, plain.pk, templated.pk, args.deliveries)
         if not args.skip_latency:
-            p95, received, sent = bench_latency(env, receiver, database_url, args.rate, args.seconds)
+            print(f"(b) kind {args.latency_kind}")
+            p95, received, sent = bench_latency(
+                env, receiver, database_url, args.rate, args.seconds, kind=args.latency_kind
+            )
             verdict = "meets" if p95 < TARGET_P95 and received == sent else "misses"
             print(f"    {verdict} the target: p95 under {TARGET_P95:.0f} s with every event delivered")
             failed |= verdict == "misses"

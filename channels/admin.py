@@ -20,6 +20,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
+from django.utils.timezone import localtime
 
 from alerts.selectors import alert_reference
 from alertsite.admin_helpers import (
@@ -38,6 +39,7 @@ from channels.services import (
     channel_create,
     channel_delete,
     channel_public,
+    channel_resume,
     channel_test,
     channel_update,
     channel_validate,
@@ -67,6 +69,8 @@ CONFIG_HELP = (
     '"headers": [{"name": "X-Team", "value": "soc", "sensitive": false}], "auth": {"type": "none"}, '
     '"url_secrets": [{"name": "TOKEN", "value": "..."}]}. '
     'Slack / Teams: {"webhook_url": "https://hooks.slack.com/services/..."} (write-only). '
+    'PagerDuty: {"routing_key": "...", "events_url": "https://events.pagerduty.com/v2/enqueue", '
+    '"webhook_secret": "..."}. '
     'Secrets show as "********": leave them so to keep the stored value, or type a new one.'
 )
 
@@ -186,12 +190,13 @@ class ChannelAdmin(admin.ModelAdmin):
     list_filter = ["kind", "enabled", FailingListFilter]
     search_fields = ["name"]
     list_select_related = []
-    actions = ["send_test", "enable_channels", "disable_channels", "delete_selected"]
+    actions = ["send_test", "resume_channels", "enable_channels", "disable_channels", "delete_selected"]
     readonly_fields = [
         "health_badge",
         "last_delivery_at",
         "last_success_at",
         "consecutive_failures",
+        "paused_until",
         "last_error",
         "rules_using",
         "created_at",
@@ -215,6 +220,8 @@ class ChannelAdmin(admin.ModelAdmin):
 
     @admin.display(description="Health", ordering="consecutive_failures")
     def health_badge(self, channel: Channel):
+        if channel.paused and channel.paused_until is not None:
+            return admin_badge(HEALTH_FAILING, f"Paused until {localtime(channel.paused_until):%Y-%m-%d %H:%M:%S}")
         if channel.consecutive_failures:
             failures = _plural(channel.consecutive_failures, "consecutive failure")
             return admin_badge(HEALTH_FAILING, f"failing: {failures}")
@@ -319,6 +326,14 @@ class ChannelAdmin(admin.ModelAdmin):
             else:
                 error = delivery.last_error or delivery.status
                 self.message_user(request, f"Test to “{channel.name}”: failed{code}: {error}", messages.ERROR)
+
+    @admin.action(description="Resume selected paused channels now", permissions=["change"])
+    def resume_channels(self, request, queryset: QuerySet[Channel]) -> None:
+        resumed = [channel for channel in queryset.order_by("name") if channel.paused]
+        due = sum(len(channel_resume(channel=channel, actor=request.user)) for channel in resumed)
+        self.message_user(
+            request, f"Resumed {_plural(len(resumed), 'channel')}; {_plural(due, 'delivery', 'deliveries')} queued."
+        )
 
     @admin.action(description="Enable selected channels", permissions=["change"])
     def enable_channels(self, request, queryset: QuerySet[Channel]) -> None:

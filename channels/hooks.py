@@ -8,6 +8,10 @@ asks "who uses channel N?".
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from channels.notification import Notification
 
 ChannelUsers = Callable[[int], list[str]]
 
@@ -26,3 +30,23 @@ def channel_users(*, channel_id: int) -> list[str]:
     for answer in _channel_users:
         names.extend(answer(channel_id))
     return names
+
+
+AlertNotification = Callable[[int], "Notification | None"]
+
+_alert_notification: list[AlertNotification] = []
+
+
+def alert_notification_register(answer: AlertNotification) -> None:
+    """Alerts registers how to build the notification of an existing alert (for template previews)."""
+    if answer not in _alert_notification:
+        _alert_notification.append(answer)
+
+
+def alert_notification(*, alert_id: int) -> Notification | None:
+    """The notification the alert `alert_id` would send now, or None when there is no such alert."""
+    for answer in _alert_notification:
+        notification = answer(alert_id)
+        if notification is not None:
+            return notification
+    return None

@@ -11,6 +11,7 @@ import uuid
 
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 def channel_kinds() -> list[tuple[str, str]]:
@@ -28,6 +29,7 @@ class ChannelKind(models.TextChoices):
     WEBHOOK = "webhook", "Webhook"
     SLACK = "slack", "Slack"
     TEAMS = "teams", "Microsoft Teams"
+    PAGERDUTY = "pagerduty", "PagerDuty"
 
 
 class Channel(models.Model):
@@ -42,6 +44,9 @@ class Channel(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True, default="")
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # After a 429 or repeated failures the whole channel waits until its retry time: no delivery
+    # of it is claimed before then (channels.services.sending), whichever worker holds it.
+    paused_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -49,6 +54,11 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def paused(self) -> bool:
+        """Whether the channel is waiting out a 429 or repeated failures right now."""
+        return self.paused_until is not None and self.paused_until > timezone.now()
 
 
 class DeliveryStatus(models.TextChoices):

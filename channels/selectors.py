@@ -46,3 +46,19 @@ def delivery_attempts_by_kind_outcome() -> dict[tuple[str, str], int]:
 def deliveries_pending_count() -> int:
     """Outbox rows not yet done (pending, or being sent): the (status, next_attempt_at) index answers."""
     return Delivery.objects.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]).count()
+
+
+def pagerduty_signature_check(channel_id: int, body: bytes, header: str | None) -> str:
+    """Whether a PagerDuty v3 webhook for this channel is genuine, for alerts' back-sync endpoint:
+    `ok`, `unknown` (no such channel, or not a PagerDuty one), `no_secret` (the channel has no
+    `webhook_secret`), `unsigned` (no signature header) or `bad` (no signature matches)."""
+    from channels.transports.pagerduty_signature import signature_valid
+
+    config = Channel.objects.filter(pk=channel_id, kind="pagerduty").values_list("config", flat=True).first()
+    if config is None:
+        return "unknown"
+    if not config.get("webhook_secret"):
+        return "no_secret"
+    if not header or not header.strip():
+        return "unsigned"
+    return "ok" if signature_valid(config, body, header) else "bad"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alertsite.urlhelpers import slash_optional
-from channels import views
+from channels import message_views, views
 
 urlpatterns = [
     *slash_optional("settings/notification-channels/", views.channel_list, name="console-channels"),
@@ -14,6 +14,14 @@ urlpatterns = [
     ),
     *slash_optional(
         "settings/notification-channels/<int:pk>/test/", views.channel_send_test, name="console-channel-test"
+    ),
+    *slash_optional(
+        "settings/notification-channels/preview/<str:kind>/",
+        message_views.channel_template_preview,
+        name="console-channel-preview",
+    ),
+    *slash_optional(
+        "settings/notification-channels/<int:pk>/resume/", views.channel_resume_view, name="console-channel-resume"
     ),
     *slash_optional(
         "settings/notification-channels/<int:pk>/deliveries/",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +15,7 @@ from alertsite.accounts.selectors import users_with_roles
 from alertsite.console import admins_only, readers_only
 from alertsite.crypto import MASK
 from channels.filters import DeliveryFilter
+from channels.message_views import template_from_post, template_rows
 from channels.models import Channel, ChannelKind, Delivery, DeliveryStatus
 from channels.services import (
     ChannelInUse,
@@ -21,11 +23,13 @@ from channels.services import (
     channel_create,
     channel_delete,
     channel_public,
+    channel_resume,
     channel_test,
     channel_update,
     delivery_retry,
 )
 from channels.transports.email import MAX_RECIPIENTS, recipient_parts
+from channels.transports.pagerduty_config import EVENTS_URL
 from rules.selectors import channel_rule_count
 
 TABS = {
@@ -34,6 +38,7 @@ TABS = {
     "slack": ChannelKind.SLACK,
     "teams": ChannelKind.TEAMS,
 }
+TABS["pagerduty"] = ChannelKind.PAGERDUTY
 CHAT_KINDS = (ChannelKind.SLACK, ChannelKind.TEAMS)  # one write-only incoming-webhook URL each
 HEADER_ROWS = 5
 URL_SECRET_ROWS = 10  # "Protect sensitive data in the URL": up to 10 rows (the script shows them one by one)
@@ -68,8 +73,14 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
     """The contract's channel body from the console form."""
     post = request.POST
     data: dict[str, Any] = {"name": post.get("name", ""), "enabled": post.get("enabled") == "on"}
+    template = template_from_post(post, kind)
     if kind == ChannelKind.EMAIL:
         data["config"] = {"recipients": recipients_from_form(post), "roles": post.getlist("roles")}
+        if template:
+            data["config"]["template"] = template
+        return data
+    if kind == ChannelKind.PAGERDUTY:
+        data["config"] = pagerduty_form_config(post)
         return data
     if kind in CHAT_KINDS:
         # Write-only: an empty field keeps the saved URL (the service refuses it when there is none).
@@ -103,10 +114,22 @@ def form_data(request: HttpRequest, kind: str) -> dict[str, Any]:
         "url_secrets": url_secrets,
         "verify_ssl": post.get("verify_ssl") == "on",
         "secret": post.get("secret", ""),
+        "signature": post.get("signature", "alertsite"),
         "headers": headers,
         "auth": auth,
     }
+    if template:
+        data["config"]["template"] = template
     return data
+
+
+def pagerduty_form_config(post: Any) -> dict[str, Any]:
+    """The PagerDuty form's fields; a write-only field left empty (or masked) keeps the stored value."""
+    return {
+        "routing_key": post.get("routing_key", "").strip(),
+        "events_url": post.get("events_url", "").strip(),
+        "webhook_secret": post.get("webhook_secret", ""),
+    }
 
 
 def recipients_from_form(post: Any) -> list[Any]:
@@ -206,6 +229,8 @@ FIELD_LABELS = {
     "auth": "Authentication",
     "recipients": "Email Recipients",
     "roles": "Administrator Recipients",
+    "signature": "Signature",
+    "template": "Message template",
 }
 PART_LABELS = {
     "name": "name",
@@ -286,6 +311,26 @@ def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], chan
         "mask": MASK,
         "auth_password": secret_field(auth.get("password"), errors.get("config.auth.password", "")),
         "auth_token": secret_field(auth.get("token"), errors.get("config.auth.token", "")),
+        "template_rows": template_rows(kind, config, errors),
+        "signature_error": errors.get("config.signature", ""),
+        "secret_error": errors.get("config.secret", ""),
+        "template_open": bool(config.get("template")) or any(k.startswith("config.template") for k in errors),
+        **(pagerduty_context(config, errors, channel) if kind == ChannelKind.PAGERDUTY else {}),
+    }
+
+
+def pagerduty_context(config: dict[str, Any], errors: dict[str, str], channel: Channel | None) -> dict[str, Any]:
+    """The PagerDuty form: write-only key and secret (masked when stored), and the back-sync URL
+    to paste into PagerDuty's webhook subscription (once the channel exists)."""
+    return {
+        "routing_key": secret_field(config.get("routing_key"), errors.get("config.routing_key", "")),
+        "webhook_secret": secret_field(config.get("webhook_secret"), errors.get("config.webhook_secret", "")),
+        "events_url_error": errors.get("config.events_url", ""),
+        "backsync_url": (
+            f"{settings.ALERTSITE_BASE_URL.rstrip('/')}/api/v1/integrations/pagerduty/{channel.pk}"
+            if channel is not None
+            else ""
+        ),
     }
 
 
@@ -303,6 +348,8 @@ def channel_new(request: HttpRequest, kind: str) -> HttpResponse:
         messages.success(request, f"Channel {data['name']!r} created.")
         return redirect(f"/settings/notification-channels/?tab={tab_for(kind)}")
     initial = {"enabled": True, "config": {"verify_ssl": True, "auth": {"type": "none"}}}
+    if kind == ChannelKind.PAGERDUTY:
+        initial["config"] = {"events_url": EVENTS_URL}
     return render(request, "console/channels/form.html", form_context(kind, initial, {}, None))
 
 
@@ -350,6 +397,18 @@ def channel_send_test(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, f"Test to {channel.name} failed: {delivery.last_error}")
     return redirect(f"/settings/notification-channels/?tab={tab_for(channel.kind)}")
+
+
+@require_POST
+@admins_only
+def channel_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Resume now": end the channel's pause; what waited for it goes out."""
+    channel = get_object_or_404(Channel, pk=pk)
+    due = channel_resume(channel=channel, actor=request.user)
+    messages.success(
+        request, f"{channel.name} resumed; {len(due)} waiting deliver{'y' if len(due) == 1 else 'ies'} queued."
+    )
+    return redirect(f"/settings/notification-channels/?tab={'email' if channel.kind == 'email' else 'webhooks'}")
 
 
 @readers_only

@@ -10,6 +10,7 @@ from __future__ import annotations
 from alerts.services.errors import MAX_NOTE_LENGTH, AlertError, AlertInputError, InvalidTransition
 from alerts.services.lifecycle import (
     BulkResult,
+    TransitionOrigin,
     alert_acknowledge,
     alert_reopen,
     alert_resolve,
@@ -34,6 +35,7 @@ __all__ = [
     "AlertInputError",
     "BulkResult",
     "InvalidTransition",
+    "TransitionOrigin",
     "alert_acknowledge",
     "alert_assign",
     "alert_note_add",

@@ -22,13 +22,33 @@ from alerts.services.errors import InvalidTransition, note_checked
 from alerts.services.notify import alert_notification
 from alerts.services.raising import collecting_alert, group_lock
 from alerts.states import STATUS_LABELS, STATUS_NOTIFICATIONS, AlertStatus, transition_allowed, transition_verb
-from channels.services import notification_enqueue
+from channels.services import NotificationOrder, notifications_enqueue
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-def alert_transition(*, alert: Alert | int, to: str, actor: User | None, note: str = "") -> Alert:
+@dataclass(frozen=True)
+class TransitionOrigin:
+    """A move made outside alertsite (PagerDuty's back-sync): by whom there, through which channel.
+
+    The history reads "<name> in <system>"; the channel it came through is not told of the move
+    (it already knows: telling it would only echo back), every other channel is as usual.
+    """
+
+    system: str
+    actor_name: str
+    channel_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        name = self.actor_name.strip()
+        return f"{name} in {self.system}"[:200] if name else self.system
+
+
+def alert_transition(
+    *, alert: Alert | int, to: str, actor: User | None, note: str = "", origin: TransitionOrigin | None = None
+) -> Alert:
     """Move an alert to `to`, recording who, when and the remark. Raises InvalidTransition (409)."""
     note = note_checked(note, required=False)
     pk = alert if isinstance(alert, int) else alert.pk
@@ -80,30 +100,46 @@ def alert_transition(*, alert: Alert | int, to: str, actor: User | None, note: s
         alert.status = to
         alert.save(update_fields=fields)
         record = AlertTransition.objects.create(
-            alert=alert, from_status=previous, to_status=to, actor=user, note=note, at=now
+            alert=alert,
+            from_status=previous,
+            to_status=to,
+            actor=user,
+            external_actor=origin.label if origin is not None else "",
+            note=note,
+            at=now,
         )
         changes = [{"field": "Status", "from": STATUS_LABELS[previous], "to": STATUS_LABELS[to]}]
         if note:
             changes.append({"field": "Remark", "from": "", "to": note})
+        if origin is not None:
+            changes.append({"field": "By", "from": "", "to": origin.label})
         alert_change_record(alert, user, changes, event_type="alert_status_updated")
-        _notify_transition(alert, record)
+        _notify_transition(alert, record, origin)
     return alert
 
 
-def _notify_transition(alert: Alert, record: AlertTransition) -> None:
-    """The acknowledgement/resolution notification, when the alert's rule asked for it."""
+def _notify_transition(alert: Alert, record: AlertTransition, origin: TransitionOrigin | None) -> None:
+    """The acknowledgement/resolution notification: to every channel of the rule when it asked for
+    it, else only to the channels that follow the alert's status (PagerDuty's incident, opened by
+    the alert's trigger). Never to the channel the move came from."""
     kind = STATUS_NOTIFICATIONS.get(record.to_status)
-    if kind is None or alert.rule_id is None:
+    if kind is None or alert.rule_id is None or not alert.notify_channel_ids:
         return
     wanted = alert.notify_on_acknowledge if record.to_status == AlertStatus.ACKNOWLEDGED else alert.notify_on_resolve
-    if not wanted:
-        return
-    event = alert.event.payload if alert.event_id is not None and alert.event is not None else None
-    notification_enqueue(
-        notification=alert_notification(kind, alert, event, record),
-        channel_ids=alert.notify_channel_ids or [],
-        source=f"alert:{alert.pk}:{alert.transitions.count()}",
-        causal_depth=alert.causal_depth,
+    # A follow-up only for PagerDuty (acknowledge/resolve carry just the dedup key) needs no event.
+    event = alert.event.payload if wanted and alert.event_id is not None and alert.event is not None else None
+    notifications_enqueue(
+        [
+            NotificationOrder(
+                notification=alert_notification(kind, alert, event, record),
+                channel_ids=alert.notify_channel_ids,
+                source=f"alert:{alert.pk}:{alert.transitions.count()}",
+                causal_depth=alert.causal_depth,
+                followers_only=not wanted,
+                trigger_source=f"alert:{alert.pk}",
+                except_channel_ids=[origin.channel_id] if origin is not None and origin.channel_id else [],
+            )
+        ]
     )
 
 

@@ -61,3 +61,22 @@ def alert_notification(
 def match_notification(*, rule_id: int, rule_name: str, event: dict[str, Any]) -> Notification:
     """`event.matched`: a rule that notifies without raising alerts."""
     return Notification(kind="event.matched", rule=RuleRef(id=rule_id, name=rule_name), event=event)
+
+
+STATUS_KINDS = {"acknowledged": "alert.acknowledged", "resolved": "alert.resolved"}
+
+
+def alert_preview_notification(alert_id: int) -> Notification | None:
+    """The notification alert `alert_id` sends in its current status (for channel template previews):
+    `alert.created` while open, else the acknowledgement or resolution with its latest transition."""
+    from alerts.models import Alert
+
+    alert = Alert.objects.select_related("event").filter(pk=alert_id).first()
+    if alert is None:
+        return None
+    event = alert.event.payload if alert.event is not None else None
+    kind = STATUS_KINDS.get(alert.status, "alert.created")
+    transition = (
+        alert.transitions.select_related("actor").order_by("-at", "-pk").first() if kind != "alert.created" else None
+    )
+    return alert_notification(kind, alert, event, transition)

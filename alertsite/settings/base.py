@@ -285,6 +285,9 @@ ALERTSITE_DELIVERY_MAX_RETRIES = env.int("ALERTSITE_DELIVERY_MAX_RETRIES", defau
 ALERTSITE_DELIVERY_BACKOFF_SECONDS = env.float("ALERTSITE_DELIVERY_BACKOFF_SECONDS", default=10.0)
 ALERTSITE_DELIVERY_BACKOFF_MAX_SECONDS = env.float("ALERTSITE_DELIVERY_BACKOFF_MAX_SECONDS", default=900.0)
 ALERTSITE_DELIVERY_SWEEP_INTERVAL_SECONDS = env.float("ALERTSITE_DELIVERY_SWEEP_INTERVAL_SECONDS", default=30.0)
+# A channel that failed this many times in a row (transiently) is paused as a whole until its
+# retry time, as one answering 429 is at once: no delivery of it is attempted meanwhile.
+ALERTSITE_CHANNEL_PAUSE_AFTER_FAILURES = env.int("ALERTSITE_CHANNEL_PAUSE_AFTER_FAILURES", default=3)
 # Webhook requests in flight at once per channel within one deliver task (threads over kept
 # connections); 1 sends one after the other.
 ALERTSITE_DELIVERY_CONCURRENCY = env.int("ALERTSITE_DELIVERY_CONCURRENCY", default=8)

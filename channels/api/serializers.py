@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from channels.models import Channel, Delivery, DeliveryAttempt, channel_kinds
-from channels.services import channel_public
+from channels.services import channel_public, health_state, paused_until
 
 
 class ChannelSerializer(serializers.ModelSerializer):
@@ -21,11 +21,15 @@ class ChannelSerializer(serializers.ModelSerializer):
         return channel_public(channel)
 
     def get_health(self, channel: Channel) -> dict:
+        until = paused_until(channel)
         return {
             "last_delivery_at": channel.last_delivery_at,
             "last_success_at": channel.last_success_at,
             "last_error": channel.last_error or None,
             "consecutive_failures": channel.consecutive_failures,
+            # Set while the channel waits out a 429 or repeated failures: nothing is sent to it before then.
+            "paused_until": until,
+            "state": health_state(channel),
         }
 
 

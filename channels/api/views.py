@@ -18,11 +18,15 @@ from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from channels.services import (
     ChannelInUse,
     ChannelValidationError,
+    PreviewError,
     channel_create,
     channel_delete,
+    channel_preview,
+    channel_resume,
     channel_test,
     channel_update,
     delivery_retry,
+    paused_until,
 )
 
 
@@ -88,6 +92,33 @@ class ChannelViewSet(viewsets.ModelViewSet):
                 ).data,
             }
         )
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: OpenApiResponse(description='{"type": str, "fields": {field: text}, "templated": [field, ...]}'),
+            400: OpenApiResponse(description="What is wrong, by field path (config.template.body, alert, ...)"),
+        },
+        summary="Render a channel body's message for an alert or an event, without sending",
+    )
+    @action(detail=False, methods=["post"])
+    def preview(self, request: Request) -> Response:
+        try:
+            return Response(channel_preview(json_object(request)))
+        except PreviewError as exc:
+            raise field_errors_400(exc) from exc
+
+    @extend_schema(
+        request=None,
+        responses={200: OpenApiResponse(description='{"resumed": bool, "deliveries_due": int}')},
+        summary="End the channel's pause now",
+    )
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str | None = None) -> Response:
+        channel = self.get_object()
+        was_paused = paused_until(channel) is not None
+        due = channel_resume(channel=channel, actor=request.user)
+        return Response({"resumed": was_paused, "deliveries_due": len(due)})
 
 
 class DeliveryPagination(CursorPagination):

@@ -15,12 +15,13 @@ from channels.services.config import (
     channel_update,
     channel_validate,
 )
-from channels.services.health import channel_health_record, delivery_failure_record
+from channels.services.health import channel_health_record, delivery_failure_record, health_state, paused_until
 from channels.services.outbox import (
     DELIVER_CHUNK,
     NotificationOrder,
     SendOutcome,
     SendRun,
+    channel_resume,
     channel_test,
     deliveries_requeue,
     deliveries_send,
@@ -30,6 +31,7 @@ from channels.services.outbox import (
     notification_enqueue,
     notifications_enqueue,
 )
+from channels.services.preview import PreviewError, channel_preview
 from channels.services.sending import backoff_seconds
 
 __all__ = [
@@ -38,13 +40,16 @@ __all__ = [
     "ChannelInUse",
     "ChannelValidationError",
     "NotificationOrder",
+    "PreviewError",
     "SendOutcome",
     "SendRun",
     "backoff_seconds",
     "channel_create",
     "channel_delete",
     "channel_health_record",
+    "channel_preview",
     "channel_public",
+    "channel_resume",
     "channel_test",
     "channel_update",
     "channel_validate",
@@ -54,6 +59,8 @@ __all__ = [
     "delivery_failure_record",
     "delivery_retry",
     "delivery_send",
+    "health_state",
     "notification_enqueue",
     "notifications_enqueue",
+    "paused_until",
 ]

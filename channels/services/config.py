@@ -15,6 +15,7 @@ from alertsite.errors import FieldErrors
 from alertsite.naming import unique_name_check
 from channels.hooks import channel_users
 from channels.models import Channel
+from channels.templating import template_clean
 from channels.transports import ConfigError, transports
 from events.services import AUDIT_SERVICE, actor_reference, audit_event_record
 
@@ -57,17 +58,30 @@ def channel_validate(data: dict[str, Any], *, instance: Channel | None = None) -
         config = instance.config
     elif kind in transports and "kind" not in errors:
         raw = data.get("config")
+        transport = transports.get(str(kind))
+        template: Any = None
+        if isinstance(raw, dict) and "template" in raw:  # every kind's template is checked here, the same way
+            raw = dict(raw)
+            template = raw.pop("template")
         try:
-            config = transports.get(str(kind)).config_clean(raw, instance.config if instance else None)
+            config = transport.config_clean(raw, instance.config if instance else None)
         except ConfigError as exc:
             errors.update(exc.errors)
+        stored_template, template_errors = template_clean(transport.template_fields, template)
+        errors.update(template_errors)
+        if stored_template:
+            config["template"] = stored_template
     if errors:
         raise ChannelValidationError(errors)
     return {"kind": kind, "name": name, "enabled": enabled, "config": config}
 
 
 def channel_public(channel: Channel) -> dict[str, Any]:
-    return transports.get(channel.kind).config_public(channel.config)
+    transport = transports.get(channel.kind)
+    public = transport.config_public(channel.config)
+    if channel.config.get("template"):  # shown only when set: without one the kind's own wording applies
+        public["template"] = dict(channel.config["template"])
+    return public
 
 
 def _audit_resource(channel: Channel) -> dict[str, Any]:

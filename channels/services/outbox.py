@@ -30,6 +30,8 @@ from django.utils import timezone
 from channels.models import Channel, Delivery, DeliveryStatus, NotificationKind
 from channels.notification import Notification, sample_notification
 from channels.services.sending import deliveries_send_batch
+from channels.transports import transports
+from events.services import AUDIT_SERVICE, actor_reference, audit_event_record
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -47,6 +49,13 @@ class NotificationOrder:
     channel_ids: Sequence[int]
     source: str
     causal_depth: int = 0
+    # Only the channels that follow the alert's status (PagerDuty) and were sent its trigger
+    # (the delivery of `trigger_source`): a move the rule does not notify about still
+    # acknowledges or resolves the incident those channels opened.
+    followers_only: bool = False
+    trigger_source: str = ""
+    # Never these: the channel a change came from is not told of it again (no loop).
+    except_channel_ids: Sequence[int] = ()
 
 
 def notification_enqueue(
@@ -75,9 +84,13 @@ def notifications_enqueue(orders: Sequence[NotificationOrder]) -> list[int]:
     wanted = {channel_id for order in orders for channel_id in order.channel_ids}
     if not wanted:
         return []
-    enabled = set(Channel.objects.filter(pk__in=sorted(wanted), enabled=True).values_list("pk", flat=True))
+    enabled = dict(Channel.objects.filter(pk__in=sorted(wanted), enabled=True).values_list("pk", "kind"))
+    triggered = _followers_triggered(orders, enabled)
     rows: list[Delivery] = []
     for order in orders:
+        targets = (set(order.channel_ids) & enabled.keys()) - set(order.except_channel_ids)
+        if order.followers_only:
+            targets = {pk for pk in targets if (order.trigger_source, pk) in triggered}
         notification = order.notification
         payload = notification.as_json()
         alert_id = notification.alert.id if notification.alert is not None and notification.alert.id else None
@@ -91,7 +104,7 @@ def notifications_enqueue(orders: Sequence[NotificationOrder]) -> list[int]:
                 payload=payload,
                 causal_depth=order.causal_depth,
             )
-            for channel_id in sorted(set(order.channel_ids) & enabled)
+            for channel_id in sorted(targets)
         )
     if not rows:
         return []
@@ -110,6 +123,20 @@ def notifications_enqueue(orders: Sequence[NotificationOrder]) -> list[int]:
     if pks:
         deliveries_send_after_commit(pks)
     return pks
+
+
+def _followers_triggered(orders: Sequence[NotificationOrder], enabled: dict[int, str]) -> set[tuple[str, int]]:
+    """(trigger source, channel) of the followers-only orders' triggers that were written: one query
+    for the whole batch, none when no order needs it."""
+    followers = {pk for pk, kind in enabled.items() if kind in transports and transports.get(kind).follows_alert}
+    sources = {order.trigger_source for order in orders if order.followers_only and order.trigger_source}
+    if not followers or not sources:
+        return set()
+    return set(
+        Delivery.objects.filter(
+            source__in=sorted(sources), channel_id__in=sorted(followers), kind=NotificationKind.ALERT_CREATED
+        ).values_list("source", "channel_id")
+    )
 
 
 _pending = threading.local()
@@ -259,6 +286,42 @@ def channel_page_url(channel: Channel) -> str:
     (it is about the channel, and no alert exists to link to)."""
     path = reverse("console-channel-deliveries", args=[channel.pk])
     return settings.ALERTSITE_BASE_URL.rstrip("/") + path
+
+
+def channel_resume(*, channel: Channel, actor: User | None) -> list[int]:
+    """End a channel's pause now (an admin's call): what waited for it is due at once and queued.
+
+    Every pending delivery of the channel waiting for a later time is made due, its own backoff
+    included: resuming means "try this receiver again now". Recorded in the event log when the
+    channel was paused. Returns the pks made due.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        paused = (
+            Channel.objects.select_for_update().filter(pk=channel.pk).values_list("paused_until", flat=True).first()
+        )
+        Channel.objects.filter(pk=channel.pk).update(paused_until=None)
+        if paused is not None and paused > now:
+            audit_event_record(
+                event_type="notification_channel_update",
+                service=AUDIT_SERVICE,
+                initiated_by=actor_reference(actor),
+                resource={"type": f"{channel.kind}_channel", "id": str(channel.pk), "name": channel.name},
+                changes=[{"field": "paused_until", "from": paused.isoformat(), "to": None}],
+            )
+        waiting = list(
+            Delivery.objects.filter(channel_id=channel.pk, status=DeliveryStatus.PENDING, next_attempt_at__gt=now)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        Delivery.objects.filter(pk__in=waiting).update(next_attempt_at=now)
+        if waiting:
+            from channels.tasks import deliver_task
+
+            chunks = [waiting[start : start + 100] for start in range(0, len(waiting), 100)]
+            transaction.on_commit(lambda: [deliver_task.delay(chunk) for chunk in chunks])
+    channel.paused_until = None
+    return waiting
 
 
 def channel_test(*, channel: Channel, actor: User | None) -> Delivery:

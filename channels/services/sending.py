@@ -7,7 +7,9 @@ not the HTTP request, was the limit. Here a batch costs a fixed number of statem
 1. **claim**: one conditional `UPDATE ... SET status='sending' WHERE status='pending' AND due
    RETURNING id` (a row another worker holds, or that was sent already, is simply not
    returned, so a re-delivered task never sends a `sent` row again), then one SELECT of the
-   claimed rows and one of their channels;
+   claimed rows and one of their channels. Rows of a **paused** channel (`Channel.paused_until`,
+   set after a 429 or repeated failures) are not claimed: one statement before the claim moves
+   them to the pause's end, no attempt spent, so no request reaches that receiver meanwhile;
 2. **send**: per channel, the first delivery goes alone (a dead receiver costs one timeout, and
    its other deliveries wait for its retry time as before); when it got through, up to
    `ALERTSITE_DELIVERY_CONCURRENCY` requests go to that channel at once on threads, for
@@ -18,7 +20,9 @@ not the HTTP request, was the limit. Here a batch costs a fixed number of statem
    (the sweep may have taken back a row that took too long), their attempt log and the
    per-kind, per-outcome counters of the deliveries metric (`outcomes_record`), then the `notification_delivery_failed` event of each delivery that
    failed for good, and deferred rows handed back as pending with the channel's retry time (no
-   attempt spent); after the commit, one health write per channel.
+   attempt spent); after the commit, one health write per channel, which also pauses the
+   channel until its retry time after a 429 or `ALERTSITE_CHANNEL_PAUSE_AFTER_FAILURES`
+   failures in a row (channels.services.health).
 """
 
 from __future__ import annotations
@@ -37,11 +41,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryCount, DeliveryStatus, NotificationKind
 from channels.notification import Notification
-from channels.services.health import channel_health_batch_record, delivery_failure_record
+from channels.services.health import Outcome, channel_health_batch_record, delivery_failure_record
 from channels.transports import DeliveryError, Outgoing, transports
 
 if TYPE_CHECKING:
@@ -113,14 +118,17 @@ def deliveries_claim(pks: Sequence[int], now: datetime) -> list[Delivery]:
         ids, params = "= ANY(%s)", [list(pks)]
     else:
         ids, params = f"IN ({', '.join(['%s'] * len(pks))})", list(pks)
+    channel_table = connection.ops.quote_name(Channel._meta.db_table)
     with transaction.atomic():
         relaxed_commit()
+        paused_defer(pks, now)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} SET status = %s, claimed_at = %s "
                 f"WHERE id {ids} AND status = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s) "
+                f"AND (kind = %s OR channel_id NOT IN (SELECT id FROM {channel_table} WHERE paused_until > %s)) "
                 "RETURNING id",
-                [DeliveryStatus.SENDING, at, *params, DeliveryStatus.PENDING, at],
+                [DeliveryStatus.SENDING, at, *params, DeliveryStatus.PENDING, at, NotificationKind.TEST, at],
             )
             claimed = {row[0] for row in cursor.fetchall()}
     if not claimed:
@@ -132,6 +140,19 @@ def deliveries_claim(pks: Sequence[int], now: datetime) -> list[Delivery]:
     for row in rows.values():
         row.channel = channels[row.channel_id]
     return [rows[pk] for pk in dict.fromkeys(pks) if pk in rows]
+
+
+def paused_defer(pks: Sequence[int], now: datetime) -> None:
+    """Due rows among `pks` whose channel is paused wait for the pause's end, in one statement,
+    without spending an attempt: no request reaches a channel before its retry time. An admin's
+    test notification is the exception: it is how one checks that the receiver is back."""
+    Delivery.objects.filter(
+        pk__in=list(pks),
+        status=DeliveryStatus.PENDING,
+        channel__paused_until__gt=now,
+    ).exclude(kind=NotificationKind.TEST).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).update(
+        next_attempt_at=Subquery(Channel.objects.filter(pk=OuterRef("channel_id")).values("paused_until")[:1])
+    )
 
 
 # -- 2. send -------------------------------------------------------------------------------------
@@ -330,11 +351,15 @@ def attempts_record(
     for a in kept:
         by_channel.setdefault(a.delivery.channel_id, []).append(a)
     for group in by_channel.values():
-        channel_health_batch_record(
-            group[0].delivery.channel, [(a.error is None, a.error.message if a.error else "") for a in group], at=now
-        )
+        channel_health_batch_record(group[0].delivery.channel, [_health_outcome(a) for a in group], at=now)
     _log(kept)
     return ours
+
+
+def _health_outcome(a: Attempt) -> Outcome:
+    if a.error is None:
+        return Outcome(ok=True)
+    return Outcome(ok=False, error=a.error.message, retry_at=a.retry_at, throttled=a.status_code == 429)
 
 
 RECORD_SQL = """
@@ -491,7 +516,15 @@ def deliveries_send_batch(pks: Sequence[int], *, final: bool = False) -> BatchRe
     claimed = {row.pk for row in rows}
     unclaimed = [pk for pk in pks if pk not in claimed]
     if unclaimed:
-        current: dict[Any, str] = dict(Delivery.objects.filter(pk__in=unclaimed).values_list("pk", "status"))
+        current = {
+            pk: (status, next_at, paused_until)
+            for pk, status, next_at, paused_until in Delivery.objects.filter(pk__in=unclaimed).values_list(
+                "pk", "status", "next_attempt_at", "channel__paused_until"
+            )
+        }
         for pk in unclaimed:
-            result.status[pk] = current.get(pk, "missing")
+            status, next_at, paused_until = current.get(pk, ("missing", None, None))
+            result.status[pk] = status
+            if status == DeliveryStatus.PENDING and next_at is not None and next_at == paused_until:
+                result.deferred.setdefault(next_at, []).append(pk)  # waits for its channel's pause
     return result

@@ -25,7 +25,9 @@ from alertsite.crypto import MASK, secret_open, secret_seal
 from alertsite.httppool import Destination, Reply, pool
 from alertsite.netsafety import UnsafeDestination, addresses_resolve, url_check
 from alertsite.retry_after import retry_after_seconds
+from channels.templating import CHAT_TEXT_FIELDS
 from channels.transports.base import ConfigError, DeliveryError, Outgoing, SendResult, Transport
+from channels.transports.chat_message import chat_message
 
 if TYPE_CHECKING:
     from channels.models import Channel
@@ -111,7 +113,15 @@ class ChatWebhookTransport(Transport):
 
     # -- sending ----------------------------------------------------------------------
 
-    def payload(self, message: Outgoing) -> dict[str, Any]:
+    # A channel's own wording (api.md §11): `{"text"}` replaces the title and the facts; the
+    # heading (priority, what happened) and the button stay, so every message still links home.
+    template_fields = CHAT_TEXT_FIELDS
+
+    def template_defaults(self, message: Outgoing) -> dict[str, str]:
+        parts = chat_message(message)
+        return {"text": "\n".join([parts.title, *(f"{label}: {value}" for label, value in parts.facts)])}
+
+    def payload(self, message: Outgoing, *, text: str | None = None) -> dict[str, Any]:
         raise NotImplementedError
 
     def outcome(self, reply: Reply, snippet: str) -> SendResult:
@@ -152,7 +162,7 @@ class ChatWebhookTransport(Transport):
             raise DeliveryError(f"Cannot resolve {host}: {exc.strerror}", permanent=False) from None
         except ValueError:
             raise DeliveryError("The webhook URL is not valid.", permanent=True) from None
-        body = orjson.dumps(self.payload(message))
+        body = orjson.dumps(self.payload(message, text=self.rendered(channel, message).get("text") or None))
         # The services ignore these; they let a proxy or a stand-in tell deliveries (and retries) apart.
         headers = {
             "Content-Type": "application/json",

@@ -14,6 +14,7 @@ from django.core.validators import validate_email
 from django.template.loader import render_to_string
 
 from alertsite.accounts.selectors import users_with_roles
+from channels.templating import TemplateField
 from channels.transports.base import ConfigError, DeliveryError, Outgoing, SendResult, Transport, transports
 
 if TYPE_CHECKING:
@@ -103,8 +104,29 @@ def key_fields(event: dict[str, Any] | None) -> list[tuple[str, str]]:
     return [(label, str(value)) for label, value in rows if value not in (None, "")]
 
 
+def default_context(message: Outgoing) -> dict[str, Any]:
+    """The context of the built-in e-mail templates (not of a channel's own: channels.templating)."""
+    envelope = message.envelope
+    return {
+        "kind": message.kind,
+        "kind_words": KIND_WORDS.get(message.kind, message.kind),
+        "alert": envelope.get("alert"),
+        "rule": message.notification.rule.as_json(),
+        "event_fields": key_fields(envelope.get("event")),
+        "delivery_id": message.delivery_id,
+        "sent_at": envelope.get("sent_at"),
+    }
+
+
 class EmailTransport(Transport):
     label = "Email"
+    template_fields = {"subject": TemplateField("line", "Subject"), "body": TemplateField("text", "Body (plain text)")}
+
+    def template_defaults(self, message: Outgoing) -> dict[str, str]:
+        return {
+            "subject": subject_for(message),
+            "body": render_to_string("channels/email/notification.txt", default_context(message)),
+        }
 
     def config_clean(self, config: Any, previous: dict[str, Any] | None) -> dict[str, Any]:
         errors: dict[str, str] = {}
@@ -198,26 +220,21 @@ class EmailTransport(Transport):
             raise DeliveryError(
                 "No recipients: the channel's roles hold no active user with an e-mail.", permanent=True
             )
-        envelope = message.envelope
-        context = {
-            "kind": message.kind,
-            "kind_words": KIND_WORDS.get(message.kind, message.kind),
-            "alert": envelope.get("alert"),
-            "rule": message.notification.rule.as_json(),
-            "event_fields": key_fields(envelope.get("event")),
-            "delivery_id": message.delivery_id,
-            "sent_at": envelope.get("sent_at"),
-        }
+        rendered = self.rendered(channel, message)
+        context = default_context(message)
         email = EmailMultiAlternatives(
-            subject=subject_for(message),
-            body=render_to_string("channels/email/notification.txt", context),
+            subject=rendered.get("subject") or subject_for(message),
+            body=rendered["body"]
+            if "body" in rendered
+            else render_to_string("channels/email/notification.txt", context),
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=to,
             bcc=bcc,
             headers={"X-Alertsite-Delivery": message.delivery_id, "X-Alertsite-Event": message.kind},
             connection=get_connection(timeout=timeout),
         )
-        email.attach_alternative(render_to_string("channels/email/notification.html", context), "text/html")
+        if "body" not in rendered:  # the channel's own body is plain text: no default HTML beside it
+            email.attach_alternative(render_to_string("channels/email/notification.html", context), "text/html")
         try:
             email.send(fail_silently=False)
         except smtplib.SMTPRecipientsRefused as exc:

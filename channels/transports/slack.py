@@ -33,16 +33,18 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def slack_payload(message: Outgoing) -> dict[str, Any]:
-    """The incoming-webhook body for this notification."""
+def slack_payload(message: Outgoing, *, text: str | None = None) -> dict[str, Any]:
+    """The incoming-webhook body for this notification; `text` (the channel's template) replaces
+    the title and the facts, escaped like any value (no @channel, no forged links)."""
     parts = chat_message(message)
+    title = mrkdwn_escape(text) if text is not None else f"*{mrkdwn_escape(parts.title)}*"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _cut(parts.heading, MAX_HEADER), "emoji": False}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": _cut(f"*{mrkdwn_escape(parts.title)}*", MAX_SECTION)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _cut(title, MAX_SECTION)}},
     ]
     fields = [
         {"type": "mrkdwn", "text": _cut(f"*{label}*\n{mrkdwn_escape(value)}", MAX_FIELD)}
-        for label, value in parts.facts
+        for label, value in ([] if text is not None else parts.facts)
     ]
     for start in range(0, len(fields), MAX_FIELDS):
         blocks.append({"type": "section", "fields": fields[start : start + MAX_FIELDS]})
@@ -69,8 +71,8 @@ class SlackTransport(ChatWebhookTransport):
     label = "Slack"
     service = "Slack"
 
-    def payload(self, message: Outgoing) -> dict[str, Any]:
-        return slack_payload(message)
+    def payload(self, message: Outgoing, *, text: str | None = None) -> dict[str, Any]:
+        return slack_payload(message, text=text)
 
 
 transports.add("slack", SlackTransport())

@@ -20,8 +20,9 @@ CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CONTAINER_STYLES = {"attention": "attention", "warning": "warning", "accent": "accent"}
 
 
-def adaptive_card(message: Outgoing) -> dict[str, Any]:
-    """The card itself (the `content` of the attachment)."""
+def adaptive_card(message: Outgoing, *, text: str | None = None) -> dict[str, Any]:
+    """The card itself (the `content` of the attachment); `text` (the channel's template)
+    replaces the title and the facts."""
     parts = chat_message(message)
     card: dict[str, Any] = {
         "$schema": CARD_SCHEMA,
@@ -41,7 +42,9 @@ def adaptive_card(message: Outgoing) -> dict[str, Any]:
                         "color": parts.card_colour,
                         "wrap": True,
                     },
-                    {"type": "TextBlock", "text": parts.title, "weight": "Bolder", "size": "Medium", "wrap": True},
+                    {"type": "TextBlock", "text": parts.title, "weight": "Bolder", "size": "Medium", "wrap": True}
+                    if text is None
+                    else {"type": "TextBlock", "text": text, "wrap": True},
                 ],
             },
             {
@@ -53,7 +56,7 @@ def adaptive_card(message: Outgoing) -> dict[str, Any]:
             },
         ],
     }
-    if parts.facts:
+    if parts.facts and text is None:
         facts = [{"title": label, "value": value} for label, value in parts.facts]
         card["body"].insert(1, {"type": "FactSet", "facts": facts})
     if parts.link:
@@ -61,7 +64,7 @@ def adaptive_card(message: Outgoing) -> dict[str, Any]:
     return card
 
 
-def teams_payload(message: Outgoing) -> dict[str, Any]:
+def teams_payload(message: Outgoing, *, text: str | None = None) -> dict[str, Any]:
     """The Workflows webhook body: a message with the card as its one attachment."""
     return {
         "type": "message",
@@ -69,7 +72,7 @@ def teams_payload(message: Outgoing) -> dict[str, Any]:
             {
                 "contentType": "application/vnd.microsoft.card.adaptive",
                 "contentUrl": None,
-                "content": adaptive_card(message),
+                "content": adaptive_card(message, text=text),
             }
         ],
     }
@@ -79,8 +82,8 @@ class TeamsTransport(ChatWebhookTransport):
     label = "Microsoft Teams"
     service = "Teams"
 
-    def payload(self, message: Outgoing) -> dict[str, Any]:
-        return teams_payload(message)
+    def payload(self, message: Outgoing, *, text: str | None = None) -> dict[str, Any]:
+        return teams_payload(message, text=text)
 
 
 transports.add("teams", TeamsTransport())

@@ -30,7 +30,9 @@ from alertsite.crypto import secret_open
 from alertsite.httppool import Destination, pool
 from alertsite.netsafety import UnsafeDestination, addresses_resolve, url_check
 from alertsite.retry_after import retry_after_seconds
+from channels.templating import TemplateField
 from channels.transports.base import DeliveryError, Outgoing, SendResult, Transport, transports
+from channels.transports.standard_webhooks import signature_headers
 from channels.transports.webhook_config import MAX_URL_SECRET_VALUE, WebhookConfig, url_fill, url_placeholders
 
 if TYPE_CHECKING:
@@ -79,13 +81,18 @@ def scrubber(secrets: list[str]) -> Callable[[str], str]:
 class WebhookTransport(WebhookConfig, Transport):
     label = "Webhook"
     concurrent = True  # sending touches no database: a batch's requests may go out side by side
+    template_fields = {"body": TemplateField("json", "Body (JSON)")}
+
+    def template_defaults(self, message: Outgoing) -> dict[str, str]:
+        return {"body": orjson.dumps(message.envelope, option=orjson.OPT_INDENT_2).decode()}
 
     # -- sending ----------------------------------------------------------------------
 
     def request_parts(self, channel: Channel, message: Outgoing) -> tuple[bytes, dict[str, str]]:
         """The exact body and headers of the POST (api.md, "Outgoing webhook")."""
         config = channel.config
-        body = orjson.dumps(message.envelope)
+        rendered = self.rendered(channel, message)
+        body = rendered["body"].encode() if "body" in rendered else orjson.dumps(message.envelope)
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
@@ -96,7 +103,13 @@ class WebhookTransport(WebhookConfig, Transport):
         }
         for header in config.get("headers") or []:
             headers[header["name"]] = secret_open(header["value"])
-        if config.get("secret"):
+        if config.get("secret") and config.get("signature") == "standard":
+            headers.update(
+                signature_headers(
+                    secret_open(config["secret"]), message_id=message.delivery_id, timestamp=timestamp, body=body
+                )
+            )
+        elif config.get("secret"):
             headers["X-Alertsite-Signature"] = signature_for(secret_open(config["secret"]), timestamp, body)
         auth = config.get("auth") or {}
         if auth.get("type") == "basic":

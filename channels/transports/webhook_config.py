@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 from alertsite.crypto import MASK, is_sealed, secret_open, secret_seal
 from alertsite.netsafety import UnsafeDestination, url_check
 from channels.transports.base import ConfigError
+from channels.transports.standard_webhooks import SIGNATURES, secret_key
 
 MAX_URL = 2000
 MAX_HEADERS = 20
@@ -77,7 +78,7 @@ class WebhookConfig:
         previous = previous or {}
         if not isinstance(config, dict):
             raise ConfigError({"config": "Must be an object with a url."})
-        unknown = set(config) - {"url", "verify_ssl", "secret", "headers", "auth", "url_secrets"}
+        unknown = set(config) - {"url", "verify_ssl", "secret", "headers", "auth", "url_secrets", "signature"}
         for key in sorted(unknown):
             errors[f"config.{key}"] = "Unknown field."
         url = config.get("url")
@@ -111,6 +112,7 @@ class WebhookConfig:
             else:
                 stored["secret"] = secret_seal(secret)
 
+        stored["signature"] = self._signature_clean(config.get("signature", "alertsite"), stored, errors)
         stored["headers"] = self._headers_clean(config.get("headers") or [], kept.get("headers") or [], errors)
         stored["auth"] = self._auth_clean(config.get("auth") or {"type": "none"}, kept.get("auth") or {}, errors)
         if kept is not previous:
@@ -120,6 +122,21 @@ class WebhookConfig:
         if errors:
             raise ConfigError(errors)
         return stored
+
+    def _signature_clean(self, signature: Any, stored: dict[str, Any], errors: dict[str, str]) -> str:
+        """`"alertsite"` (api.md §5) or `"standard"` (Standard Webhooks), which needs a `whsec_` secret."""
+        if signature not in SIGNATURES:
+            errors["config.signature"] = f"Must be one of {', '.join(SIGNATURES)}."
+            return "alertsite"
+        if signature == "standard" and "config.secret" not in errors:
+            if not stored.get("secret"):
+                errors["config.secret"] = "Standard Webhooks signatures need a secret: whsec_ followed by base64."
+            else:
+                try:
+                    secret_key(secret_open(stored["secret"]))
+                except ValueError as exc:
+                    errors["config.secret"] = str(exc)
+        return str(signature)
 
     def _url_secrets_clean(
         self, rows: Any, previous: list[dict[str, Any]], errors: dict[str, str]
@@ -294,6 +311,7 @@ class WebhookConfig:
             "verify_ssl": config.get("verify_ssl", True),
             "url_secrets": [{"name": row["name"], "value": MASK} for row in config.get("url_secrets") or []],
             "secret": MASK if config.get("secret") else None,
+            "signature": config.get("signature", "alertsite"),
             "headers": [
                 {
                     "name": h["name"],

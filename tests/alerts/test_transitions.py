@@ -62,7 +62,14 @@ def enqueued(monkeypatch) -> list[str]:
         kinds.append(notification.kind)
         return len(channel_ids)
 
-    monkeypatch.setattr("alerts.services.lifecycle.notification_enqueue", record)
+    monkeypatch.setattr(  # a move the rule does not notify about still goes to its followers (PagerDuty)
+        "alerts.services.lifecycle.notifications_enqueue",
+        lambda orders: [
+            record(notification=o.notification, channel_ids=o.channel_ids, source=o.source)
+            for o in orders
+            if not o.followers_only
+        ],
+    )
     monkeypatch.setattr(  # raising hands over a batch's notifications together
         "alerts.services.raising.notifications_enqueue",
         lambda orders: [

@@ -158,5 +158,7 @@ def enqueue(
 
 
 def make_due(delivery: Delivery) -> None:
-    """Move a scheduled retry into the past, as if its backoff had elapsed."""
-    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    """Move a scheduled retry into the past, as if its backoff (and its channel's pause) had elapsed."""
+    past = timezone.now() - timedelta(seconds=1)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=past)
+    Channel.objects.filter(pk=delivery.channel_id, paused_until__isnull=False).update(paused_until=past)

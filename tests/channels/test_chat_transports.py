@@ -368,3 +368,36 @@ def test_a_new_url_replaces_the_saved_one(make_chat, slack):
         channel.refresh_from_db()
         send(channel)
         assert (len(other.requests), slack.requests) == (1, [])
+
+
+# -- message templates -----------------------------------------------------------------------
+
+
+def templated(channel: Channel, text: str) -> Channel:
+    return channel_update(channel=channel, data={"config": {"template": {"text": text}}}, actor=None)
+
+
+def test_a_slack_template_replaces_title_and_facts_and_keeps_heading_and_button(slack, make_chat):
+    channel = templated(make_chat("slack", slack.url), "{{ alert.reference }} for {{ rule.name }}")
+    assert send(channel).status == DeliveryStatus.SENT
+    body = slack.wait_for(1)[0].json()
+    assert slack.invalid == []
+    assert slack_blocks(body)[1]["text"]["text"] == "ALR-000000 for Failed admin logins"
+    assert slack_fields(body) == {}
+    assert [b["url"] for b in slack_buttons(body)] == [ALERT_URL]
+
+
+def test_a_slack_template_cannot_mention_channels_through_event_values(slack, make_chat):
+    channel = templated(make_chat("slack", slack.url), "<!channel> {{ event.event_type }}")
+    send(channel)
+    assert "<!channel>" not in str(slack.wait_for(1)[0].json())
+
+
+def test_a_teams_template_replaces_title_and_facts_and_is_still_a_valid_card(teams, make_chat):
+    channel = templated(make_chat("teams", teams.url), "{{ alert.reference }}: {{ event.event_type }}")
+    assert send(channel).status == DeliveryStatus.SENT
+    card = teams.wait_for(1)[0].json()["attachments"][0]["content"]
+    assert teams.invalid == []
+    texts = [item["text"] for item in card["body"][0]["items"]]
+    assert "ALR-000000: user_login_attempt" in texts
+    assert not [block for block in card["body"] if block["type"] == "FactSet"]

@@ -141,3 +141,35 @@ def test_deliveries_go_through_the_queue_when_sending_inline_is_off(ingest_clien
             log = celery.output()
 
     assert "deliver_task[" in log
+
+
+def test_a_channel_that_answered_429_gets_nothing_until_its_retry_time_then_everything(ingest_client, broker_queue):
+    """Deliveries raised by separate tasks after the 429 wait for the channel's pause, then all go through."""
+    with WebhookReceiver() as receiver, SmtpServer() as smtp:
+        receiver.script(Reply.with_status(429, retry_after=4))
+        hook = webhook(receiver.url)
+        rule_create(
+            data={**FAILED_LOGINS, "generate_alerts": False, "send_notifications": True, "channels": [hook]},
+            actor=None,
+        )
+        celery = worker("w1", smtp)
+        celery.env["ALERTSITE_DELIVERY_INLINE_MAX"] = "0"  # each delivery its own deliver task
+        celery.env["ALERTSITE_DELIVERY_BACKOFF_SECONDS"] = "1"
+        with celery:
+            ingest(ingest_client, make_event(id="throttled-0"))
+            throttled = receiver.wait_for(1, timeout=60)[0]
+            for n in range(1, 6):
+                ingest(ingest_client, make_event(id=f"throttled-{n}"))
+            wait_for(lambda: Delivery.objects.count() == 6, timeout=30, describe=celery.output)
+            wait_for(
+                lambda: set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT},
+                timeout=60,
+                describe=celery.output,
+            )
+
+    later = receiver.requests[1:]
+    assert len(later) == 6  # the throttled one again, and the five raised meanwhile, each once
+    assert all(request.at >= throttled.at + 4 for request in later)
+    assert sorted(r.header("X-Alertsite-Delivery") for r in later) == sorted(
+        str(u) for u in Delivery.objects.values_list("uuid", flat=True)
+    )

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0006_delivery_alert_urls'),
+        ('alerts', '0007_pagerduty_backsync'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
