@@ -45,6 +45,8 @@ CANONICAL = {
     ("console-channel-edit", (5,)): "/settings/notification-channels/5/edit/",
     ("console-channel-delete", (5,)): "/settings/notification-channels/5/delete/",
     ("console-channel-test", (5,)): "/settings/notification-channels/5/test/",
+    ("console-channel-preview", ("webhook",)): "/settings/notification-channels/preview/webhook/",
+    ("console-channel-resume", (5,)): "/settings/notification-channels/5/resume/",
     ("console-channel-deliveries", (5,)): "/settings/notification-channels/5/deliveries/",
     ("console-delivery-retry", (6,)): "/settings/deliveries/6/retry/",
     ("console-events", ()): "/insights/events/",
