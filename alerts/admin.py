@@ -13,7 +13,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from alerts.models import Alert, AlertEvent, AlertNote, AlertTransition, reference_for, reference_parse
-from alerts.services import AlertInputError, alert_assign, alerts_bulk_transition
+from alerts.services import (
+    AlertInputError,
+    alert_assign,
+    alerts_bulk_snooze,
+    alerts_bulk_transition,
+    alerts_bulk_unsnooze,
+)
 from alerts.states import AlertStatus, transition_verb
 from alertsite.accounts.selectors import responders
 from alertsite.admin_helpers import ReadOnlyInline, ReadOnlyMixin, admin_badge, admin_pre, newest_formset
@@ -196,6 +202,7 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "assignee",
         "created_at",
         "last_seen_at",
+        "snoozed_until",
     ]
     list_display_links = ["reference_display"]
     list_filter = ["status", "priority", RuleListFilter, AssigneeListFilter, WaitingListFilter]
@@ -206,7 +213,16 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
-    actions = ["acknowledge_alerts", "resolve_alerts", "reopen_alerts", "assign_to_me"]
+    actions = [
+        "acknowledge_alerts",
+        "resolve_alerts",
+        "reopen_alerts",
+        "assign_to_me",
+        "snooze_alerts_1h",
+        "snooze_alerts_4h",
+        "snooze_alerts_1d",
+        "unsnooze_alerts",
+    ]
     inlines = [AlertTransitionInline, AlertNoteInline, AlertEventInline]
     fieldsets = [
         (
@@ -241,6 +257,7 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 ]
             },
         ),
+        ("Snooze", {"fields": ["snoozed_until", "snoozed_by", "snooze_note"]}),
         ("Triggering event", {"fields": ["event_display", "event_json"]}),
     ]
     readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]
@@ -315,6 +332,34 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
             changed += 1
         note = f", {skipped} skipped (already yours)" if skipped else ""
         self.message_user(request, f"Assigned {_plural(changed, 'alert')} to you{note}.", messages.SUCCESS)
+
+    @admin.action(description="Snooze selected alerts for 1 hour", permissions=["transition"])
+    def snooze_alerts_1h(self, request, queryset: QuerySet[Alert]) -> None:
+        self._snooze(request, queryset, 60)
+
+    @admin.action(description="Snooze selected alerts for 4 hours", permissions=["transition"])
+    def snooze_alerts_4h(self, request, queryset: QuerySet[Alert]) -> None:
+        self._snooze(request, queryset, 240)
+
+    @admin.action(description="Snooze selected alerts for 1 day", permissions=["transition"])
+    def snooze_alerts_1d(self, request, queryset: QuerySet[Alert]) -> None:
+        self._snooze(request, queryset, 1440)
+
+    @admin.action(description="End the snooze of selected alerts", permissions=["transition"])
+    def unsnooze_alerts(self, request, queryset: QuerySet[Alert]) -> None:
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        result = alerts_bulk_unsnooze(ids=ids, actor=request.user)
+        self.message_user(request, f"Ended the snooze of {_plural(len(result.updated), 'alert')}.", messages.SUCCESS)
+
+    def _snooze(self, request, queryset: QuerySet[Alert], minutes: int) -> None:
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        result = alerts_bulk_snooze(ids=ids, body={"minutes": minutes}, actor=request.user)
+        text = f"Snoozed {_plural(len(result.updated), 'alert')}"
+        if result.skipped:
+            reasons = "; ".join(skip["reason"] for skip in result.skipped[:SKIPPED_NAMED])
+            self.message_user(request, f"{text}, {len(result.skipped)} skipped ({reasons}).", messages.WARNING)
+            return
+        self.message_user(request, f"{text}.", messages.SUCCESS)
 
     def _transition(self, request, queryset: QuerySet[Alert], to: AlertStatus) -> None:
         ids = list(queryset.order_by("pk").values_list("pk", flat=True))

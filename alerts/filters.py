@@ -11,7 +11,14 @@ from django.http import QueryDict
 from django_filters.constants import EMPTY_VALUES
 
 from alerts.models import Alert, AlertCategory, AlertSourceType
-from alerts.selectors import UnknownAssignee, alerts_assigned, alerts_matching, assignee_parse
+from alerts.selectors import (
+    UnknownAssignee,
+    alerts_assigned,
+    alerts_awake,
+    alerts_matching,
+    assignee_parse,
+    snoozed_now,
+)
 from alerts.states import UNRESOLVED, AlertStatus
 from alertsite.filters import IdFilter, ListFilterSet, MultipleChoiceFilter, TimeRangeFilter
 from alertsite.priority import PRIORITY_RANK_FIELD, Priority, priority_rank_annotate
@@ -72,6 +79,9 @@ class AlertFilter(ListFilterSet):
     range = TimeRangeFilter(field_name="created_at")
     assignee = AssigneeFilter(method="filter_assignee", help_text="A user id, 'me', or 'none'.")
     search = django_filters.CharFilter(method="filter_search", help_text="Reference (ALR-000123), title or rule name.")
+    snoozed = django_filters.BooleanFilter(
+        method="filter_snoozed", help_text="true: only alerts snoozed now; false: only those that are not."
+    )
     ordering = AlertOrderingFilter(
         fields=[("created_at", "created_at"), (PRIORITY_RANK_FIELD, "priority"), "status", "event_count"],
         help_text="A field, `-` first for descending (default `-created_at`); priority sorts by rank.",
@@ -95,6 +105,7 @@ class AlertFilter(ListFilterSet):
             "range",
             "assignee",
             "search",
+            "snoozed",
         ]
 
     @classmethod
@@ -111,3 +122,8 @@ class AlertFilter(ListFilterSet):
 
     def filter_search(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
         return alerts_matching(queryset, value)
+
+    def filter_snoozed(self, queryset: QuerySet[Alert], name: str, value: bool | None) -> QuerySet[Alert]:
+        if value is None:
+            return queryset
+        return queryset.filter(snoozed_now()) if value else alerts_awake(queryset)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from alerts.states import AlertStatus
 from alertsite.ids import id_or_none
 from alertsite.priority import Priority
+from alertsite.snooze import snooze_active
 
 REFERENCE_PREFIX = "ALR-"
 
@@ -93,6 +95,13 @@ class Alert(models.Model):
     escalation_after_minutes = models.PositiveIntegerField(null=True, blank=True)
     escalate_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # While snoozed_until is ahead the alert keeps its status but leaves the bell and the widget
+    # (counted as snoozed); a periodic job ends the snooze and brings it back.
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    snoozed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    snooze_note = models.CharField(max_length=500, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -106,12 +115,17 @@ class Alert(models.Model):
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="alert_newest_idx"),
             models.Index(fields=["status", "-created_at", "-id"], name="alert_status_newest_idx"),
-            models.Index(fields=["status", "priority"], name="alert_status_priority_idx"),
+            # The summary and the bell count by status and priority, leaving snoozed alerts out:
+            # with snoozed_until in the index PostgreSQL answers from the index alone.
+            models.Index(fields=["status", "priority", "snoozed_until"], name="alert_status_prio_snooze_idx"),
             models.Index(fields=["rule", "status"], name="alert_rule_status_idx"),
             models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
             models.Index(fields=["resolved_at"], name="alert_resolved_at_idx"),
             models.Index(fields=["next_reminder_at"], condition=Q(status="open"), name="alert_reminder_due_idx"),
             models.Index(fields=["escalate_at"], condition=Q(status="open"), name="alert_escalation_due_idx"),
+            models.Index(
+                fields=["snoozed_until"], name="alert_snoozed_until_idx", condition=Q(snoozed_until__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -120,6 +134,11 @@ class Alert(models.Model):
     @property
     def reference(self) -> str:
         return reference_for(self.pk)
+
+    @property
+    def snoozed(self) -> bool:
+        """Whether the snooze still runs (one whose time passed counts as over before the job clears it)."""
+        return snooze_active(self.snoozed_until, timezone.now())
 
 
 def reference_for(pk: int | None) -> str:

@@ -57,6 +57,14 @@ class AlertPolicy:
             return self.remind_every_minutes
         return None
 
+    # The rule is snoozed for this batch: matches still record and raise alerts, nothing is sent.
+    snoozed: bool = False
+
+    @property
+    def notifies_now(self) -> bool:
+        """Whether this batch's matches are told to the rule's channels (sending on, not snoozed)."""
+        return self.send_notifications and not self.snoozed
+
     @property
     def grouped(self) -> bool:
         """Whether matches of one group key join one alert (grouping window or threshold)."""

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, reference_for, reference_parse
@@ -28,28 +28,59 @@ def events_of_unresolved_alerts() -> QuerySet:
     return AlertEvent.objects.filter(alert__status__in=UNRESOLVED).values("event_id")
 
 
-def alerts_unresolved_by_priority() -> dict[str, dict[str, int]]:
-    """Open and acknowledged alerts by status, then priority (every priority listed): one query."""
-    by_priority: dict[str, dict[str, int]] = {status: dict.fromkeys(PRIORITIES_HIGH_FIRST, 0) for status in UNRESOLVED}
+def snoozed_now(now: datetime | None = None) -> Q:
+    """Alerts whose snooze is still running (the periodic job clears ended ones a little later)."""
+    return Q(snoozed_until__gt=now or timezone.now())
+
+
+def alerts_awake(queryset: QuerySet[Alert] | None = None, now: datetime | None = None) -> QuerySet[Alert]:
+    """Alerts not snoozed right now: what the bell, the widget and "newest open alerts" show."""
+    queryset = queryset if queryset is not None else Alert.objects.all()
+    return queryset.exclude(snoozed_now(now))
+
+
+def alerts_open_count() -> int:
+    """The bell: open alerts nobody has acknowledged yet, snoozed ones left out."""
+    return alerts_awake(Alert.objects.filter(status=AlertStatus.OPEN)).count()
+
+
+def alerts_unresolved_by_priority(now: datetime | None = None) -> dict[str, dict[str, int]]:
+    """Unresolved alerts by `open`, `acknowledged` (neither snoozed) and `snoozed`, then priority
+    (every priority listed): one query, answered from the (status, priority, snoozed_until) index."""
+    now = now or timezone.now()
+    by_priority: dict[str, dict[str, int]] = {
+        key: dict.fromkeys(PRIORITIES_HIGH_FIRST, 0) for key in (*UNRESOLVED, "snoozed")
+    }
     rows = (
-        # COUNT(*) lets PostgreSQL answer from the (status, priority) index alone.
-        Alert.objects.filter(status__in=UNRESOLVED).values("status", "priority").annotate(n=Count("*")).order_by()
+        Alert.objects.filter(status__in=UNRESOLVED)
+        .annotate(is_snoozed=ExpressionWrapper(snoozed_now(now), output_field=BooleanField()))
+        .values("status", "priority", "is_snoozed")
+        .annotate(n=Count("*"))
+        .order_by()
     )
     for row in rows:
-        by_priority[row["status"]][row["priority"]] = row["n"]
+        key = "snoozed" if row["is_snoozed"] else row["status"]
+        by_priority[key][row["priority"]] = by_priority[key].get(row["priority"], 0) + row["n"]
     return by_priority
 
 
 def alert_summary() -> dict[str, Any]:
-    """Counts for the Open Alerts widget and the bell: two indexed queries."""
-    by_priority = alerts_unresolved_by_priority()
-    resolved_24h = Alert.objects.filter(resolved_at__gte=timezone.now() - timedelta(hours=24)).count()
+    """Counts for the Open Alerts widget and the bell: two indexed queries.
+
+    A snoozed alert counts in `snoozed` (by priority in `snoozed_by_priority`), not in `open`
+    or `acknowledged`, until its snooze ends.
+    """
+    now = timezone.now()
+    by_priority = alerts_unresolved_by_priority(now)
+    resolved_24h = Alert.objects.filter(resolved_at__gte=now - timedelta(hours=24)).count()
     return {
         "open": sum(by_priority[AlertStatus.OPEN].values()),
         "acknowledged": sum(by_priority[AlertStatus.ACKNOWLEDGED].values()),
+        "snoozed": sum(by_priority["snoozed"].values()),
         "resolved_24h": resolved_24h,
         "open_by_priority": by_priority[AlertStatus.OPEN],
         "acknowledged_by_priority": by_priority[AlertStatus.ACKNOWLEDGED],
+        "snoozed_by_priority": by_priority["snoozed"],
     }
 
 

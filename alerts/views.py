@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import orjson
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
@@ -18,13 +22,18 @@ from alerts.services import (
     InvalidTransition,
     alert_assign,
     alert_note_add,
+    alert_snooze,
     alert_transition,
+    alert_unsnooze,
+    alerts_bulk_snooze,
     alerts_bulk_transition,
+    alerts_bulk_unsnooze,
 )
 from alerts.states import ACTIONS, AlertStatus, action_allowed
 from alertsite.accounts.selectors import responders
-from alertsite.console import next_url, readers_only, responders_only
+from alertsite.console import next_url, readers_only, responders_only, snooze_body
 from alertsite.ids import id_or_none
+from alertsite.snooze import SnoozeInputError
 from alertsite.timeranges import TIME_RANGE_CHOICES
 from channels.selectors import deliveries_of_alert
 from rules.selectors import rule_choices
@@ -34,14 +43,17 @@ RULE_CHOICES_MAX = 200
 DELIVERIES_SHOWN = 50
 # The columns the dashboard sorts by, each by its `ordering` name.
 SORT_COLUMNS = ("priority", "status", "event_count", "created_at")
-BULK_ACTIONS = ("acknowledge", "resolve")  # the bulk form's buttons
+BULK_ACTIONS = ("acknowledge", "resolve", "snooze", "unsnooze")  # the bulk form's buttons
+BULK_VERBS = {"acknowledge": "Acknowledged", "resolve": "Resolved", "snooze": "Snoozed", "unsnooze": "Unsnoozed"}
 HIGHLIGHT_KEYS = ('"event_type"', '"initiated_by"', '"email"', '"username"', '"client_ip"', '"success"', '"timestamp"')
 
 
 def dashboard_filterset(request: HttpRequest) -> AlertFilter:
     """The dashboard's filters: the API's AlertFilter, read as a console page reads it (open +
     acknowledged unless the query says otherwise, old bookmark names accepted, bad values ignored)."""
-    return AlertFilter.for_console(request.GET, queryset=Alert.objects.select_related("assignee"), request=request)
+    return AlertFilter.for_console(
+        request.GET, queryset=Alert.objects.select_related("assignee", "snoozed_by"), request=request
+    )
 
 
 @readers_only
@@ -109,21 +121,28 @@ def alert_rows_new(request: HttpRequest) -> HttpResponse:
 @require_POST
 @responders_only
 def alert_bulk(request: HttpRequest) -> HttpResponse:
-    action = request.POST.get("action", "")
+    action = "snooze" if request.POST.get("snooze") else request.POST.get("action", "")
     back = next_url(request, "/insights/alerts/")
     ids = [pk for pk in map(id_or_none, request.POST.getlist("ids")) if pk is not None]
     if action not in BULK_ACTIONS or not ids:
-        messages.warning(request, "Select at least one alert, then Acknowledge or Resolve.")
+        messages.warning(request, "Select at least one alert, then Acknowledge, Resolve or Snooze.")
         return redirect(back)
     try:
-        result = alerts_bulk_transition(
-            ids=ids, to=ACTIONS[action], actor=request.user, note=request.POST.get("note", "")
-        )
+        if action == "snooze":
+            result = alerts_bulk_snooze(ids=ids, body=snooze_body(request.POST), actor=request.user)
+        elif action == "unsnooze":
+            result = alerts_bulk_unsnooze(ids=ids, actor=request.user)
+        else:
+            result = alerts_bulk_transition(
+                ids=ids, to=ACTIONS[action], actor=request.user, note=request.POST.get("note", "")
+            )
     except AlertInputError as exc:
         messages.error(request, exc.message)
         return redirect(back)
-    verb = "Acknowledged" if action == "acknowledge" else "Resolved"
-    text = f"{verb} {len(result.updated)} alert{'s' if len(result.updated) != 1 else ''}"
+    except SnoozeInputError as exc:
+        messages.error(request, f"Could not snooze: {exc.field}: {exc.message}")
+        return redirect(back)
+    text = f"{BULK_VERBS[action]} {len(result.updated)} alert{'s' if len(result.updated) != 1 else ''}"
     if result.skipped:
         text += f", {len(result.skipped)} skipped ({'; '.join(s['reason'] for s in result.skipped[:3])})"
     (messages.warning if result.skipped else messages.success)(request, text + ".")
@@ -147,7 +166,8 @@ def pretty_event(payload: dict | None) -> str:
 @readers_only
 def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     alert = get_object_or_404(
-        Alert.objects.select_related("event", "assignee", "acknowledged_by", "resolved_by", "rule"), pk=pk
+        Alert.objects.select_related("event", "assignee", "acknowledged_by", "resolved_by", "rule", "snoozed_by"),
+        pk=pk,
     )
     transitions = AlertTransition.objects.filter(alert=alert).select_related("actor")
     grouped = alert.alert_events.select_related("event").defer("event__payload").order_by("-event_timestamp")[:100]
@@ -164,6 +184,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_acknowledge": action_allowed(alert.status, "acknowledge"),
         "can_resolve": action_allowed(alert.status, "resolve"),
         "can_reopen": action_allowed(alert.status, "reopen"),
+        "can_snooze": alert.status != AlertStatus.RESOLVED,
     }
     return render(request, "console/alerts/detail.html", context)
 
@@ -178,6 +199,13 @@ def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             messages.success(
                 request, f"{alert.reference}: {action}d." if action != "reopen" else f"{alert.reference} reopened."
             )
+        elif action == "snooze":
+            alert = alert_snooze(alert=alert, body=snooze_body(request.POST), actor=request.user)
+            until = timezone.localtime(alert.snoozed_until, UTC).strftime("%Y-%m-%d %H:%M")
+            messages.success(request, f"{alert.reference} snoozed until {until} UTC.")
+        elif action == "unsnooze":
+            alert_unsnooze(alert=alert, actor=request.user)
+            messages.success(request, f"{alert.reference} is no longer snoozed.")
         elif action == "note":
             alert_note_add(alert=alert, author=request.user, text=request.POST.get("text", ""))
             messages.success(request, "Note added.")
@@ -193,4 +221,6 @@ def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, str(exc))
     except AlertInputError as exc:
         messages.error(request, exc.message)
-    return redirect("console-alert-detail", pk=alert.pk)
+    except SnoozeInputError as exc:
+        messages.error(request, f"Could not snooze {alert.reference}: {exc.field}: {exc.message}")
+    return redirect(next_url(request, reverse("console-alert-detail", args=[alert.pk])))

@@ -13,6 +13,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from alertsite.accounts.roles import Role, user_role
+from alertsite.snooze import SnoozeInputError
 
 READERS = frozenset({Role.ADMIN, Role.RESPONDER, Role.VIEWER})
 RESPONDERS = frozenset({Role.ADMIN, Role.RESPONDER})
@@ -20,9 +21,10 @@ ADMINS = frozenset({Role.ADMIN})
 
 
 def open_alert_count() -> int:
-    from alerts.models import Alert
+    """The bell: open alerts, snoozed ones left out (alerts.selectors)."""
+    from alerts.selectors import alerts_open_count
 
-    return Alert.objects.filter(status="open").count()
+    return alerts_open_count()
 
 
 def next_url(request: HttpRequest, default: str) -> str:
@@ -47,6 +49,21 @@ def console_context(request: HttpRequest) -> dict[str, Any]:
         "can_edit_rules": SimpleLazyObject(lambda: role() in ADMINS),
         "is_admin": SimpleLazyObject(lambda: role() in ADMINS),
     }
+
+
+def snooze_body(post: Any) -> dict[str, Any]:
+    """A console snooze form as the API's body: `snooze` is a preset's minutes or `custom` with
+    `until_local` (a datetime-local input, read as UTC like every time the console shows)."""
+    choice = (post.get("snooze") or "").strip()
+    body: dict[str, Any] = {"note": post.get("note", "")}
+    if choice == "custom":
+        until = (post.get("until_local") or "").strip()
+        if not until:
+            raise SnoozeInputError("until", "Pick the date and time (UTC) the snooze ends.")
+        body["until"] = until if until.endswith("Z") else until + "Z"
+    else:
+        body["minutes"] = choice
+    return body
 
 
 def role_required(roles: frozenset[Role]) -> Callable:

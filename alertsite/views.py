@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.shortcuts import render
 
 from alerts.models import Alert
-from alerts.selectors import alert_summary
+from alerts.selectors import alert_summary, alerts_awake
 from alertsite.console import open_alert_count, readers_only
 
 
 @readers_only
 def home(request):
     newest = (
-        Alert.objects.filter(status="open")
+        alerts_awake(Alert.objects.filter(status="open"))
         .order_by("-created_at", "-id")
         .only("pk", "title", "priority", "status", "created_at", "rule_name")[:5]
     )

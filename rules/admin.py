@@ -13,6 +13,7 @@ from alertsite.paginators import CappedCountPaginator
 from alertsite.priority import PRIORITY_TONES
 from rules.models import Rule, RuleMatch, RuleTemplate, RuleVersion
 from rules.services import rule_create, rule_set_enabled, rule_update
+from rules.snooze import rule_snooze, rule_unsnooze
 from rules.templates_catalog import TEMPLATE_TABS
 from rules.validation import RULE_FIELDS, RuleValidationError, rule_validate
 from rules.versions import MAX_COMMENT, version_changes, version_previous
@@ -121,12 +122,20 @@ class RuleAdmin(admin.ModelAdmin):
         "match_count",
         "last_triggered_at",
         "updated_at",
+        "snoozed_until",
     ]
     list_filter = ["enabled", "priority", NeverFiredFilter, "generate_alerts", "send_notifications"]
     search_fields = ["name", "description"]
     list_select_related = ["created_by", "updated_by"]
     filter_horizontal = ["channels"]
-    actions = ["enable_rules", "disable_rules"]
+    actions = [
+        "enable_rules",
+        "disable_rules",
+        "snooze_rules_1h",
+        "snooze_rules_4h",
+        "snooze_rules_1d",
+        "unsnooze_rules",
+    ]
     readonly_fields = [
         "created_by",
         "created_at",
@@ -137,6 +146,7 @@ class RuleAdmin(admin.ModelAdmin):
         "match_count",
         "backfill_progress",
     ]
+    snooze_fields = ["snoozed_until", "snoozed_by", "snooze_note"]
     fieldsets = [
         (None, {"fields": ["enabled", "name", "description", "priority", "template"]}),
         ("Conditions", {"fields": ["conditions"]}),
@@ -157,6 +167,7 @@ class RuleAdmin(admin.ModelAdmin):
         ("Reminders and escalation", {"fields": ["remind_every_minutes", "remind_max", "escalation"]}),
         ("Change note", {"fields": ["comment"]}),
         ("Activity", {"fields": readonly_fields}),
+        ("Snooze (raises alerts, sends nothing; use the actions)", {"fields": snooze_fields}),
     ]
 
     def get_inlines(self, request, obj: Rule | None = None) -> list:
@@ -213,6 +224,34 @@ class RuleAdmin(admin.ModelAdmin):
     @admin.action(description="Disable selected rules")
     def disable_rules(self, request, queryset: QuerySet[Rule]) -> None:
         self._set_enabled(request, queryset, False)
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return [*self.readonly_fields, *self.snooze_fields]
+
+    @admin.action(description="Snooze selected rules for 1 hour")
+    def snooze_rules_1h(self, request, queryset: QuerySet[Rule]) -> None:
+        self._snooze(request, queryset, 60)
+
+    @admin.action(description="Snooze selected rules for 4 hours")
+    def snooze_rules_4h(self, request, queryset: QuerySet[Rule]) -> None:
+        self._snooze(request, queryset, 240)
+
+    @admin.action(description="Snooze selected rules for 1 day")
+    def snooze_rules_1d(self, request, queryset: QuerySet[Rule]) -> None:
+        self._snooze(request, queryset, 1440)
+
+    @admin.action(description="End the snooze of selected rules")
+    def unsnooze_rules(self, request, queryset: QuerySet[Rule]) -> None:
+        for rule in queryset:
+            rule_unsnooze(rule=rule, actor=request.user)
+        self.message_user(request, f"Ended the snooze of {queryset.count()} rules.", messages.SUCCESS)
+
+    def _snooze(self, request, queryset: QuerySet[Rule], minutes: int) -> None:
+        for rule in queryset:
+            rule_snooze(rule=rule, body={"minutes": minutes}, actor=request.user)
+        self.message_user(
+            request, f"Snoozed {queryset.count()} rules: they raise alerts but send nothing.", messages.SUCCESS
+        )
 
     def _set_enabled(self, request, queryset: QuerySet[Rule], enabled: bool) -> None:
         changed = skipped = 0

@@ -12,7 +12,10 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
+from django.utils import timezone
+
 from alerts.policy import AlertPolicy, Escalation, Threshold
+from alertsite.snooze import snooze_active
 from rules.models import Rule, RuleMatch
 
 # Rule fields whose change changes what its alerts must remember (alerts.services.alerts_policy_update).
@@ -32,8 +35,10 @@ POLICY_FIELDS = frozenset(
 )
 
 
-def alert_policy(rule: Rule, channel_ids: Sequence[int]) -> AlertPolicy:
+def alert_policy(rule: Rule, channel_ids: Sequence[int], *, now: datetime | None = None) -> AlertPolicy:
+    """The rule's policy at `now` (snoozed or not: read from the row already loaded, no query)."""
     threshold, escalation = rule.threshold, rule.escalation
+    now = now or timezone.now()
     return AlertPolicy(
         rule_id=rule.pk,
         rule_name=rule.name,
@@ -59,6 +64,7 @@ def alert_policy(rule: Rule, channel_ids: Sequence[int]) -> AlertPolicy:
             if escalation
             else None
         ),
+        snoozed=snooze_active(rule.snoozed_until, now),
     )
 
 
@@ -70,7 +76,8 @@ def alert_policies(rule_ids: Collection[int]) -> dict[int, AlertPolicy]:
         "rule_id", "channel_id"
     ):
         channels[rule_id].append(channel_id)
-    return {rule.pk: alert_policy(rule, channels[rule.pk]) for rule in Rule.objects.filter(pk__in=ids)}
+    now = timezone.now()
+    return {rule.pk: alert_policy(rule, channels[rule.pk], now=now) for rule in Rule.objects.filter(pk__in=ids)}
 
 
 class RuleMatchHistory:

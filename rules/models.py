@@ -8,6 +8,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from alertsite.priority import Priority
+from alertsite.snooze import snooze_active
 
 
 class BackfillStatus(models.TextChoices):
@@ -58,6 +59,13 @@ class Rule(models.Model):
     last_triggered_at = models.DateTimeField(null=True, blank=True)
     alert_count = models.PositiveIntegerField(default=0)
     match_count = models.PositiveBigIntegerField(default=0)
+    # While snoozed_until is ahead, matches still record and raise alerts, but nothing is sent
+    # (alert_policies reads it with the batch's policies); a periodic job ends the snooze.
+    snoozed_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    snoozed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    snooze_note = models.CharField(max_length=500, blank=True, default="")
 
     backfill_status = models.CharField(max_length=10, choices=BackfillStatus.choices, default=BackfillStatus.IDLE)
     backfill_total = models.PositiveIntegerField(default=0)
@@ -72,6 +80,11 @@ class Rule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def snoozed(self) -> bool:
+        """Whether the snooze still runs (one whose time passed counts as over before the job clears it)."""
+        return snooze_active(self.snoozed_until, timezone.now())
 
 
 class RuleMatch(models.Model):

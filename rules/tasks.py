@@ -102,3 +102,11 @@ def evaluation_enqueue(event_pks: list[int]) -> None:
             wake(PENDING, evaluate_pending_task)
         else:
             evaluate_events_task.delay(batch)
+
+
+@shared_task(name="rules.tasks.rule_snoozes_expire_task")
+def rule_snoozes_expire_task() -> int:
+    """End rule snoozes whose time has come (each an `alert_rule_update` event by the system)."""
+    from rules.snooze import rule_snoozes_expire
+
+    return rule_snoozes_expire()

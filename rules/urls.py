@@ -23,6 +23,8 @@ urlpatterns = [
         name="console-rule-restore",
     ),
     *slash_optional("insights/alerts/rules/<int:pk>/enabled/", views.rule_toggle, name="console-rule-toggle"),
+    *slash_optional("insights/alerts/rules/<int:pk>/snooze/", views.rule_snooze_view, name="console-rule-snooze"),
+    *slash_optional("insights/alerts/rules/<int:pk>/unsnooze/", views.rule_unsnooze_view, name="console-rule-unsnooze"),
     *slash_optional("insights/alerts/rules/<int:pk>/duplicate/", views.rule_duplicate, name="console-rule-duplicate"),
     *slash_optional("insights/alerts/rules/<int:pk>/delete/", views.rule_delete_confirm, name="console-rule-delete"),
 ]

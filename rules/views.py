@@ -10,7 +10,7 @@ next to the field (or the condition / filter row) they name.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -27,8 +27,9 @@ from django.views.decorators.http import require_POST
 
 from alerts.states import AlertStatus
 from alertsite.accounts.roles import user_role
-from alertsite.console import ADMINS, admins_only, next_url, readers_only
+from alertsite.console import ADMINS, admins_only, next_url, readers_only, snooze_body
 from alertsite.priority import Priority
+from alertsite.snooze import SnoozeInputError
 from channels.selectors import channels_by_name
 from events.catalog import (
     ASSOCIATION_ACTIONS,
@@ -59,6 +60,7 @@ from rules.operators import BOOLEAN, LIST, NONE, NUMBER, STRING, operators
 from rules.preview import rule_change_preview, rule_preview
 from rules.selectors import template_get, template_rule, templates_by_slug, templates_list
 from rules.services import rule_create, rule_delete, rule_restore, rule_set_enabled, rule_update
+from rules.snooze import rule_snooze, rule_unsnooze
 from rules.templates_catalog import TEMPLATE_TABS
 from rules.validation import MAX_NAME, RuleValidationError, rule_validate, rule_values
 from rules.version_words import history_words
@@ -110,7 +112,7 @@ TEMPLATE_TAB_LABELS = dict(TEMPLATE_TABS)
 
 
 def _rules_queryset() -> QuerySet[Rule]:
-    return Rule.objects.prefetch_related(Prefetch("channels", queryset=channels_by_name()))
+    return Rule.objects.select_related("snoozed_by").prefetch_related(Prefetch("channels", queryset=channels_by_name()))
 
 
 def _event_labels(conditions: Any) -> list[str]:
@@ -234,6 +236,29 @@ def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, error)
     else:
         messages.success(request, f"Rule {rule.name!r} {'enabled' if enabled else 'disabled'}.")
+    return redirect(_back(request))
+
+
+@admins_only
+@require_POST
+def rule_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Snooze a rule from its row or its page: 1 h, 4 h, 1 day or until a chosen time, with a note."""
+    rule = get_object_or_404(Rule, pk=pk)
+    try:
+        rule = rule_snooze(rule=rule, body=snooze_body(request.POST), actor=request.user)
+    except SnoozeInputError as exc:
+        messages.error(request, f"Could not snooze {rule.name!r}: {exc.field.replace('_', ' ')}: {exc.message}")
+    else:
+        until = timezone.localtime(rule.snoozed_until, UTC).strftime("%Y-%m-%d %H:%M")
+        messages.success(request, f"Rule {rule.name!r} snoozed until {until} UTC: it raises alerts but sends nothing.")
+    return redirect(_back(request))
+
+
+@admins_only
+@require_POST
+def rule_unsnooze_view(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = rule_unsnooze(rule=get_object_or_404(Rule, pk=pk), actor=request.user)
+    messages.success(request, f"Rule {rule.name!r} is no longer snoozed.")
     return redirect(_back(request))
 
 
@@ -539,7 +564,7 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if request.method not in ("GET", "HEAD"):
             raise PermissionDenied("Only admins change rules.")
         return _render_read_only(request, pk)
-    rule = get_object_or_404(Rule, pk=pk)
+    rule = get_object_or_404(Rule.objects.select_related("snoozed_by"), pk=pk)
     if request.method == "POST":
         form = form_parse(request.POST)
         try:

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alerts.models import Alert, AlertEvent, AlertNote, AlertTransition
 from alerts.states import ACTIONS
 from alertsite.accounts.api.serializers import UserRefSerializer
+from alertsite.snooze import MAX_SNOOZE_NOTE_LENGTH, snooze_active
+
+BULK_SNOOZE_ACTIONS = ("snooze", "unsnooze")
 
 
 class AlertTransitionSerializer(serializers.ModelSerializer):
@@ -40,6 +47,9 @@ class AlertSerializer(serializers.ModelSerializer):
     time_to_resolve = serializers.IntegerField(source="seconds_to_resolve", read_only=True)
     notes = AlertNoteSerializer(many=True, read_only=True)
     history = AlertTransitionSerializer(source="transitions", many=True, read_only=True)
+    snoozed_until = serializers.SerializerMethodField()
+    snoozed_by = serializers.SerializerMethodField()
+    snooze_note = serializers.SerializerMethodField()
 
     class Meta:
         model = Alert
@@ -67,10 +77,26 @@ class AlertSerializer(serializers.ModelSerializer):
             "assignee",
             "time_to_acknowledge",
             "time_to_resolve",
+            "snoozed_until",
+            "snoozed_by",
+            "snooze_note",
             "notes",
             "history",
         ]
         read_only_fields = fields
+
+    # A snooze whose time has passed reads as none, even before the periodic job clears it.
+    def get_snoozed_until(self, alert: Alert) -> datetime | None:
+        return alert.snoozed_until if snooze_active(alert.snoozed_until, timezone.now()) else None
+
+    @extend_schema_field(UserRefSerializer(allow_null=True))
+    def get_snoozed_by(self, alert: Alert) -> dict | None:
+        if not snooze_active(alert.snoozed_until, timezone.now()) or alert.snoozed_by is None:
+            return None
+        return UserRefSerializer(alert.snoozed_by).data
+
+    def get_snooze_note(self, alert: Alert) -> str:
+        return alert.snooze_note if snooze_active(alert.snoozed_until, timezone.now()) else ""
 
     def get_rule(self, alert: Alert) -> dict:
         return {"id": alert.rule_id, "name": alert.rule_name}
@@ -118,6 +144,16 @@ class AssignInputSerializer(serializers.Serializer):
 
 
 class BulkInputSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=list(ACTIONS))
+    action = serializers.ChoiceField(choices=[*ACTIONS, *BULK_SNOOZE_ACTIONS])
     ids = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=1000)
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+    minutes = serializers.JSONField(required=False, help_text="For snooze: how long, from now (or until).")
+    until = serializers.JSONField(required=False, help_text="For snooze: when it ends, RFC 3339 (or minutes).")
+
+
+class SnoozeInputSerializer(serializers.Serializer):
+    """Documents a snooze body for the OpenAPI schema; alertsite.snooze checks it."""
+
+    minutes = serializers.IntegerField(required=False, min_value=1, max_value=43200, help_text="How long, from now.")
+    until = serializers.DateTimeField(required=False, help_text="When it ends (RFC 3339); not with minutes.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=MAX_SNOOZE_NOTE_LENGTH)

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from alerts.api.serializers import (
+    BULK_SNOOZE_ACTIONS,
     AlertDetailSerializer,
     AlertNoteSerializer,
     AlertSerializer,
@@ -27,6 +28,7 @@ from alerts.api.serializers import (
     BulkInputSerializer,
     NoteInputSerializer,
     NoteTextSerializer,
+    SnoozeInputSerializer,
 )
 from alerts.filters import AlertFilter
 from alerts.models import Alert, AlertNote, AlertTransition
@@ -36,11 +38,16 @@ from alerts.services import (
     InvalidTransition,
     alert_assign,
     alert_note_add,
+    alert_snooze,
     alert_transition,
+    alert_unsnooze,
+    alerts_bulk_snooze,
     alerts_bulk_transition,
+    alerts_bulk_unsnooze,
 )
 from alerts.states import ACTIONS
 from alertsite.accounts.permissions import CanActOnAlerts
+from alertsite.snooze import SnoozeInputError
 
 CSV_COLUMNS = [
     "reference",
@@ -66,7 +73,9 @@ CSV_COLUMNS = [
 
 def alert_queryset() -> QuerySet[Alert]:
     """Alerts with what AlertSerializer shows: a fixed number of queries whatever the page size."""
-    return Alert.objects.select_related("event", "acknowledged_by", "resolved_by", "assignee").prefetch_related(
+    return Alert.objects.select_related(
+        "event", "acknowledged_by", "resolved_by", "assignee", "snoozed_by"
+    ).prefetch_related(
         Prefetch("notes", queryset=AlertNote.objects.select_related("author")),
         Prefetch("transitions", queryset=AlertTransition.objects.select_related("actor")),
     )
@@ -176,6 +185,27 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(AlertDetailSerializer(self.get_queryset_for_detail().get(pk=alert.pk)).data)
 
     @extend_schema(
+        methods=["POST"],
+        request=SnoozeInputSerializer,
+        responses={200: AlertDetailSerializer, 409: OpenApiResponse(description="The alert is resolved")},
+        summary="Snooze an alert: it keeps its status but leaves the bell until then",
+    )
+    @extend_schema(methods=["DELETE"], request=None, responses={200: AlertDetailSerializer}, summary="End a snooze")
+    @action(detail=True, methods=["post", "delete"])
+    def snooze(self, request: Request, pk: str | None = None) -> Response:
+        alert = self.get_object()
+        if request.method == "DELETE":
+            alert_unsnooze(alert=alert, actor=request.user)
+        else:
+            try:
+                alert_snooze(alert=alert, body=request.data, actor=request.user)
+            except InvalidTransition as exc:
+                return _conflict(exc)
+            except SnoozeInputError as exc:
+                raise ValidationError({exc.field: [exc.message]}) from exc
+        return Response(AlertDetailSerializer(self.get_queryset_for_detail().get(pk=alert.pk)).data)
+
+    @extend_schema(
         request=BulkInputSerializer,
         responses={200: OpenApiResponse(description='{"updated": [ids], "skipped": [{"id", "reason"}]}')},
     )
@@ -184,12 +214,25 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         payload = BulkInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        if data["action"] in BULK_SNOOZE_ACTIONS:
+            return self._bulk_snooze(request, data)
         try:
             result = alerts_bulk_transition(
                 ids=data["ids"], to=ACTIONS[data["action"]], actor=request.user, note=data.get("note", "")
             )
         except AlertInputError as exc:
             raise _bad_input(exc) from exc
+        return Response({"updated": result.updated, "skipped": result.skipped})
+
+    def _bulk_snooze(self, request: Request, data: dict) -> Response:
+        if data["action"] == "unsnooze":
+            result = alerts_bulk_unsnooze(ids=data["ids"], actor=request.user)
+            return Response({"updated": result.updated, "skipped": result.skipped})
+        body = {key: data[key] for key in ("minutes", "until", "note") if key in data}
+        try:
+            result = alerts_bulk_snooze(ids=data["ids"], body=body, actor=request.user)
+        except SnoozeInputError as exc:
+            raise ValidationError({exc.field: [exc.message]}) from exc
         return Response({"updated": result.updated, "skipped": result.skipped})
 
     @extend_schema(responses={200: OpenApiResponse(description="Counts for the Open Alerts widget and the bell")})

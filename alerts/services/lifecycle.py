@@ -71,7 +71,10 @@ def alert_transition(
         elif to == AlertStatus.RESOLVED:
             alert.resolved_at, alert.resolved_by, alert.collecting = now, user, False
             alert.seconds_to_resolve = _seconds(alert.created_at, now)
+            # Resolving ends a snooze: there is nothing left to come back to.
+            alert.snoozed_until, alert.snoozed_by, alert.snooze_note = None, None, ""
             fields += ["resolved_at", "resolved_by", "seconds_to_resolve", "collecting"]
+            fields += ["snoozed_until", "snoozed_by", "snooze_note"]
         elif to == AlertStatus.OPEN:
             if alert.group_key and alert.rule_id is not None and alert.grouped:
                 group_lock(alert.rule_id, alert.group_key)

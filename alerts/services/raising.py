@@ -64,7 +64,7 @@ def matches_handle(
         if policy is None or event is None:
             continue
         if not policy.generate_alerts:
-            if policy.send_notifications:
+            if policy.notifies_now:
                 orders.append(
                     NotificationOrder(
                         notification=match_notification(
@@ -102,7 +102,7 @@ def _alert_opened(
     """What every new alert sets off, collected for the batch: its audit event, its notification."""
     opened[policy.rule_id] += 1
     audit.append((alert_created_payload(alert, event), alert.causal_depth + 1))
-    if policy.send_notifications:
+    if policy.notifies_now:
         orders.append(
             NotificationOrder(
                 notification=alert_notification("alert.created", alert, event.payload),

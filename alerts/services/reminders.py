@@ -84,12 +84,10 @@ def alerts_reminders_update(*, policy: AlertPolicy, now: datetime | None = None)
 
 
 def not_snoozed(now: datetime) -> Q:
-    """Alerts whose reminders may go now.
-
-    TODO(snooze): once `Alert.snoozed_until` exists, return
-    `Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now)`; maintenance windows join here later.
-    """
-    return Q()
+    """Alerts whose reminders may go now: not snoozed, or their snooze is over (a reminder that
+    fell due meanwhile goes at the first run after it, as api.md 10 asks). Maintenance windows
+    join here later."""
+    return Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now)
 
 
 def reminders_due(now: datetime) -> Q:

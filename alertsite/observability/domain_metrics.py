@@ -76,6 +76,7 @@ class DomainCollector:
         for status, help_text in (
             (AlertStatus.OPEN, "Open alerts (not yet acknowledged) by priority."),
             (AlertStatus.ACKNOWLEDGED, "Acknowledged, unresolved alerts by priority."),
+            ("snoozed", "Snoozed, unresolved alerts by priority (counted here, not as open or acknowledged)."),
         ):
             family = GaugeMetricFamily(f"alertsite_alerts_{status}", help_text, labels=["priority"])
             for priority, count in by_status[status].items():

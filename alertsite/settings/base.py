@@ -189,6 +189,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alerts.tasks.reminders_task",
         "schedule": timedelta(seconds=env.float("ALERTSITE_REMINDER_INTERVAL_SECONDS", default=30.0)),
     },
+    # Snoozes end on time whatever the job's pace (every read compares snoozed_until with now);
+    # the job clears them, records the audit event and brings snoozed alerts back.
+    "rule-snooze-expiry": {
+        "task": "rules.tasks.rule_snoozes_expire_task",
+        "schedule": timedelta(seconds=env.float("ALERTSITE_SNOOZE_SWEEP_INTERVAL_SECONDS", default=60.0)),
+    },
+    "alert-snooze-expiry": {
+        "task": "alerts.tasks.alert_snoozes_expire_task",
+        "schedule": timedelta(seconds=env.float("ALERTSITE_SNOOZE_SWEEP_INTERVAL_SECONDS", default=60.0)),
+    },
     "sources-poll": {
         "task": "events.tasks.sources_poll_due_task",
         "schedule": timedelta(seconds=env.float("ALERTSITE_SOURCE_SCHEDULER_INTERVAL_SECONDS", default=10.0)),

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alertsite.accounts.api.serializers import UserRefSerializer
+from alertsite.snooze import snooze_active
 from rules.models import Rule, RuleVersion
 from rules.validation import RULE_FIELDS
 from rules.versions import version_changes, version_previous
@@ -16,6 +20,9 @@ class RuleSerializer(serializers.ModelSerializer):
     created_by = UserRefSerializer(read_only=True)
     updated_by = UserRefSerializer(read_only=True)
     existing_conditions_progress = serializers.SerializerMethodField()
+    snoozed_until = serializers.SerializerMethodField()
+    snoozed_by = serializers.SerializerMethodField()
+    snooze_note = serializers.SerializerMethodField()
 
     class Meta:
         model = Rule
@@ -30,8 +37,24 @@ class RuleSerializer(serializers.ModelSerializer):
             "alert_count",
             "match_count",
             "existing_conditions_progress",
+            "snoozed_until",
+            "snoozed_by",
+            "snooze_note",
         ]
         read_only_fields = fields
+
+    # A snooze whose time has passed reads as none, even before the periodic job clears it.
+    def get_snoozed_until(self, rule: Rule) -> datetime | None:
+        return rule.snoozed_until if snooze_active(rule.snoozed_until, timezone.now()) else None
+
+    @extend_schema_field(UserRefSerializer(allow_null=True))
+    def get_snoozed_by(self, rule: Rule) -> dict | None:
+        if not snooze_active(rule.snoozed_until, timezone.now()) or rule.snoozed_by is None:
+            return None
+        return UserRefSerializer(rule.snoozed_by).data
+
+    def get_snooze_note(self, rule: Rule) -> str:
+        return rule.snooze_note if snooze_active(rule.snoozed_until, timezone.now()) else ""
 
     def get_existing_conditions_progress(self, rule: Rule) -> dict:
         return {
@@ -201,3 +224,11 @@ class RuleTemplateSerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
     rule = serializers.DictField()
+
+
+class SnoozeInputSerializer(serializers.Serializer):
+    """Documents a snooze body for the OpenAPI schema; alertsite.snooze checks it."""
+
+    minutes = serializers.IntegerField(required=False, min_value=1, max_value=43200, help_text="How long, from now.")
+    until = serializers.DateTimeField(required=False, help_text="When it ends (RFC 3339); not with minutes.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500)

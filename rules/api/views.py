@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from alertsite.accounts.permissions import AnyReader
 from alertsite.api_helpers import field_errors_400, json_object
+from alertsite.snooze import SnoozeInputError
 from events.api.serializers import AuditEventSerializer
 from rules.api.serializers import (
     RuleChangePreviewSerializer,
@@ -35,6 +36,7 @@ from rules.api.serializers import (
     RuleVersionDetailSerializer,
     RuleVersionSerializer,
     RuleWriteSerializer,
+    SnoozeInputSerializer,
 )
 from rules.conditions import ConditionError, condition_explain, conditions_parse
 from rules.expression import ExpressionError, expression_to_filters, filters_to_expression
@@ -44,6 +46,7 @@ from rules.operators import operators
 from rules.preview import AlertSample, ChangeSide, rule_change_preview, rule_preview
 from rules.selectors import templates_list
 from rules.services import rule_create, rule_delete, rule_restore, rule_set_enabled, rule_update
+from rules.snooze import rule_snooze, rule_unsnooze
 from rules.validation import RuleValidationError, rule_validate, rule_values
 from rules.versions import comment_clean, version_changes
 
@@ -77,7 +80,9 @@ class RuleViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[Rule]:
         return (
-            Rule.objects.select_related("created_by", "updated_by").prefetch_related("channels").order_by("name", "pk")
+            Rule.objects.select_related("created_by", "updated_by", "snoozed_by")
+            .prefetch_related("channels")
+            .order_by("name", "pk")
         )
 
     def create(self, request: Request) -> Response:
@@ -250,6 +255,25 @@ class RuleViewSet(viewsets.ModelViewSet):
                 "alerts": _side_data(result.alerts, _alert_sample_data),
             }
         )
+
+    @extend_schema(
+        methods=["POST"],
+        request=SnoozeInputSerializer,
+        responses={200: RuleSerializer},
+        summary="Snooze a rule: it still raises alerts but sends no notifications until then",
+    )
+    @extend_schema(methods=["DELETE"], request=None, responses={200: RuleSerializer}, summary="End a rule's snooze")
+    @action(detail=True, methods=["post", "delete"])
+    def snooze(self, request: Request, pk: str | None = None) -> Response:
+        rule = self.get_object()
+        if request.method == "DELETE":
+            rule = rule_unsnooze(rule=rule, actor=request.user)
+        else:
+            try:
+                rule = rule_snooze(rule=rule, body=request.data, actor=request.user)
+            except SnoozeInputError as exc:
+                raise ValidationError({exc.field: [exc.message]}) from exc
+        return Response(RuleSerializer(self._reload(rule)).data)
 
     def _reload(self, rule: Rule) -> Rule:
         return self.get_queryset().get(pk=rule.pk)

@@ -532,9 +532,11 @@ def test_summary_counts_by_status_and_priority(viewer, mixed_alerts):
     assert response.json() == {
         "open": 3,
         "acknowledged": 1,
+        "snoozed": 0,
         "resolved_24h": 1,
         "open_by_priority": {"high": 2, "medium": 0, "low": 1},
         "acknowledged_by_priority": {"high": 1, "medium": 0, "low": 0},
+        "snoozed_by_priority": {"high": 0, "medium": 0, "low": 0},
     }
 
 
@@ -553,9 +555,11 @@ def test_summary_answers_zeroes_when_there_are_no_alerts(viewer):
     assert viewer.get(f"{URL}/summary").json() == {
         "open": 0,
         "acknowledged": 0,
+        "snoozed": 0,
         "resolved_24h": 0,
         "open_by_priority": {"high": 0, "medium": 0, "low": 0},
         "acknowledged_by_priority": {"high": 0, "medium": 0, "low": 0},
+        "snoozed_by_priority": {"high": 0, "medium": 0, "low": 0},
     }
 
 

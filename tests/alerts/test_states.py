@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from alerts.api.serializers import BulkInputSerializer
+from alerts.api.serializers import BULK_SNOOZE_ACTIONS, BulkInputSerializer
 from alerts.models import Alert
 from alerts.states import ACTIONS, TRANSITIONS, AlertStatus, action_allowed
 from tests.factories import make_event
@@ -27,8 +27,8 @@ def test_an_action_is_allowed_exactly_where_the_transition_table_allows_its_stat
     assert action_allowed(status, action) == (action in ACTIONS and ACTIONS[action] in TRANSITIONS[status])
 
 
-def test_the_api_bulk_endpoint_takes_the_named_actions():
-    assert list(BulkInputSerializer().fields["action"].choices) == list(ACTIONS)
+def test_the_api_bulk_endpoint_takes_the_named_actions_and_snoozes():
+    assert list(BulkInputSerializer().fields["action"].choices) == [*ACTIONS, *BULK_SNOOZE_ACTIONS]
 
 
 @pytest.mark.parametrize("status", AlertStatus.values)

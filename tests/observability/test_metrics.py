@@ -155,3 +155,17 @@ def test_without_a_token_in_debug_metrics_are_open():
         response = Client().get("/metrics")
     assert response.status_code == 200
     assert "alertsite_events_pending_evaluation" in response.content.decode()
+
+
+def test_a_snoozed_alert_counts_as_snoozed_not_open(scrape, ingest):
+    from alerts.models import Alert
+    from alerts.services import alert_snooze
+
+    rule_create(data=FAILED_LOGINS, actor=None)
+    ingest(make_event(id="login-1"), make_event(id="login-2"))
+    alert_snooze(alert=Alert.objects.order_by("pk").first(), body={"minutes": 60}, actor=None)
+
+    samples = scrape()
+
+    assert samples[("alertsite_alerts_open", (("priority", "high"),))] == 1
+    assert samples[("alertsite_alerts_snoozed", (("priority", "high"),))] == 1
