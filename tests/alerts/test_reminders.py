@@ -168,6 +168,15 @@ def test_no_reminder_after_resolution(alert_of, soc):
     assert sent("alert.reminder") == []
 
 
+def test_no_reminder_while_the_alert_is_snoozed_and_the_due_one_goes_when_it_ends(alert_of, soc):
+    alert = alert_of(send_notifications=True, channels=[soc.pk], remind_every_minutes=10, remind_max=5)
+    Alert.objects.filter(pk=alert.pk).update(snoozed_until=after(alert, 45))
+    assert reminders_run(now=after(alert, 10)).reminders == 0
+    assert reminders_run(now=after(alert, 40)).reminders == 0
+    assert reminders_run(now=after(alert, 46)).reminders == 1
+    assert sent("alert.reminder") == [(f"reminder:{alert.pk}:1", soc.pk)]
+
+
 def test_a_reopened_alert_takes_up_its_reminders_again(alert_of, soc):
     alert = alert_of(send_notifications=True, channels=[soc.pk], remind_every_minutes=10, remind_max=3)
     alert_resolve(alert=alert, actor=None)
