@@ -79,21 +79,23 @@ SEED_RULES = """
 INSERT INTO rules_rule (name, description, enabled, priority, template, conditions, selected_event_types,
     generate_alerts, send_notifications, notify_on_acknowledge, notify_on_resolve, existing_conditions,
     group_by, group_window_minutes, created_at, updated_at, alert_count, match_count, backfill_status,
-    backfill_total, backfill_done, backfill_matched, backfill_error)
+    backfill_total, backfill_done, backfill_matched, backfill_error, remind_max, snooze_note)
 SELECT 'overhead rule ' || (%(start)s + i), '', false, (ARRAY['low','medium','high'])[1 + i %% 3], '',
     '[{"event_type": "user_login_attempt"}]'::jsonb, 'user_login_attempt', true, false, false, false, false,
-    '[]'::jsonb, 0, now(), now(), 0, 0, '', 0, 0, 0, ''
+    '[]'::jsonb, 0, now(), now(), 0, 0, '', 0, 0, 0, '', 3, ''
 FROM generate_series(1, %(count)s) AS i
 """
 SEED_ALERTS = """
 INSERT INTO alerts_alert (rule_id, rule_name, priority, status, title, event_type, event_count, group_key,
     collecting, first_seen_at, last_seen_at, created_at, causal_depth, category, source_id, source_type,
-    grouped, notify_channel_ids, notify_on_acknowledge, notify_on_resolve, resolved_at, acknowledged_at)
+    grouped, notify_channel_ids, notify_on_acknowledge, notify_on_resolve, resolved_at, acknowledged_at,
+    escalation_channel_ids, remind_max, reminders_sent, snooze_note)
 SELECT r.id, r.name, r.priority,
     CASE WHEN i %% 20 = 0 THEN 'open' WHEN i %% 20 = 1 THEN 'acknowledged' ELSE 'resolved' END,
     'Failed logins: user' || (i %% 5000) || '@example.com', 'user_login_attempt', 1, '', false,
     t, t, t, 0, 'directory', 'user' || (i %% 5000), 'user', false, '[]'::jsonb, false, false,
-    CASE WHEN i %% 20 > 1 THEN t + interval '1 hour' END, CASE WHEN i %% 20 = 1 THEN t + interval '5 minutes' END
+    CASE WHEN i %% 20 > 1 THEN t + interval '1 hour' END, CASE WHEN i %% 20 = 1 THEN t + interval '5 minutes' END,
+    '[]'::jsonb, 0, 0, ''
 FROM generate_series(1, %(count)s) AS i
 CROSS JOIN LATERAL (SELECT now() - (i || ' seconds')::interval * 2 AS t) AS at(t)
 JOIN rules_rule r ON r.id = %(first_rule)s + (i %% %(rules)s)
