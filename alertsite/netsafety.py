@@ -54,6 +54,16 @@ def _global(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+def loopback_host(host: str) -> bool:
+    """A URL's host that names this machine (where local stand-ins of services listen in tests)."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def address_allowed(address: str, *, allow_private: bool | None = None) -> bool:
     """Whether a webhook may connect to `address`: a global unicast address, whatever way it is spelt.
 

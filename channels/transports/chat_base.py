@@ -12,7 +12,6 @@ the checked address (alertsite.httppool), as webhooks do.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import socket
 import ssl
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,7 @@ from django.conf import settings
 
 from alertsite.crypto import MASK, secret_open, secret_seal
 from alertsite.httppool import Destination, Reply, pool
-from alertsite.netsafety import UnsafeDestination, addresses_resolve, url_check
+from alertsite.netsafety import UnsafeDestination, addresses_resolve, loopback_host, url_check
 from alertsite.retry_after import retry_after_seconds
 from channels.templating import CHAT_TEXT_FIELDS
 from channels.transports.base import ConfigError, DeliveryError, Outgoing, SendResult, Transport
@@ -38,21 +37,12 @@ USER_AGENT = "alertsite-chat/1"
 RETRYABLE = frozenset({408, 429})
 
 
-def _loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def scheme_problem(url: str) -> str:
     """Why this URL may not be used for a chat webhook because of its scheme, or ""."""
     parts = urlsplit(url)
     if parts.scheme == "https":
         return ""
-    if parts.scheme == "http" and _loopback(parts.hostname or "") and settings.ALERTSITE_WEBHOOK_ALLOW_PRIVATE:
+    if parts.scheme == "http" and loopback_host(parts.hostname or "") and settings.ALERTSITE_WEBHOOK_ALLOW_PRIVATE:
         return ""
     return "Must be an https URL (plain http only to a loopback stand-in while private destinations are allowed)."
 

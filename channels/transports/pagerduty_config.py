@@ -6,14 +6,13 @@ masked. Sending lives in pagerduty.py, the back-sync signature check in pagerdut
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
 from alertsite.crypto import MASK, secret_seal
-from alertsite.netsafety import UnsafeDestination, url_check
+from alertsite.netsafety import UnsafeDestination, loopback_host, url_check
 from channels.transports.base import ConfigError
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -27,15 +26,6 @@ def _printable(value: str) -> bool:
     return all(" " < ch <= "~" for ch in value)
 
 
-def _loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def events_url_problem(url: str, *, resolve: bool = True) -> str | None:
     """Why this Events API URL may not be used, or None: https only, except plain http to loopback
     while private destinations are allowed (local stand-ins); never a private address otherwise."""
@@ -44,7 +34,7 @@ def events_url_problem(url: str, *, resolve: bool = True) -> str | None:
     except ValueError:
         return "This is not a valid URL."
     if parts.scheme == "http":
-        if not (settings.ALERTSITE_WEBHOOK_ALLOW_PRIVATE and _loopback(parts.hostname or "")):
+        if not (settings.ALERTSITE_WEBHOOK_ALLOW_PRIVATE and loopback_host(parts.hostname or "")):
             return "Must be an https URL (plain http only to loopback while private destinations are allowed)."
     elif parts.scheme != "https":
         return "Must be an https URL."
