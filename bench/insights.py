@@ -193,6 +193,8 @@ def main() -> None:
     try:
         healthz_wait(server, port, log_path)
         token = token_obtain(env, port, password)
+        with psycopg.connect(database_url) as conn:  # the sign-in is an event too: keep the log at --events
+            conn.execute("DELETE FROM events_auditevent WHERE event_type = 'alertsite_login_attempt'")
         print(f"(a) paging with limit {args.page:,}, one client, gunicorn -w 2, token of {BENCH_USER!r}:")
         rate = bench_paging(port, token, args.page, args.events)
         verdict = "meets" if rate >= PAGING_TARGET else "below"
