@@ -8,7 +8,7 @@ its rule's policy), never from the rule.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -165,6 +165,11 @@ class BulkResult:
 def alerts_bulk_transition(*, ids: Sequence[Any], to: str, actor: User | None, note: str = "") -> BulkResult:
     """Apply one move to many alerts; each id gets its own outcome (and its own transaction)."""
     note = note_checked(note, required=False)
+    return alerts_each(ids, lambda pk: alert_transition(alert=pk, to=to, actor=actor, note=note))
+
+
+def alerts_each(ids: Sequence[Any], change: Callable[[int], Alert]) -> BulkResult:
+    """Run one change per listed alert id, each on its own: what failed is skipped with why."""
     updated: list[int] = []
     skipped: list[dict[str, Any]] = []
     seen: set[int] = set()
@@ -177,7 +182,7 @@ def alerts_bulk_transition(*, ids: Sequence[Any], to: str, actor: User | None, n
             continue
         seen.add(raw)
         try:
-            alert_transition(alert=raw, to=to, actor=actor, note=note)
+            change(raw)
         except Alert.DoesNotExist:
             skipped.append({"id": raw, "reason": "No such alert."})
         except InvalidTransition as exc:

@@ -8,7 +8,7 @@ alert ends its snooze (alerts.services.lifecycle), so only unresolved alerts com
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from django.utils import timezone
 from alerts.models import Alert
 from alerts.services.audit import alert_change_record
 from alerts.services.errors import InvalidTransition
-from alerts.services.lifecycle import BulkResult
+from alerts.services.lifecycle import BulkResult, alerts_each
 from alerts.states import AlertStatus
 from alertsite.snooze import SnoozeRequest, snooze_request_parse
 
@@ -90,35 +90,12 @@ def alert_snooze_ended_remind(alert: Alert) -> None:
 def alerts_bulk_snooze(*, ids: Sequence[Any], body: Any, actor: User | None) -> BulkResult:
     """Snooze many alerts for the same time; the body is checked once (400), each id has its own outcome."""
     request = snooze_request_parse(body, now=timezone.now())
-    return _each(ids, lambda pk: _snooze(pk, request, actor))
+    return alerts_each(ids, lambda pk: _snooze(pk, request, actor))
 
 
 def alerts_bulk_unsnooze(*, ids: Sequence[Any], actor: User | None) -> BulkResult:
     """End the snooze of many alerts; each id has its own outcome."""
-    return _each(ids, lambda pk: alert_unsnooze(alert=pk, actor=actor))
-
-
-def _each(ids: Sequence[Any], change: Callable[[int], Alert]) -> BulkResult:
-    updated: list[int] = []
-    skipped: list[dict[str, Any]] = []
-    seen: set[int] = set()
-    for raw in ids:
-        if not isinstance(raw, int) or isinstance(raw, bool):
-            skipped.append({"id": raw, "reason": "Not an alert id."})
-            continue
-        if raw in seen:
-            skipped.append({"id": raw, "reason": "Listed twice."})
-            continue
-        seen.add(raw)
-        try:
-            change(raw)
-        except Alert.DoesNotExist:
-            skipped.append({"id": raw, "reason": "No such alert."})
-        except InvalidTransition as exc:
-            skipped.append({"id": raw, "reason": str(exc)})
-        else:
-            updated.append(raw)
-    return BulkResult(updated=updated, skipped=skipped)
+    return alerts_each(ids, lambda pk: alert_unsnooze(alert=pk, actor=actor))
 
 
 def alert_snoozes_expire(*, now: datetime | None = None) -> int:
