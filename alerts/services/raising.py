@@ -44,17 +44,22 @@ EVENT_FIELDS = (
 
 
 def matches_handle(
-    *, matches: Sequence[NewMatch], policies: Mapping[int, AlertPolicy], history: MatchHistory
+    *,
+    matches: Sequence[NewMatch],
+    policies: Mapping[int, AlertPolicy],
+    history: MatchHistory,
+    events: Mapping[int, AuditEvent] | None = None,
 ) -> dict[int, int]:
     """Raise alerts (or notify without alerts) for new rule matches. Call inside the match's transaction.
 
-    Returns the number of alerts opened per rule id.
+    `events`: the matched events, when the caller already loaded them with EVENT_FIELDS (the
+    evaluation batch does); read here otherwise. Returns the number of alerts opened per rule id.
     """
     if not matches:
         return {}
-    events = {
-        event.pk: event for event in AuditEvent.objects.filter(pk__in={m.event_id for m in matches}).only(*EVENT_FIELDS)
-    }
+    wanted = {m.event_id for m in matches}
+    if events is None or not wanted <= events.keys():
+        events = {event.pk: event for event in AuditEvent.objects.filter(pk__in=wanted).only(*EVENT_FIELDS)}
     audit: list[tuple[dict[str, Any], int]] = []
     orders: list[NotificationOrder] = []
     opened: dict[int, int] = defaultdict(int)
