@@ -64,7 +64,7 @@ def zone_parse(name: str) -> ZoneInfo:
     if not isinstance(name, str) or not name.strip():
         raise MaintenanceInputError("timezone", "Required: an IANA time zone such as Europe/Berlin.")
     name = name.strip()
-    if name not in _zone_names() and name != "UTC":
+    if name not in zone_names() and name != "UTC":
         raise MaintenanceInputError("timezone", f"Unknown time zone {name!r}: use an IANA name such as Europe/Berlin.")
     try:
         return ZoneInfo(name)
@@ -73,7 +73,8 @@ def zone_parse(name: str) -> ZoneInfo:
 
 
 @lru_cache(maxsize=1)
-def _zone_names() -> frozenset[str]:
+def zone_names() -> frozenset[str]:
+    """Every IANA zone name this system knows (read once)."""
     return frozenset(available_timezones())
 
 

@@ -99,9 +99,10 @@ def window_validate(data: Any, *, rules_known: RulesKnown | None) -> dict[str, A
     starts, ends = values.get("starts_at"), values.get("ends_at")
     if starts is not None and ends is not None and ends <= starts:
         errors["ends_at"] = "Must be after starts_at."
-    if not errors and values["recurrence"]:
+    timing = ("starts_at", "ends_at", "timezone", "recurrence")
+    if all(key in values and key not in errors for key in timing) and values["recurrence"]:
         try:
-            compiled(_spec(values))
+            compiled(_spec({key: values[key] for key in timing}))
         except MaintenanceInputError as exc:
             errors[exc.field] = exc.message
     if errors:
