@@ -172,3 +172,40 @@ def test_an_unknown_time_zone_is_refused():
         zone_parse("Mars/Olympus_Mons")
     assert caught.value.field == "timezone"
     assert zone_parse("Europe/Berlin").key == "Europe/Berlin"
+
+
+@pytest.mark.parametrize(
+    "recurrence",
+    [
+        "RRULE:FREQ=HOURLY;INTERVAL=5",
+        "RRULE:FREQ=DAILY;BYHOUR=1,13",
+        "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=SA,SU",
+        "RRULE:FREQ=WEEKLY;BYDAY=SU;UNTIL=20261101T000000Z",
+        "RRULE:FREQ=MONTHLY;BYDAY=-1SA",
+        "RRULE:FREQ=DAILY;COUNT=400",
+    ],
+)
+def test_occurrences_far_from_the_first_agree_with_dateutil_walking_from_the_start(recurrence):
+    """Hourly, daily and weekly rules are generated in segments from later starts; the result is
+    the same as walking the rule from its first occurrence, DST changes included."""
+    first = datetime(2025, 1, 4, 22, 30, tzinfo=BERLIN)
+    spec = WindowSpec(
+        id=1,
+        name="x",
+        starts_at=first,
+        ends_at=first + timedelta(hours=1),
+        timezone="Europe/Berlin",
+        recurrence=recurrence,
+    )
+    reference = recurrence_parse(recurrence, first)
+    for start in (utc(2025, 1, 1), utc(2025, 3, 29), utc(2026, 3, 27), utc(2026, 10, 23), utc(2027, 6, 1)):
+        end = start + timedelta(days=9)
+        expected = [
+            begin.astimezone(UTC)
+            for begin in reference.between(start - timedelta(hours=4), end, inc=True)
+            if begin.astimezone(UTC) < end and begin.astimezone(UTC) + timedelta(hours=1, minutes=1) > start
+        ]
+        got = [begin for begin, _ in occurrences(spec, start, end)]
+        assert [moment for moment in got if moment + timedelta(hours=1, minutes=1) > start] == expected, start
+        following = reference.after(end)
+        assert next_start(spec, end) == (following.astimezone(UTC) if following is not None else None)
