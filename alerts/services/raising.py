@@ -3,9 +3,9 @@
 `matches_handle` takes the new matches with their rules' policies (alerts.policy) and turns
 them into alerts, or into notifications without alerts. Maintenance windows are loaded once
 per batch and decide each match in memory by the event's timestamp (mute=alerts: the match
-only; mute=notifications: the alert, `suppressed_by` the window, and nothing sent). Grouping and thresholds are made
-race-free by a transaction-level advisory lock per (rule, group key) on PostgreSQL and by
-SQLite's single writer otherwise. What later moves need (channels, notify flags, whether the
+only; mute=notifications: the alert, `suppressed_by` the window, and nothing sent). Grouping
+and thresholds are made race-free by a transaction-level advisory lock per (rule, group key)
+on PostgreSQL and by SQLite's single writer otherwise. What later moves need (channels, notify flags, whether the
 alert groups) is stored on the alert, so nothing here looks rules up again.
 """
 
@@ -64,7 +64,7 @@ def matches_handle(
     orders: list[NotificationOrder] = []
     opened: dict[int, int] = defaultdict(int)
     ungrouped: list[tuple[AlertPolicy, AuditEvent, NewMatch, int | None]] = []
-    quiet = Quiet(calendar=maintenance_calendar(*_time_range(events.values())))
+    quiet = Quiet(calendar=maintenance_calendar(*_time_range(events.values())) if events else WindowCalendar())
     for match in sorted(matches, key=lambda m: (m.event_timestamp, m.match_id)):
         policy, event = policies.get(match.rule_id), events.get(match.event_id)
         if policy is None or event is None:
@@ -107,7 +107,7 @@ def matches_handle(
 
 def _time_range(events: Iterable[AuditEvent]) -> tuple[datetime, datetime]:
     stamps = [event.timestamp for event in events]
-    return (min(stamps), max(stamps)) if stamps else (timezone.now(), timezone.now())
+    return min(stamps), max(stamps)
 
 
 @dataclass
