@@ -6,13 +6,23 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from alerts.models import Alert, AlertEvent, AlertNote, AlertTransition, reference_for, reference_parse
+from alerts.models import (
+    Alert,
+    AlertEvent,
+    AlertNote,
+    AlertTransition,
+    MaintenanceWindow,
+    reference_for,
+    reference_parse,
+)
+from alerts.selectors import window_status
 from alerts.services import (
     AlertInputError,
     alert_assign,
@@ -20,13 +30,15 @@ from alerts.services import (
     alerts_bulk_transition,
     alerts_bulk_unsnooze,
 )
+from alerts.services.maintenance import window_create, window_delete, window_update, window_validate
 from alerts.states import AlertStatus, transition_verb
 from alertsite.accounts.selectors import responders
 from alertsite.admin_helpers import ReadOnlyInline, ReadOnlyMixin, admin_badge, admin_pre, newest_formset
+from alertsite.errors import FieldErrors
 from alertsite.ids import id_or_none
 from alertsite.paginators import CappedCountPaginator
 from alertsite.priority import PRIORITY_TONES
-from rules.selectors import rule_choices
+from rules.selectors import rule_choices, rule_ids_existing
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -257,7 +269,7 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Snooze", {"fields": ["snoozed_until", "snoozed_by", "snooze_note"]}),
+        ("Snooze and maintenance", {"fields": ["snoozed_until", "snoozed_by", "snooze_note", "suppressed_by"]}),
         ("Triggering event", {"fields": ["event_display", "event_json"]}),
     ]
     readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]
@@ -433,3 +445,104 @@ class AlertNoteAdmin(ReadOnlyLogAdmin):
     fields = ["alert", "author", "text", "created_at"]
     readonly_fields = fields
     ordering = ["-created_at", "-id"]
+
+
+class MaintenanceWindowAdminForm(forms.ModelForm):
+    """Checks the window as the API does (alerts.services.maintenance), errors on their fields."""
+
+    class Meta:
+        model = MaintenanceWindow
+        fields = [
+            "name",
+            "reason",
+            "starts_at",
+            "ends_at",
+            "timezone",
+            "recurrence",
+            "mute",
+            "scope_rules",
+            "scope_priorities",
+            "scope_event_types",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        try:
+            window_validate(_admin_body(cleaned), rules_known=rule_ids_existing)
+        except FieldErrors as exc:
+            for path, message in exc.errors.items():
+                field = ADMIN_ERROR_FIELDS.get(path, path)
+                self.add_error(field if field in self.fields else None, message)
+        return cleaned
+
+
+ADMIN_ERROR_FIELDS = {
+    "scope.rules": "scope_rules",
+    "scope.priorities": "scope_priorities",
+    "scope.event_types": "scope_event_types",
+}
+
+
+def _admin_body(cleaned: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": cleaned.get("name"),
+        "reason": cleaned.get("reason"),
+        "starts_at": cleaned.get("starts_at"),
+        "ends_at": cleaned.get("ends_at"),
+        "timezone": cleaned.get("timezone"),
+        "recurrence": cleaned.get("recurrence") or None,
+        "mute": cleaned.get("mute"),
+        "scope": {
+            "rules": cleaned.get("scope_rules") or [],
+            "priorities": cleaned.get("scope_priorities") or [],
+            "event_types": cleaned.get("scope_event_types") or [],
+        },
+    }
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(admin.ModelAdmin):
+    """Windows are written through alerts.services.maintenance, so the audit trail is the same."""
+
+    form = MaintenanceWindowAdminForm
+    list_display = [
+        "name",
+        "state",
+        "starts_at",
+        "timezone",
+        "recurrence",
+        "mute",
+        "muted_alerts",
+        "muted_notifications",
+    ]
+    list_filter = ["mute"]
+    search_fields = ["name", "reason"]
+    readonly_fields = ["state", "muted_alerts", "muted_notifications", "created_by", "created_at", "updated_at"]
+
+    @admin.display(description="Now")
+    def state(self, window: MaintenanceWindow) -> str:
+        if not window.pk:
+            return "-"
+        status = window_status(window.spec())
+        if status["active_now"]:
+            return f"Active until {status['active_until']:%Y-%m-%d %H:%M} UTC"
+        if status["next_start"] is not None:
+            return f"Next {status['next_start']:%Y-%m-%d %H:%M} UTC"
+        return "Ended"
+
+    def save_model(self, request: HttpRequest, obj: MaintenanceWindow, form: forms.ModelForm, change: bool) -> None:
+        body = _admin_body(form.cleaned_data)
+        if change:
+            window_update(window=obj, data=body, actor=request.user, rules_known=rule_ids_existing)
+        else:
+            obj.pk = window_create(data=body, actor=request.user, rules_known=rule_ids_existing).pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: MaintenanceWindow) -> None:
+        window_delete(window=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MaintenanceWindow]) -> None:
+        for window in queryset:
+            window_delete(window=window, actor=request.user)

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from alerts.maintenance import MUTE_ALERTS, MUTE_NOTIFICATIONS, WindowSpec
 from alerts.states import AlertStatus
 from alertsite.ids import id_or_none
 from alertsite.priority import Priority
@@ -102,6 +103,11 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     snooze_note = models.CharField(max_length=500, blank=True, default="")
+    # The maintenance window (mute=notifications) inside which the alert was raised: nothing is
+    # sent for it while that window is open (alerts.services.maintenance).
+    suppressed_by = models.ForeignKey(
+        "alerts.MaintenanceWindow", null=True, blank=True, on_delete=models.SET_NULL, related_name="suppressed_alerts"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -213,3 +219,64 @@ class InboundWebhookSeen(models.Model):
 
     def __str__(self) -> str:
         return self.event_id
+
+
+_now = timezone.now  # the class below has a field called `timezone`
+
+
+class MaintenanceWindow(models.Model):
+    """A planned quiet time (api.md 10): one-off or repeating by an RRULE in its time zone.
+
+    Scope lists are plain values (rule ids are integers: alerts never reads rules); an empty
+    list means all. `muted_alerts` / `muted_notifications` count what it muted, added to per
+    evaluation batch with one UPDATE.
+    """
+
+    class Mute(models.TextChoices):
+        NOTIFICATIONS = MUTE_NOTIFICATIONS, "Notifications"
+        ALERTS = MUTE_ALERTS, "Alerts"
+
+    name = models.CharField(max_length=100)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    starts_at = models.DateTimeField(help_text="Start of the first occurrence.")
+    ends_at = models.DateTimeField(help_text="End of the first occurrence; later ones last as long (wall clock).")
+    timezone = models.CharField(max_length=64, default="UTC", help_text="IANA time zone the recurrence follows.")
+    recurrence = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        help_text='RFC 5545 RRULE, e.g. "RRULE:FREQ=WEEKLY;BYDAY=SA"; empty: once.',
+    )
+    scope_rules = models.JSONField(default=list, blank=True, help_text="Rule ids; empty: every rule.")
+    scope_priorities = models.JSONField(default=list, blank=True, help_text="Priorities; empty: every priority.")
+    scope_event_types = models.JSONField(default=list, blank=True, help_text="Event types; empty: every type.")
+    mute = models.CharField(max_length=16, choices=Mute.choices, default=Mute.NOTIFICATIONS)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=_now)
+    updated_at = models.DateTimeField(default=_now)
+    muted_alerts = models.PositiveIntegerField(default=0)
+    muted_notifications = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [models.Index(fields=["ends_at"], name="maint_window_ends_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def spec(self) -> WindowSpec:
+        """What alerts.maintenance calculates with (hashable: compiled once per version)."""
+        return WindowSpec(
+            id=self.pk or 0,
+            name=self.name,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            timezone=self.timezone,
+            recurrence=self.recurrence,
+            rule_ids=tuple(int(pk) for pk in self.scope_rules or ()),
+            priorities=tuple(self.scope_priorities or ()),
+            event_types=tuple(self.scope_event_types or ()),
+            mute=self.mute,
+        )

@@ -9,13 +9,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from alerts.models import Alert, AlertEvent, reference_for, reference_parse
+from alerts.maintenance import WindowSpec, current_end, next_start, occurrences
+from alerts.models import Alert, AlertEvent, MaintenanceWindow, reference_for, reference_parse
 from alerts.states import UNRESOLVED, AlertStatus
 from alertsite.ids import id_or_none
 from alertsite.priority import PRIORITIES_HIGH_FIRST
+from channels.models import Delivery, NotificationKind
 
 
 def alert_reference(pk: int | None) -> str:
@@ -164,3 +166,87 @@ def alerts_matching(queryset: QuerySet[Alert], text: str) -> QuerySet[Alert]:
     number = id_or_none(text)
     # "000123" is a reference without its prefix as often as a number in a title: find both.
     return queryset.filter(words | Q(pk=number)) if number is not None else queryset.filter(words)
+
+
+# Maintenance windows: how each stands now, and what a window would have muted (the preview).
+
+PREVIEW_DAYS = 7
+PREVIEW_SAMPLE = 10
+
+
+def window_status(spec: WindowSpec, now: datetime | None = None) -> dict[str, Any]:
+    """`active_now`, `active_until` (end of the open occurrence) and `next_start` (the next one)."""
+    now = now or timezone.now()
+    until = current_end(spec, now)
+    return {"active_now": until is not None, "active_until": until, "next_start": next_start(spec, now)}
+
+
+def windows_listed(now: datetime | None = None) -> list[tuple[MaintenanceWindow, dict[str, Any]]]:
+    """Every window with its status: active first, then by next start; past one-offs last."""
+    now = now or timezone.now()
+    rows = [(window, window_status(window.spec(), now)) for window in MaintenanceWindow.objects.all()]
+
+    def order(row: tuple[MaintenanceWindow, dict[str, Any]]) -> tuple[int, datetime, int]:
+        window, status = row
+        if status["active_now"]:
+            return (0, status["active_until"], window.pk)
+        if status["next_start"] is not None:
+            return (1, status["next_start"], window.pk)
+        return (2, window.ends_at, window.pk)
+
+    return sorted(rows, key=order)
+
+
+def window_preview(spec: WindowSpec, *, now: datetime | None = None, days: int = PREVIEW_DAYS) -> dict[str, Any]:
+    """What the window would have muted over the last `days` days, from the stored alerts.
+
+    Each alert is replayed by its triggering event's timestamp and its rule, priority and event
+    type, as evaluation decides; its notification counts when an `alert.created` was written for
+    it. Two queries (counts, sample) whatever the number of alerts: the occurrences become time
+    ranges in SQL.
+    """
+    now = now or timezone.now()
+    since = now - timedelta(days=days)
+    spans = occurrences(spec, since, now)
+    result: dict[str, Any] = {
+        "since": since,
+        "until": now,
+        "mute": spec.mute,
+        "occurrences": [{"starts_at": begin, "ends_at": end} for begin, end in spans],
+        "alerts": 0,
+        "notifications": 0,
+        "sample": [],
+    }
+    if not spans:
+        return result
+    inside = Q()
+    for begin, end in spans:
+        inside |= Q(event__timestamp__gte=max(begin, since), event__timestamp__lt=min(end, now))
+    alerts = Alert.objects.filter(inside)
+    if spec.rule_ids:
+        alerts = alerts.filter(rule_id__in=spec.rule_ids)
+    if spec.priorities:
+        alerts = alerts.filter(priority__in=spec.priorities)
+    if spec.event_types:
+        alerts = alerts.filter(event_type__in=spec.event_types)
+    notified = Exists(Delivery.objects.filter(alert_id=OuterRef("pk"), kind=NotificationKind.ALERT_CREATED))
+    counts = alerts.annotate(notified=notified).aggregate(
+        alerts=Count("pk"), notifications=Count("pk", filter=Q(notified=True))
+    )
+    result["alerts"], result["notifications"] = counts["alerts"], counts["notifications"]
+    sample = alerts.order_by("-event__timestamp", "-pk").values(
+        "pk", "rule_id", "rule_name", "priority", "title", "event_type", "event__timestamp"
+    )[:PREVIEW_SAMPLE]
+    result["sample"] = [
+        {
+            "id": row["pk"],
+            "reference": reference_for(row["pk"]),
+            "title": row["title"],
+            "rule": {"id": row["rule_id"], "name": row["rule_name"]},
+            "priority": row["priority"],
+            "event_type": row["event_type"],
+            "timestamp": row["event__timestamp"],
+        }
+        for row in sample
+    ]
+    return result

@@ -166,7 +166,9 @@ def pretty_event(payload: dict | None) -> str:
 @readers_only
 def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     alert = get_object_or_404(
-        Alert.objects.select_related("event", "assignee", "acknowledged_by", "resolved_by", "rule", "snoozed_by"),
+        Alert.objects.select_related(
+            "event", "assignee", "acknowledged_by", "resolved_by", "rule", "snoozed_by", "suppressed_by"
+        ),
         pk=pk,
     )
     transitions = AlertTransition.objects.filter(alert=alert).select_related("actor")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -169,3 +169,13 @@ def rule_choices(*, limit: int | None = None) -> list[tuple[int, str]]:
     """(id, name) of the rules by name (at most `limit`): Rule filters on other apps' pages."""
     rows = Rule.objects.order_by("name", "pk").values_list("pk", "name")
     return list(rows[:limit] if limit is not None else rows)
+
+
+def rule_ids_existing(ids: Collection[int]) -> set[int]:
+    """Those of `ids` that name a rule (maintenance window scopes are checked with this)."""
+    return set(Rule.objects.filter(pk__in=list(ids)).values_list("pk", flat=True))
+
+
+def rule_names(ids: Collection[int]) -> dict[int, str]:
+    """Id -> name of these rules (pages that show a maintenance window's scope)."""
+    return dict(Rule.objects.filter(pk__in=list(ids)).values_list("pk", "name"))

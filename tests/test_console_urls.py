@@ -57,6 +57,11 @@ CANONICAL = {
     ("console-source-test", (7,)): "/settings/data-sources/7/test/",
     ("console-source-poll", (7,)): "/settings/data-sources/7/poll/",
     ("console-source-pause", (7,)): "/settings/data-sources/7/pause/",
+    ("console-maintenance", ()): "/settings/maintenance-windows/",
+    ("console-maintenance-new", ()): "/settings/maintenance-windows/new/",
+    ("console-maintenance-preview", ()): "/settings/maintenance-windows/preview/",
+    ("console-maintenance-edit", (8,)): "/settings/maintenance-windows/8/edit/",
+    ("console-maintenance-delete", (8,)): "/settings/maintenance-windows/8/delete/",
 }
 
 
@@ -153,6 +158,8 @@ def test_a_slashless_path_that_is_no_route_is_still_404(login):
         "/insights/events",
         "/settings/notification-channels",
         "/settings/notification-channels/new/webhooks",
+        "/settings/maintenance-windows",
+        "/settings/maintenance-windows/new",
     ],
 )
 def test_console_page_without_the_slash_answers_200_not_301(login, url):

@@ -50,6 +50,7 @@ class AlertSerializer(serializers.ModelSerializer):
     snoozed_until = serializers.SerializerMethodField()
     snoozed_by = serializers.SerializerMethodField()
     snooze_note = serializers.SerializerMethodField()
+    suppressed_by = serializers.SerializerMethodField()
 
     class Meta:
         model = Alert
@@ -80,6 +81,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "snoozed_until",
             "snoozed_by",
             "snooze_note",
+            "suppressed_by",
             "notes",
             "history",
         ]
@@ -97,6 +99,12 @@ class AlertSerializer(serializers.ModelSerializer):
 
     def get_snooze_note(self, alert: Alert) -> str:
         return alert.snooze_note if snooze_active(alert.snoozed_until, timezone.now()) else ""
+
+    @extend_schema_field(serializers.DictField(allow_null=True, help_text="{id, name} of the maintenance window"))
+    def get_suppressed_by(self, alert: Alert) -> dict | None:
+        """The maintenance window inside which the alert was raised without notifications, or null."""
+        window = alert.suppressed_by
+        return {"id": window.pk, "name": window.name} if window is not None else None
 
     def get_rule(self, alert: Alert) -> dict:
         return {"id": alert.rule_id, "name": alert.rule_name}

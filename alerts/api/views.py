@@ -74,7 +74,7 @@ CSV_COLUMNS = [
 def alert_queryset() -> QuerySet[Alert]:
     """Alerts with what AlertSerializer shows: a fixed number of queries whatever the page size."""
     return Alert.objects.select_related(
-        "event", "acknowledged_by", "resolved_by", "assignee", "snoozed_by"
+        "event", "acknowledged_by", "resolved_by", "assignee", "snoozed_by", "suppressed_by"
     ).prefetch_related(
         Prefetch("notes", queryset=AlertNote.objects.select_related("author")),
         Prefetch("transitions", queryset=AlertTransition.objects.select_related("actor")),

@@ -19,6 +19,7 @@ from django.utils import timezone
 from alerts.models import Alert, AlertTransition
 from alerts.services.audit import alert_change_record
 from alerts.services.errors import InvalidTransition, note_checked
+from alerts.services.maintenance import window_open_now
 from alerts.services.notify import alert_notification
 from alerts.services.raising import collecting_alert, group_lock
 from alerts.states import STATUS_LABELS, STATUS_NOTIFICATIONS, AlertStatus, transition_allowed, transition_verb
@@ -126,6 +127,8 @@ def _notify_transition(alert: Alert, record: AlertTransition, origin: Transition
     if kind is None or alert.rule_id is None or not alert.notify_channel_ids:
         return
     wanted = alert.notify_on_acknowledge if record.to_status == AlertStatus.ACKNOWLEDGED else alert.notify_on_resolve
+    if alert.suppressed_by_id is not None and window_open_now(alert.suppressed_by_id):
+        return  # raised silently inside a maintenance window that is still open: nothing is sent for it
     # A follow-up only for PagerDuty (acknowledge/resolve carry just the dedup key) needs no event.
     event = alert.event.payload if wanted and alert.event_id is not None and alert.event is not None else None
     notifications_enqueue(

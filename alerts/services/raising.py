@@ -1,9 +1,11 @@
 """From rule matches to alerts: open, group, count towards thresholds, notify.
 
 `matches_handle` takes the new matches with their rules' policies (alerts.policy) and turns
-them into alerts, or into notifications without alerts. Grouping and thresholds are made
-race-free by a transaction-level advisory lock per (rule, group key) on PostgreSQL and by
-SQLite's single writer otherwise. What later moves need (channels, notify flags, whether the
+them into alerts, or into notifications without alerts. Maintenance windows are loaded once
+per batch and decide each match in memory by the event's timestamp (mute=alerts: the match
+only; mute=notifications: the alert, `suppressed_by` the window, and nothing sent). Grouping
+and thresholds are made race-free by a transaction-level advisory lock per (rule, group key)
+on PostgreSQL and by SQLite's single writer otherwise. What later moves need (channels, notify flags, whether the
 alert groups) is stored on the alert, so nothing here looks rules up again.
 """
 
@@ -11,16 +13,19 @@ from __future__ import annotations
 
 import zlib
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
+from alerts.maintenance import MUTE_ALERTS, WindowCalendar, WindowSpec
 from alerts.models import Alert, AlertEvent
 from alerts.policy import AlertPolicy, MatchHistory, NewMatch
 from alerts.services.audit import alert_created_payload
+from alerts.services.maintenance import maintenance_calendar, maintenance_counts_add
 from alerts.services.notify import alert_notification, match_notification
 from alerts.services.reminders import alerts_reminders_update, reminder_fields
 from alerts.states import UNRESOLVED, AlertStatus
@@ -63,13 +68,21 @@ def matches_handle(
     audit: list[tuple[dict[str, Any], int]] = []
     orders: list[NotificationOrder] = []
     opened: dict[int, int] = defaultdict(int)
-    ungrouped: list[tuple[AlertPolicy, AuditEvent, NewMatch]] = []
+    ungrouped: list[tuple[AlertPolicy, AuditEvent, NewMatch, int | None]] = []
+    quiet = Quiet(calendar=maintenance_calendar(*_time_range(events.values())) if events else WindowCalendar())
     for match in sorted(matches, key=lambda m: (m.event_timestamp, m.match_id)):
         policy, event = policies.get(match.rule_id), events.get(match.event_id)
         if policy is None or event is None:
             continue
+        window = quiet.window_for(policy, event)
+        if window is not None and window.mute == MUTE_ALERTS:
+            quiet.count(window.id, alerts=policy.generate_alerts, notifications=policy.notifies_now)
+            continue  # the match stays recorded; no alert, nothing sent
+        suppressed_by = window.id if window is not None else None
         if not policy.generate_alerts:
-            if policy.notifies_now:
+            if suppressed_by is not None:
+                quiet.count(suppressed_by, alerts=False, notifications=policy.notifies_now)
+            elif policy.notifies_now:
                 orders.append(
                     NotificationOrder(
                         notification=match_notification(
@@ -82,18 +95,44 @@ def matches_handle(
                 )
             continue
         if not policy.grouped:
-            ungrouped.append((policy, event, match))  # independent of each other: opened together below
+            ungrouped.append((policy, event, match, suppressed_by))  # independent of each other: opened together below
             continue
-        alert = _alert_for_match(policy, match, event, history)
+        alert = _alert_for_match(policy, match, event, history, suppressed_by)
         if alert is not None:
-            _alert_opened(policy, alert, event, opened, audit, orders)
+            _alert_opened(policy, alert, event, opened, audit, orders, quiet)
     for policy, alert, event in _alerts_open_ungrouped(ungrouped):
-        _alert_opened(policy, alert, event, opened, audit, orders)
+        _alert_opened(policy, alert, event, opened, audit, orders, quiet)
+    maintenance_counts_add(quiet.muted)
     if audit:
         audit_events_record(payloads=audit)
     if orders:
         notifications_enqueue(orders)
     return dict(opened)
+
+
+def _time_range(events: Iterable[AuditEvent]) -> tuple[datetime, datetime]:
+    stamps = [event.timestamp for event in events]
+    return min(stamps), max(stamps)
+
+
+@dataclass
+class Quiet:
+    """The batch's maintenance windows (loaded once) and what each muted, counted for one UPDATE."""
+
+    calendar: WindowCalendar
+    muted: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def window_for(self, policy: AlertPolicy, event: AuditEvent) -> WindowSpec | None:
+        """The window covering the event's timestamp in this rule's scope (so previews agree), if any."""
+        if not self.calendar:
+            return None
+        return self.calendar.suppressing(
+            rule_id=policy.rule_id, priority=policy.priority, event_type=event.event_type, at=event.timestamp
+        )
+
+    def count(self, window_id: int, *, alerts: bool, notifications: bool) -> None:
+        muted_alerts, muted_notifications = self.muted.get(window_id, (0, 0))
+        self.muted[window_id] = (muted_alerts + int(alerts), muted_notifications + int(notifications))
 
 
 def _alert_opened(
@@ -103,10 +142,15 @@ def _alert_opened(
     opened: dict[int, int],
     audit: list[tuple[dict[str, Any], int]],
     orders: list[NotificationOrder],
+    quiet: Quiet,
 ) -> None:
-    """What every new alert sets off, collected for the batch: its audit event, its notification."""
+    """What every new alert sets off, collected for the batch: its audit event, its notification
+    (none for an alert raised inside a mute=notifications window: that window counts it)."""
     opened[policy.rule_id] += 1
     audit.append((alert_created_payload(alert, event), alert.causal_depth + 1))
+    if alert.suppressed_by_id is not None:
+        quiet.count(alert.suppressed_by_id, alerts=True, notifications=policy.notifies_now)
+        return
     if policy.notifies_now:
         orders.append(
             NotificationOrder(
@@ -119,25 +163,25 @@ def _alert_opened(
 
 
 def _alerts_open_ungrouped(
-    ungrouped: Sequence[tuple[AlertPolicy, AuditEvent, NewMatch]],
+    ungrouped: Sequence[tuple[AlertPolicy, AuditEvent, NewMatch, int | None]],
 ) -> list[tuple[AlertPolicy, Alert, AuditEvent]]:
     """One alert per match of a rule that neither groups nor counts: two INSERTs for all of them."""
     if not ungrouped:
         return []
     alerts = Alert.objects.bulk_create(
         [
-            _alert_new(policy, event, [event], group_key=match.group_key, collecting=False)
-            for policy, event, match in ungrouped
+            _alert_new(policy, event, [event], group_key=match.group_key, collecting=False, suppressed_by=suppressed)
+            for policy, event, match, suppressed in ungrouped
         ]
     )
     AlertEvent.objects.bulk_create(
         [
             AlertEvent(alert=alert, event_id=event.pk, event_timestamp=event.timestamp)
-            for alert, (_, event, _) in zip(alerts, ungrouped, strict=True)
+            for alert, (_, event, _, _) in zip(alerts, ungrouped, strict=True)
         ],
         ignore_conflicts=True,
     )
-    return [(policy, alert, event) for alert, (policy, event, _) in zip(alerts, ungrouped, strict=True)]
+    return [(policy, alert, event) for alert, (policy, event, _, _) in zip(alerts, ungrouped, strict=True)]
 
 
 def alerts_policy_update(*, policy: AlertPolicy) -> int:
@@ -174,12 +218,16 @@ def collecting_alert(rule_id: int, group_key: str) -> Alert | None:
     )
 
 
-def _alert_for_match(policy: AlertPolicy, match: NewMatch, event: AuditEvent, history: MatchHistory) -> Alert | None:
+def _alert_for_match(
+    policy: AlertPolicy, match: NewMatch, event: AuditEvent, history: MatchHistory, suppressed_by: int | None
+) -> Alert | None:
     """Open an alert for the match, or join the collecting one of its group; None when it only joined."""
     threshold = policy.threshold
     window = policy.group_window_minutes
     if threshold is None and window == 0:
-        return _alert_open(policy, event, [event], group_key=match.group_key, collecting=False)
+        return _alert_open(
+            policy, event, [event], group_key=match.group_key, collecting=False, suppressed_by=suppressed_by
+        )
     group_lock(policy.rule_id, match.group_key)
     current = collecting_alert(policy.rule_id, match.group_key)
     if threshold is not None:
@@ -189,14 +237,16 @@ def _alert_for_match(policy: AlertPolicy, match: NewMatch, event: AuditEvent, hi
         events = _threshold_events(policy, match, event, history)
         if len(events) < threshold.count:
             return None
-        return _alert_open(policy, event, events, group_key=match.group_key, collecting=True)
+        return _alert_open(
+            policy, event, events, group_key=match.group_key, collecting=True, suppressed_by=suppressed_by
+        )
     if current is not None:
         if event.timestamp - current.last_seen_at <= timedelta(minutes=window):
             _alert_join(current, event)
             return None
         current.collecting = False
         current.save(update_fields=["collecting"])
-    return _alert_open(policy, event, [event], group_key=match.group_key, collecting=True)
+    return _alert_open(policy, event, [event], group_key=match.group_key, collecting=True, suppressed_by=suppressed_by)
 
 
 def _threshold_events(
@@ -239,7 +289,13 @@ def _threshold_events(
 
 
 def _alert_new(
-    policy: AlertPolicy, event: AuditEvent, events: Sequence[AuditEvent], *, group_key: str, collecting: bool
+    policy: AlertPolicy,
+    event: AuditEvent,
+    events: Sequence[AuditEvent],
+    *,
+    group_key: str,
+    collecting: bool,
+    suppressed_by: int | None = None,
 ) -> Alert:
     """The alert row for these events, not saved yet."""
     source_type, source_id = alert_source_for(event.payload)
@@ -262,15 +318,22 @@ def _alert_new(
         last_seen_at=max(e.timestamp for e in events),
         created_at=created_at,
         causal_depth=event.causal_depth,
+        suppressed_by_id=suppressed_by,
         **_policy_fields(policy),
         **reminder_fields(policy, created_at),
     )
 
 
 def _alert_open(
-    policy: AlertPolicy, event: AuditEvent, events: Sequence[AuditEvent], *, group_key: str, collecting: bool
+    policy: AlertPolicy,
+    event: AuditEvent,
+    events: Sequence[AuditEvent],
+    *,
+    group_key: str,
+    collecting: bool,
+    suppressed_by: int | None = None,
 ) -> Alert:
-    alert = _alert_new(policy, event, events, group_key=group_key, collecting=collecting)
+    alert = _alert_new(policy, event, events, group_key=group_key, collecting=collecting, suppressed_by=suppressed_by)
     alert.save(force_insert=True)
     AlertEvent.objects.bulk_create(
         [AlertEvent(alert=alert, event_id=e.pk, event_timestamp=e.timestamp) for e in events], ignore_conflicts=True

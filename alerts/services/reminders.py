@@ -8,7 +8,8 @@ call and moves the clocks with one UPDATE. The n-th reminder's outbox source is
 `reminder:<alert id>:<n>` and the escalation's `escalation:<alert id>`, unique with channel and
 kind: even two runs that read the same alert write each notification once.
 
-Only `open` alerts are due: acknowledging or resolving stops both at once.
+Only `open` alerts are due: acknowledging or resolving stops both at once. Snoozed alerts and
+alerts a maintenance window open now covers wait (one query per run finds the open windows).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from alerts.models import Alert
 from alerts.policy import AlertPolicy
+from alerts.services.maintenance import maintenance_quiet_now
 from alerts.services.notify import alert_notification
 from alerts.states import UNRESOLVED, AlertStatus
 from channels.services import NotificationOrder, notifications_enqueue
@@ -85,30 +87,33 @@ def alerts_reminders_update(*, policy: AlertPolicy, now: datetime | None = None)
 
 def not_snoozed(now: datetime) -> Q:
     """Alerts whose reminders may go now: not snoozed, or their snooze is over (a reminder that
-    fell due meanwhile goes at the first run after it, as api.md 10 asks). Maintenance windows
-    join here later."""
+    fell due meanwhile goes at the first run after it, as api.md 10 asks)."""
     return Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now)
 
 
-def reminders_due(now: datetime) -> Q:
-    """Open (so unacknowledged and unresolved), not snoozed, with a reminder or escalation due."""
-    return (
+def reminders_due(now: datetime, quiet: Q | None = None) -> Q:
+    """Open (so unacknowledged and unresolved), not snoozed, not covered by a maintenance window
+    open now (`quiet`, from maintenance_quiet_now; what fell due inside goes at the first run
+    after the window), with a reminder or escalation due."""
+    due = (
         Q(status=AlertStatus.OPEN)
         & (Q(next_reminder_at__lte=now, reminders_sent__lt=F("remind_max")) | Q(escalate_at__lte=now))
         & not_snoozed(now)
     )
+    return due & ~quiet if quiet is not None else due
 
 
 def reminders_run(*, now: datetime | None = None) -> ReminderRun:
     """Send every reminder and escalation due by `now`, batch by batch (the beat job)."""
     now = now or timezone.now()
     run = ReminderRun()
+    quiet = maintenance_quiet_now(now)
     while True:
         with transaction.atomic():
             due = list(
                 Alert.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("event")
-                .filter(reminders_due(now))
+                .filter(reminders_due(now, quiet))
                 .order_by("pk")[:BATCH]
             )
             if not due:
