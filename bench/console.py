@@ -73,7 +73,7 @@ RULE_COLUMNS = (
     "name, description, enabled, priority, template, conditions, selected_event_types, generate_alerts, "
     "send_notifications, notify_on_acknowledge, notify_on_resolve, existing_conditions, group_by, "
     "group_window_minutes, created_at, updated_at, alert_count, match_count, backfill_status, backfill_total, "
-    "backfill_done, backfill_matched, backfill_error, created_by_id, updated_by_id"
+    "backfill_done, backfill_matched, backfill_error, created_by_id, updated_by_id, remind_max, snooze_note"
 )
 
 
@@ -159,6 +159,8 @@ def rules_top_up(database_url: str, target: int) -> int:
                         "",
                         admin_id,
                         admin_id,
+                        0,
+                        "",
                     )
                 )
         links = conn.execute(
