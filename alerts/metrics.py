@@ -1,7 +1,7 @@
 """Reads behind Insights > Alert Metrics and the home sparkline: alert load and response times over a period.
 
-Each function is one aggregate query whatever the number of alerts (the page costs four, the
-sparkline one). PostgreSQL computes the MTTA/MTTR percentiles itself (ordered-set aggregates);
+Each function is one aggregate query whatever the number of alerts (the page costs four). PostgreSQL
+computes the MTTA/MTTR percentiles itself (ordered-set aggregates);
 other databases (SQLite in development) return a (week, seconds) histogram and the percentiles
 are read off it here, with the same definitions as `alerts.selectors.alert_metrics`: the median
 of the values (the mean of the two middle ones for an even count) and the nearest-rank p90.
@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Count, FloatField, Max, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
@@ -117,43 +117,41 @@ class WeekTimes:
     mttr: Spread
 
 
-class _Percentile(Aggregate):
-    """PostgreSQL's ordered-set aggregates: PERCENTILE_CONT/DISC(fraction) WITHIN GROUP (ORDER BY x)."""
-
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression: str, *, function: str, fraction: float) -> None:
-        super().__init__(expression, function=function, fraction=float(fraction))
-
-
-def _median(column: str) -> _Percentile:
-    return _Percentile(column, function="PERCENTILE_CONT", fraction=0.5)
-
-
-def _p90(column: str) -> _Percentile:
-    return _Percentile(column, function="PERCENTILE_DISC", fraction=0.9)
+# One aggregate a week, side by side: each week is an index range scan whose values PostgreSQL
+# sorts in memory. GROUP BY week instead sorts the whole period by week first (7.5 s against
+# about 1 s for 90 days of a million alerts on the bench machine).
+_WEEKLY_PERCENTILES_SQL = """
+SELECT w.start, s.*
+FROM unnest(%s::timestamptz[], %s::timestamptz[]) AS w(start, stop)
+CROSS JOIN LATERAL (
+    SELECT count(seconds_to_acknowledge),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_acknowledge),
+           percentile_disc(0.9) WITHIN GROUP (ORDER BY seconds_to_acknowledge),
+           count(seconds_to_resolve),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_resolve),
+           percentile_disc(0.9) WITHIN GROUP (ORDER BY seconds_to_resolve)
+    FROM {table}
+    WHERE created_at >= w.start AND created_at < w.stop
+) AS s
+"""
 
 
 def response_times_per_week(window: MetricsWindow) -> list[WeekTimes]:
     """MTTA and MTTR (median, p90 in seconds) of the alerts raised in each week of the window."""
     weeks: dict[date, tuple[Spread, Spread]] = {week: (Spread(), Spread()) for week in window.weeks}
-    by_week = _in_window(window).annotate(week=TruncWeek("created_at", tzinfo=UTC)).values("week")
     if connection.vendor == "postgresql":
-        percentiles = by_week.annotate(
-            ack_n=Count("seconds_to_acknowledge"),
-            ack_median=_median("seconds_to_acknowledge"),
-            ack_p90=_p90("seconds_to_acknowledge"),
-            res_n=Count("seconds_to_resolve"),
-            res_median=_median("seconds_to_resolve"),
-            res_p90=_p90("seconds_to_resolve"),
-        )
-        for row in percentiles:
-            weeks[_as_date(row["week"])] = (
-                Spread(row["ack_n"], _float(row["ack_median"]), _float(row["ack_p90"])),
-                Spread(row["res_n"], _float(row["res_median"]), _float(row["res_p90"])),
-            )
+        mondays = [datetime.combine(week, time.min, tzinfo=UTC) for week in window.weeks]
+        starts = [max(monday, window.start) for monday in mondays]
+        stops = [monday + timedelta(weeks=1) for monday in mondays]
+        with connection.cursor() as cursor:
+            cursor.execute(_WEEKLY_PERCENTILES_SQL.format(table=Alert._meta.db_table), [starts, stops])
+            for start, ack_n, ack_median, ack_p90, res_n, res_median, res_p90 in cursor.fetchall():
+                weeks[_as_date(start - timedelta(days=start.astimezone(UTC).weekday()))] = (
+                    Spread(ack_n, _float(ack_median), _float(ack_p90)),
+                    Spread(res_n, _float(res_median), _float(res_p90)),
+                )
     else:
+        by_week = _in_window(window).annotate(week=TruncWeek("created_at", tzinfo=UTC)).values("week")
         histograms: dict[date, tuple[dict[int, int], dict[int, int]]] = {}
         counted = by_week.annotate(n=Count("*")).values_list(
             "week", "seconds_to_acknowledge", "seconds_to_resolve", "n"

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 WIDTH = 720  # viewBox width of every full-size chart
+LINE_WIDTH = 480  # line charts sit two a row on a desktop: a narrower viewBox keeps their labels legible
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 40  # margins: y labels on the left, x labels below
+UNIT_NAMES = {"s": "seconds", "min": "minutes", "h": "hours", "d": "days"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,11 @@ class StackedBars:
     y_ticks: list[Tick] = field(default_factory=list)
 
     @property
+    def legend(self) -> list[Series]:
+        """Top of the stack first, as the eye reads the bars."""
+        return list(reversed(self.series))
+
+    @property
     def y_label_x(self) -> float:
         return self.plot_left - 6
 
@@ -100,7 +107,7 @@ def stacked_bars(
     height: int = 240,
     width: int = WIDTH,
     axes: bool = True,
-    x_labels: int = 8,
+    x_labels: int = 6,
 ) -> StackedBars:
     """One bar a column, its series stacked bottom-up in `series` order; about `x_labels` x labels."""
     left, right, top, bottom = (LEFT, RIGHT, TOP, BOTTOM) if axes else (0, 0, 2, 0)
@@ -158,6 +165,10 @@ class LineChart:
     unit: str = ""
 
     @property
+    def unit_name(self) -> str:
+        return UNIT_NAMES.get(self.unit, self.unit)
+
+    @property
     def y_label_x(self) -> float:
         return self.plot_left - 6
 
@@ -173,7 +184,7 @@ def line_chart(
     scale: float = 1.0,
     unit: str = "",
     height: int = 240,
-    width: int = WIDTH,
+    width: int = LINE_WIDTH,
 ) -> LineChart:
     """Lines over evenly spaced x labels; values are divided by `scale` for the axis (seconds -> hours)."""
     chart = LineChart(width, height, TOP, height - BOTTOM, LEFT, width - RIGHT, unit=unit)
@@ -202,7 +213,7 @@ def line_chart(
             )
             pen_down = True
         chart.lines.append(Line(s, " ".join(commands), points))
-    every = max(1, math.ceil(count / 8))
+    every = max(1, math.ceil(count / 6))
     chart.x_ticks = [Tick(round(x_at(i), 1), label) for i, label in enumerate(x_labels) if i % every == 0]
     chart.y_ticks = y_ticks(chart.plot_bottom, plot_height, axis_max, step)
     return chart
