@@ -307,7 +307,7 @@ def metrics_refresh_measure() -> None:
         slowest = max(captured.captured_queries, key=lambda q: float(q["time"]))
         print(
             f"{days:>3} days  {statistics.median(times):>9.1f}  {max(times):>7.1f}  {len(captured.captured_queries):>7}  "
-            f"{page.total:>9,}  {float(slowest['time']) * 1000:.0f} ms: {slowest['sql'][:90]}"
+            f"{page.total:>9,}  {float(slowest['time']) * 1000:.0f} ms: {' '.join(slowest['sql'].split())[:90]}"
         )
     alert_metrics_refresh_all()
 
