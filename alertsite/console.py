@@ -41,10 +41,14 @@ def console_context(request: HttpRequest) -> dict[str, Any]:
     def role() -> Role | None:
         return user_role(request.user) if getattr(request, "user", None) is not None else None
 
+    def role_name() -> str:
+        current = role()
+        return current.value if current else ""
+
     return {
         # Counted only when a page renders the bell (one indexed COUNT).
         "bell_count": SimpleLazyObject(open_alert_count),
-        "role": SimpleLazyObject(lambda: role().value if role() else ""),
+        "role": SimpleLazyObject(role_name),
         "can_act_on_alerts": SimpleLazyObject(lambda: role() in RESPONDERS),
         "can_edit_rules": SimpleLazyObject(lambda: role() in ADMINS),
         "is_admin": SimpleLazyObject(lambda: role() in ADMINS),

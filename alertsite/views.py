@@ -1,11 +1,13 @@
-"""Console pages that belong to no single app: Home (the Open Alerts widget) and the bell fragment."""
+"""Console pages that belong to no single app: Home (the 7-day sparkline, the Open Alerts widget) and the bell fragment."""
 
 from __future__ import annotations
 
 from django.shortcuts import render
 
+from alerts.metrics_charts import per_day_chart
 from alerts.models import Alert
 from alerts.selectors import alert_summary, alerts_awake
+from alerts.services.metrics_snapshots import alert_metrics_current
 from alertsite.console import open_alert_count, readers_only
 
 
@@ -16,7 +18,15 @@ def home(request):
         .order_by("-created_at", "-id")
         .only("pk", "title", "priority", "status", "created_at", "rule_name")[:5]
     )
-    return render(request, "console/home.html", {"nav": "home", "summary": alert_summary(), "newest": newest})
+    week, _ = alert_metrics_current(7)  # the sparkline: the 7-day Alert Metrics snapshot, one query
+    context = {
+        "nav": "home",
+        "summary": alert_summary(),
+        "newest": newest,
+        "week": week,
+        "sparkline": per_day_chart(week.per_day, sparkline=True),
+    }
+    return render(request, "console/home.html", context)
 
 
 @readers_only

@@ -67,9 +67,16 @@ STATUS_WEIGHTS = {"open": 5, "acknowledged": 5, "resolved": 90}
 ALERT_COLUMNS = (
     "id, rule_id, rule_name, priority, status, title, event_type, event_count, group_key, collecting, "
     "first_seen_at, last_seen_at, created_at, acknowledged_at, acknowledged_by_id, resolved_at, resolved_by_id, "
-    "assignee_id, seconds_to_acknowledge, seconds_to_resolve, causal_depth, category, source_type, source_id"
+    "assignee_id, seconds_to_acknowledge, seconds_to_resolve, causal_depth, category, source_type, source_id, "
+    "grouped, notify_channel_ids, notify_on_acknowledge, notify_on_resolve, escalation_channel_ids, remind_max, "
+    "reminders_sent, snooze_note"
 )
-TRANSITION_COLUMNS = "alert_id, from_status, to_status, actor_id, note, at"
+# notify_channel_ids .. snooze_note: NOT NULL without a database default (the model fills them), so COPY names them.
+ALERT_POLICY_DEFAULTS = ("[]", False, False, "[]", 0, 0, "")
+TRANSITION_COLUMNS = "alert_id, from_status, to_status, actor_id, note, at, external_actor"
+# The Directory Insights service (alert category) of each event type, and the subject kinds alerts are about.
+EVENT_CATEGORIES = {"sso_auth": "sso", "ldap_bind": "ldap", "application_update": "saas_management"}
+SOURCE_TYPES = {"user": 80, "device": 12, "": 8}
 RESOLVE_NOTES = ["", "", "", "", "false positive", "user confirmed the login", "password reset done"]
 
 
@@ -121,7 +128,7 @@ def rules_seed(conn: psycopg.Connection, admin_id: int, now: datetime) -> list[t
         "name, description, enabled, priority, template, conditions, selected_event_types, generate_alerts, "
         "send_notifications, notify_on_acknowledge, notify_on_resolve, existing_conditions, group_by, "
         "group_window_minutes, created_at, updated_at, alert_count, match_count, backfill_status, backfill_total, "
-        "backfill_done, backfill_matched, backfill_error, created_by_id, updated_by_id"
+        "backfill_done, backfill_matched, backfill_error, created_by_id, updated_by_id, remind_max, snooze_note"
     )
     with conn.cursor().copy(f"COPY rules_rule ({columns}) FROM STDIN") as copy:
         for i in range(RULES):
@@ -155,6 +162,8 @@ def rules_seed(conn: psycopg.Connection, admin_id: int, now: datetime) -> list[t
                     "",
                     admin_id,
                     admin_id,
+                    0,
+                    "",
                 )
             )
     return [tuple(row) for row in conn.execute("SELECT id, name, priority FROM rules_rule ORDER BY id")]
@@ -188,12 +197,13 @@ def alert_chunks(
         count = min(CHUNK, total - first)
         picked_rules = rng.choices(rules, weights=weights, k=count)
         picked_statuses = rng.choices(statuses, weights=status_weights, k=count)
+        picked_sources = rng.choices(list(SOURCE_TYPES), weights=list(SOURCE_TYPES.values()), k=count)
         alerts: list[tuple[Any, ...]] = []
         transitions: list[tuple[Any, ...]] = []
         for offset in range(count):
             pk = first + offset + 1
             rule_id, rule_name, priority = picked_rules[offset]
-            status = picked_statuses[offset]
+            status, source_type = picked_statuses[offset], picked_sources[offset]
             created_ts = start + (pk - 1 + rand()) * step
             created = stamp(created_ts, UTC)
             grouped = rand() < 0.1
@@ -212,13 +222,13 @@ def alert_chunks(
             if status == "acknowledged" or (status == "resolved" and rand() < 0.7):
                 to_ack = int(min(lognorm(mu_ack, 1.2), age * 0.5))
                 ack_at, ack_by = stamp(created_ts + to_ack, UTC), choice(responders)
-                transitions.append((pk, "open", "acknowledged", ack_by, "", ack_at))
+                transitions.append((pk, "open", "acknowledged", ack_by, "", ack_at, ""))
             if status == "resolved":
                 to_res = int(min((to_ack or 0) + lognorm(mu_res, 1.3), age * 0.99))
                 to_res = max(to_res, to_ack or 0)
                 res_at, res_by = stamp(created_ts + to_res, UTC), choice(responders)
                 previous = "open" if ack_at is None else "acknowledged"
-                transitions.append((pk, previous, "resolved", res_by, choice(RESOLVE_NOTES), res_at))
+                transitions.append((pk, previous, "resolved", res_by, choice(RESOLVE_NOTES), res_at, ""))
             alerts.append(
                 (
                     pk,
@@ -242,9 +252,11 @@ def alert_chunks(
                     to_ack,
                     to_res,
                     0,
-                    "directory",
-                    "user",
-                    f"{randrange(16**24):024x}",
+                    EVENT_CATEGORIES.get(event_type, "directory"),
+                    source_type,
+                    f"{randrange(16**24):024x}" if source_type else "",
+                    grouped,
+                    *ALERT_POLICY_DEFAULTS,
                 )
             )
         yield alerts, transitions

@@ -1,4 +1,5 @@
-"""Console benchmark: server time and SQL query counts of Home, the Alerts dashboard and the Rules dashboard.
+"""Console benchmark: server time and SQL query counts of Home (with its 7-day sparkline), the Alerts
+dashboard, the Rules dashboard and Insights > Alert Metrics.
 
 Run from the repository root: `.venv/bin/python bench/console.py [--rules 10000] [--profile]`.
 
@@ -17,6 +18,11 @@ routing, session and auth, SQL, template rendering; no HTTP, no network, no brow
 also measured at another page of its table, to show that the number of queries does not grow with
 the page number. `{% static %}` uses the plain storage (no collectstatic manifest is needed; a
 manifest lookup is a dict lookup). Target: every page under 150 ms (median).
+
+Alert Metrics and the sparkline read a snapshot a period that a periodic job recomputes
+(alerts.services.metrics_snapshots); the bench first times that recomputation of each period
+(the live aggregates, REFRESH_RUNS runs, median) and stores the snapshots, as the job would,
+then measures the pages.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ _spec.loader.exec_module(bench_alerts)
 TARGET_MS = 150.0
 RUNS = bench_alerts.RUNS
 WARM_UPS = bench_alerts.WARM_UPS
+REFRESH_RUNS = 3
 RULES = 10_000
 CHANNELS = 12
 RULE_EVENT_TYPES = [
@@ -73,7 +80,7 @@ RULE_COLUMNS = (
     "name, description, enabled, priority, template, conditions, selected_event_types, generate_alerts, "
     "send_notifications, notify_on_acknowledge, notify_on_resolve, existing_conditions, group_by, "
     "group_window_minutes, created_at, updated_at, alert_count, match_count, backfill_status, backfill_total, "
-    "backfill_done, backfill_matched, backfill_error, created_by_id, updated_by_id"
+    "backfill_done, backfill_matched, backfill_error, created_by_id, updated_by_id, remind_max, snooze_note"
 )
 
 
@@ -159,6 +166,8 @@ def rules_top_up(database_url: str, target: int) -> int:
                         "",
                         admin_id,
                         admin_id,
+                        0,
+                        "",
                     )
                 )
         links = conn.execute(
@@ -277,6 +286,32 @@ def print_table(pages: list[Page]) -> None:
         print(f"  {p.label}: {p.path}")
 
 
+def metrics_refresh_measure() -> None:
+    """Time the periodic job's work per period (live aggregates, no snapshot), then store every snapshot."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from alerts.metrics import PERIODS, alert_metrics_page
+    from alerts.services.metrics_snapshots import alert_metrics_refresh_all
+
+    print(f"\nAlert Metrics snapshot refresh (the periodic job's work, median of {REFRESH_RUNS} runs)")
+    print(f"{'period':<8}  {'median ms':>9}  {'max ms':>7}  {'queries':>7}  {'alerts':>9}  slowest query")
+    for days in PERIODS:
+        times: list[float] = []
+        for _ in range(REFRESH_RUNS):
+            started = time.perf_counter()
+            alert_metrics_page(days)
+            times.append((time.perf_counter() - started) * 1000)
+        with CaptureQueriesContext(connection) as captured:
+            page = alert_metrics_page(days)
+        slowest = max(captured.captured_queries, key=lambda q: float(q["time"]))
+        print(
+            f"{days:>3} days  {statistics.median(times):>9.1f}  {max(times):>7.1f}  {len(captured.captured_queries):>7}  "
+            f"{page.total:>9,}  {float(slowest['time']) * 1000:.0f} ms: {' '.join(slowest['sql'].split())[:90]}"
+        )
+    alert_metrics_refresh_all()
+
+
 def measurements(*, always_explain: bool, always_profile: bool) -> list[Page]:
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -292,11 +327,16 @@ def measurements(*, always_explain: bool, always_profile: bool) -> list[Page]:
     client = Client()
     client.force_login(admin)
 
+    metrics_refresh_measure()
     rule_pages = math.ceil(Rule.objects.count() / 50)
     newest = Alert.objects.order_by("-id").values_list("id", flat=True).first() or 0
     live = "status=open&status=acknowledged&sort=created&dir=desc"
     plan = [
-        ("Home", "/"),
+        ("Home (with the 7-day sparkline)", "/"),
+        ("Alert Metrics, 30 days (default)", "/insights/alerts/metrics/"),
+        ("Alert Metrics, 7 days", "/insights/alerts/metrics/?days=7"),
+        ("Alert Metrics, 90 days", "/insights/alerts/metrics/?days=90"),
+        ("(x) Alert Metrics CSV, per day, 90 days", "/insights/alerts/metrics/csv/alerts-per-day/?days=90"),
         ("Alerts dashboard, page 1", "/insights/alerts/"),
         ("Alerts dashboard, page 2", "/insights/alerts/?page=2"),
         ("Alerts dashboard, page 50", "/insights/alerts/?page=50"),

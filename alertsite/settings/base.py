@@ -172,6 +172,9 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1_000_000)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("ALERTSITE_BROKER_VISIBILITY_TIMEOUT", default=300),
 }
+# How often the Alert Metrics figures are recomputed; a page computes them itself when its
+# snapshot is older than twice this (no job running).
+ALERTSITE_METRICS_REFRESH_SECONDS = env.int("ALERTSITE_METRICS_REFRESH_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
     "event-retention-purge": {
         "task": "events.tasks.event_retention_purge_task",
@@ -198,6 +201,11 @@ CELERY_BEAT_SCHEDULE = {
     "alert-snooze-expiry": {
         "task": "alerts.tasks.alert_snoozes_expire_task",
         "schedule": timedelta(seconds=env.float("ALERTSITE_SNOOZE_SWEEP_INTERVAL_SECONDS", default=60.0)),
+    },
+    # Insights > Alert Metrics reads one snapshot a period (alerts.services.metrics_snapshots).
+    "alert-metrics-refresh": {
+        "task": "alerts.tasks.alert_metrics_refresh_task",
+        "schedule": timedelta(seconds=ALERTSITE_METRICS_REFRESH_SECONDS),
     },
     "sources-poll": {
         "task": "events.tasks.sources_poll_due_task",

@@ -107,6 +107,8 @@ def test_every_console_page_loads_without_a_violation(
         f"/insights/alerts/{alert.pk}/",
         "/insights/alerts/rules/",
         "/insights/alerts/rules/?priority=high&search=Admin",
+        "/insights/alerts/metrics/",
+        "/insights/alerts/metrics/?days=90",
         "/insights/alerts/rules/templates/",
         "/insights/alerts/rules/new/",
         f"/insights/alerts/rules/{rule.pk}/edit/",
