@@ -10,7 +10,8 @@ kind: even two runs that read the same alert write each notification once.
 
 Each reminder and escalation sent is also an entry of the alert's history (`AlertTransition` of
 kind `reminder` / `escalation`: "Reminder 2 of 3 sent to SOC, On-call"), written with one INSERT
-per batch next to the clocks' UPDATE; the channel names take one query per batch.
+per batch next to the clocks' UPDATE; the channel names and the entries already written (a second
+run that read the same alert) take one query each per batch.
 
 Only `open` alerts are due: acknowledging or resolving stops both at once.
 """
