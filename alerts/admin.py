@@ -149,9 +149,9 @@ class WaitingListFilter(admin.SimpleListFilter):
 
 class AlertTransitionInline(ReadOnlyInline):
     model = AlertTransition
-    verbose_name = "status change"
+    verbose_name = "history entry"
     verbose_name_plural = "history"
-    fields = ["from_status", "to_status", "actor", "external_actor", "note", "at"]
+    fields = ["kind", "from_status", "to_status", "actor", "external_actor", "note", "at"]
     readonly_fields = fields
     ordering = ["at", "id"]
 
@@ -425,12 +425,12 @@ class ReadOnlyLogAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(AlertTransition)
 class AlertTransitionAdmin(ReadOnlyLogAdmin):
-    list_display = ["at", "alert_link", "from_status", "to_status", "actor", "note"]
-    list_filter = ["to_status", "from_status", ActorListFilter]
+    list_display = ["at", "alert_link", "kind", "from_status", "to_status", "actor", "note"]
+    list_filter = ["kind", "to_status", "from_status", ActorListFilter]
     search_fields = ["note", "=actor__username"]
     search_help_text = "An alert reference such as ALR-000123, a word from the note, or a username."
     list_select_related = ["alert", "actor"]
-    fields = ["alert", "from_status", "to_status", "actor", "note", "at"]
+    fields = ["alert", "kind", "from_status", "to_status", "actor", "note", "at"]
     readonly_fields = fields
     ordering = ["-at", "-id"]
 

@@ -187,10 +187,24 @@ class AlertEvent(models.Model):
         return f"{self.alert_id}:{self.event_id}"
 
 
+class HistoryKind(models.TextChoices):
+    """What an entry of an alert's history records: a status change, or a reminder or escalation sent."""
+
+    STATUS = "status", "Status change"
+    REMINDER = "reminder", "Reminder sent"
+    ESCALATION = "escalation", "Escalation sent"
+
+
 class AlertTransition(models.Model):
-    """One status change: from, to, who, when, and the remark given with it."""
+    """One entry of an alert's history: a status change (from, to, who, when, and the remark given
+    with it), or a reminder or escalation sent (`kind`; from and to are then the status it stayed in,
+    and `note` says what was sent to which channels)."""
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="transitions")
+    # A database default too: rows written by plain SQL (benches, COPY) are status changes.
+    kind = models.CharField(
+        max_length=12, choices=HistoryKind.choices, default=HistoryKind.STATUS, db_default=HistoryKind.STATUS
+    )
     from_status = models.CharField(max_length=12, choices=AlertStatus.choices)
     to_status = models.CharField(max_length=12, choices=AlertStatus.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -204,6 +218,8 @@ class AlertTransition(models.Model):
         indexes = [models.Index(fields=["alert", "at"], name="alert_transition_idx")]
 
     def __str__(self) -> str:
+        if self.kind != HistoryKind.STATUS:
+            return f"{self.alert_id}: {self.note}"
         return f"{self.alert_id}: {self.from_status} -> {self.to_status}"
 
 

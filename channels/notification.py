@@ -97,6 +97,21 @@ class AlertInfo:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ReminderInfo:
+    """Which reminder an `alert.reminder` is: the n-th of at most `of` (the rule's `remind_max`)."""
+
+    number: int
+    of: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"number": self.number, "of": self.of}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReminderInfo:
+        return cls(number=int(data.get("number") or 0), of=int(data.get("of") or 0))
+
+
 # Kinds that report a status change: their `alert.transition` is always present (null when unknown).
 STATUS_KINDS = frozenset({"alert.acknowledged", "alert.resolved"})
 
@@ -109,6 +124,7 @@ class Notification:
     rule: RuleRef
     event: dict[str, Any] | None
     alert: AlertInfo | None = None
+    reminder: ReminderInfo | None = None  # `alert.reminder` only
 
     @property
     def reference(self) -> str:
@@ -137,6 +153,8 @@ class Notification:
             body["alert"] = self.alert.as_json(with_transition=self.kind in STATUS_KINDS)
         else:
             body["rule"] = self.rule.as_json()
+        if self.reminder is not None:
+            body["reminder"] = self.reminder.as_json()
         body["event"] = self.event
         return body
 
@@ -145,9 +163,16 @@ class Notification:
         """Rebuild a stored notification (rows written before this type existed included)."""
         data = data or {}
         alert = data.get("alert")
+        reminder = data.get("reminder")
         if isinstance(alert, dict):
             info = AlertInfo.from_json(alert)
-            return cls(kind=kind, rule=info.rule, event=data.get("event"), alert=info)
+            return cls(
+                kind=kind,
+                rule=info.rule,
+                event=data.get("event"),
+                alert=info,
+                reminder=ReminderInfo.from_json(reminder) if isinstance(reminder, dict) else None,
+            )
         rule = data.get("rule") or {}
         return cls(
             kind=kind, rule=RuleRef(id=rule.get("id"), name=str(rule.get("name") or "")), event=data.get("event")

@@ -19,12 +19,15 @@ def channel_ids_existing(ids: Iterable[int]) -> set[int]:
     return set(Channel.objects.filter(pk__in=wanted).values_list("pk", flat=True))
 
 
-def channel_names(ids: Iterable[int]) -> dict[int, str]:
-    """The names of those of these channel ids that exist: one query."""
+def channel_names(ids: Iterable[int], *, enabled_only: bool = False) -> dict[int, str]:
+    """The names of those of these channel ids that exist (and are enabled, if asked): one query."""
     wanted = list(ids)
     if not wanted:
         return {}
-    return dict(Channel.objects.filter(pk__in=wanted).values_list("pk", "name"))
+    channels = Channel.objects.filter(pk__in=wanted)
+    if enabled_only:
+        channels = channels.filter(enabled=True)
+    return dict(channels.values_list("pk", "name"))
 
 
 def channels_by_name() -> QuerySet[Channel]:

@@ -3,7 +3,7 @@
 Why a sandbox: whoever may edit a channel writes these templates, and they are rendered by the
 workers. So the engine here has no loaders (no `include`/`extends` reaching files), no `load`,
 `debug`, `url`, `csrf_token` or `querystring`, and only filters whose output stays small; the
-context is plain data copied out of the notification (`alert`, `rule`, `event`, `transition`:
+context is plain data copied out of the notification (`alert`, `rule`, `event`, `transition`, `reminder`:
 dicts, lists and scalars, never model instances), so a template cannot reach the database,
 settings or secrets. Names starting with `_` are refused by Django itself.
 
@@ -195,6 +195,7 @@ def context_of(notification: Notification, *, delivery_id: str = "", sent_at: st
         "rule": notification.rule.as_json(),
         "event": body.get("event"),
         "transition": transition.as_json() if transition is not None else None,
+        "reminder": body.get("reminder"),
         "delivery_id": delivery_id,
         "sent_at": sent_at,
     }

@@ -11,17 +11,24 @@ Grouping and thresholds are replayed in event-time order with the contract's sem
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
+
 from events.models import AuditEvent
-from rules.conditions import conditions_parse
+from rules.conditions import Condition, conditions_parse
 from rules.engine import RuleEngine, RuleSpec
+from rules.prefilter import conditions_prefilter
 
 MAX_SCANNED = 200_000
+TEXT = "payload_text"  # the payload as JSON text, for orjson
 SCAN_CHUNK = 2000
 
 
@@ -95,48 +102,80 @@ def alerts_replay_detail(
 
 @dataclass
 class _Scan:
-    """Stored events of some types since a date, newest first, in chunks (MAX_SCANNED at most)."""
+    """The stored events some conditions could match since a date (the newest MAX_SCANNED of their
+    types at most), in chunks of (pk, time, payload).
 
-    types: list[str]
+    `scanned` counts the events of the conditions' types since the date (one index-only count);
+    only those that rules.prefilter cannot rule out are read: one streamed query (a server-side
+    cursor on PostgreSQL), no ORDER BY (sorting a week of wide rows spilled to disk), only the pk,
+    the time and the payload as text, decoded by orjson rather than the JSON field's json.loads.
+    Callers order what they keep themselves (`newest`).
+    """
+
+    conditions: list[Condition]
     since: datetime
     scanned: int = 0
     truncated: bool = False
 
-    def chunks(self) -> Iterator[list[AuditEvent]]:
-        queryset = AuditEvent.objects.filter(event_type__in=self.types, timestamp__gte=self.since).order_by(
-            "-timestamp", "-id"
+    def chunks(self) -> Iterator[list[tuple[int, datetime, dict[str, Any]]]]:
+        types = sorted({condition.event_type for condition in self.conditions})
+        events = AuditEvent.objects.filter(event_type__in=types, timestamp__gte=self.since)
+        self.scanned = events.order_by()[: MAX_SCANNED + 1].count()
+        if self.scanned > MAX_SCANNED:
+            self.scanned, self.truncated = MAX_SCANNED, True
+            at, pk = events.order_by("-timestamp", "-id").values_list("timestamp", "id")[MAX_SCANNED - 1]
+            events = events.filter(Q(timestamp__gt=at) | Q(timestamp=at, id__gte=pk))
+        rows = (
+            events.annotate(**{TEXT: Cast("payload", output_field=TextField())})
+            .filter(conditions_prefilter(self.conditions))
+            .order_by()
+            .values_list("pk", "timestamp", TEXT)
         )
-        last: tuple[datetime, int] | None = None
-        while self.scanned < MAX_SCANNED:
-            page = queryset
-            if last is not None:
-                page = page.filter(timestamp__lte=last[0]).exclude(timestamp=last[0], id__gte=last[1])
-            chunk = list(page[:SCAN_CHUNK])
-            if not chunk:
-                return
-            last = (chunk[-1].timestamp, chunk[-1].pk)
-            self.scanned += len(chunk)
+        chunk: list[tuple[int, datetime, dict[str, Any]]] = []
+        loads = orjson.loads
+        for pk, at, text in rows.iterator(chunk_size=SCAN_CHUNK):
+            chunk.append((pk, at, loads(text)))
+            if len(chunk) == SCAN_CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
             yield chunk
-        self.truncated = queryset.count() > MAX_SCANNED
+
+
+def newest(found: list[tuple[datetime, int]], count: int) -> list[int]:
+    """The pks of the `count` newest of these (time, pk), newest first (ties: the higher pk)."""
+    return [pk for _, pk in heapq.nlargest(count, found)]
+
+
+def in_time_order(matches: list[tuple[datetime, str, int]]) -> list[tuple[datetime, str, int]]:
+    """Oldest first; events of the same time in descending pk order (as a newest-first scan gave them)."""
+    return sorted(matches, key=lambda match: (match[0], -match[2]))
+
+
+def _events_by_pk(pks: list[int]) -> list[AuditEvent]:
+    """The sample events, in the order given (one query)."""
+    found = AuditEvent.objects.in_bulk(pks)
+    return [found[pk] for pk in pks if pk in found]
 
 
 def rule_preview(*, values: dict[str, Any], since: datetime, sample_size: int = 10) -> PreviewResult:
     """Run a validated rule body over stored events since `since` (newest MAX_SCANNED at most)."""
     conditions = tuple(conditions_parse(values["conditions"]))
     engine = RuleEngine([RuleSpec(id=0, conditions=conditions, group_by=tuple(values.get("group_by") or ()))])
-    scan = _Scan(sorted({condition.event_type for condition in conditions}), since)
+    scan = _Scan(list(conditions), since)
     result = PreviewResult()
-    matches: list[tuple[datetime, str]] = []
+    matches: list[tuple[datetime, str, int]] = []
     for chunk in scan.chunks():
-        for event in chunk:
-            if engine.matching_rules(event.payload):
-                result.matched += 1
-                matches.append((event.timestamp, engine.group_key(0, event.payload)))
-                if len(result.sample) < sample_size:
-                    result.sample.append(event)
+        for position, _ in engine.match_batch([payload for _, _, payload in chunk]):
+            pk, at, payload = chunk[position]
+            matches.append((at, engine.group_key(0, payload), pk))
+    result.matched = len(matches)
     result.scanned, result.truncated = scan.scanned, scan.truncated
+    result.sample = _events_by_pk(newest([(at, pk) for at, _, pk in matches], sample_size))
     result.alerts = alerts_replay(
-        matches, group_window_minutes=values.get("group_window_minutes") or 0, threshold=values.get("threshold")
+        ((at, key) for at, key, _ in in_time_order(matches)),
+        group_window_minutes=values.get("group_window_minutes") or 0,
+        threshold=values.get("threshold"),
     )
     return result
 
@@ -192,29 +231,34 @@ def rule_change_preview(
             )
         )
     engine = RuleEngine(specs)
-    scan = _Scan(sorted({condition.event_type for spec in specs for condition in spec.conditions}), since)
+    scan = _Scan([condition for spec in specs for condition in spec.conditions], since)
     result = ChangePreviewResult()
     events = result.events
     matches: dict[int, list[tuple[datetime, str, int]]] = {BEFORE: [], AFTER: []}
+    added_events: list[tuple[datetime, int]] = []
+    removed_events: list[tuple[datetime, int]] = []
     for chunk in scan.chunks():
-        for event in chunk:
-            hits = set(engine.matching_rules(event.payload))
-            for side in hits:
-                matches[side].append((event.timestamp, engine.group_key(side, event.payload), event.pk))
-            if hits == {AFTER}:
-                events.added += 1
-                if len(events.added_sample) < sample_size:
-                    events.added_sample.append(event)
-            elif hits == {BEFORE}:
-                events.removed += 1
-                if len(events.removed_sample) < sample_size:
-                    events.removed_sample.append(event)
+        hits: dict[int, int] = {}  # position -> bit 1 (before) | bit 2 (after)
+        for position, side in engine.match_batch([payload for _, _, payload in chunk]):
+            pk, at, payload = chunk[position]
+            matches[side].append((at, engine.group_key(side, payload), pk))
+            hits[position] = hits.get(position, 0) | (1 << side)
+        for position, mask in hits.items():
+            if mask == 1 << AFTER:
+                added_events.append((chunk[position][1], chunk[position][0]))
+            elif mask == 1 << BEFORE:
+                removed_events.append((chunk[position][1], chunk[position][0]))
     result.scanned, result.truncated = scan.scanned, scan.truncated
     events.before, events.after = len(matches[BEFORE]), len(matches[AFTER])
+    events.added, events.removed = len(added_events), len(removed_events)
+    events_added, events_removed = newest(added_events, sample_size), newest(removed_events, sample_size)
+    shown = AuditEvent.objects.in_bulk([*events_added, *events_removed])
+    events.added_sample = [shown[pk] for pk in events_added if pk in shown]
+    events.removed_sample = [shown[pk] for pk in events_removed if pk in shown]
 
     replayed = {
         side: alerts_replay_detail(
-            matches[side],
+            in_time_order(matches[side]),
             group_window_minutes=values.get("group_window_minutes") or 0,
             threshold=values.get("threshold"),
         )

@@ -19,7 +19,7 @@ class AlertTransitionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AlertTransition
-        fields = ["from_status", "to_status", "actor", "external_actor", "note", "at"]
+        fields = ["kind", "from_status", "to_status", "actor", "external_actor", "note", "at"]
 
 
 class AlertNoteSerializer(serializers.ModelSerializer):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
-from alerts.models import Alert, AlertTransition
+from alerts.models import Alert, AlertTransition, HistoryKind
 from alerts.services.audit import alert_change_record
 from alerts.services.errors import InvalidTransition, note_checked
 from alerts.services.maintenance import window_open_now
@@ -136,7 +136,7 @@ def _notify_transition(alert: Alert, record: AlertTransition, origin: Transition
             NotificationOrder(
                 notification=alert_notification(kind, alert, event, record),
                 channel_ids=alert.notify_channel_ids,
-                source=f"alert:{alert.pk}:{alert.transitions.count()}",
+                source=f"alert:{alert.pk}:{alert.transitions.filter(kind=HistoryKind.STATUS).count()}",
                 causal_depth=alert.causal_depth,
                 followers_only=not wanted,
                 trigger_source=f"alert:{alert.pk}",

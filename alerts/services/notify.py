@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from channels.notification import AlertInfo, Notification, RuleRef, TransitionInfo
+from channels.notification import AlertInfo, Notification, ReminderInfo, RuleRef, TransitionInfo
 
 if TYPE_CHECKING:
     from alerts.models import Alert, AlertTransition
@@ -36,14 +36,21 @@ def transition_info(transition: AlertTransition) -> TransitionInfo:
 
 
 def alert_notification(
-    kind: str, alert: Alert, event: dict[str, Any] | None, transition: AlertTransition | None = None
+    kind: str,
+    alert: Alert,
+    event: dict[str, Any] | None,
+    transition: AlertTransition | None = None,
+    *,
+    reminder: tuple[int, int] | None = None,
 ) -> Notification:
-    """`alert.created` / `alert.acknowledged` / `alert.resolved` for this alert and its triggering event."""
+    """`alert.created` / `alert.acknowledged` / `alert.resolved` / ... for this alert and its triggering
+    event; `reminder` (number, of) for `alert.reminder`."""
     rule = RuleRef(id=alert.rule_id, name=alert.rule_name)
     return Notification(
         kind=kind,
         rule=rule,
         event=event,
+        reminder=ReminderInfo(number=reminder[0], of=reminder[1]) if reminder is not None else None,
         alert=AlertInfo(
             id=alert.pk,
             reference=alert.reference,
@@ -69,7 +76,7 @@ STATUS_KINDS = {"acknowledged": "alert.acknowledged", "resolved": "alert.resolve
 def alert_preview_notification(alert_id: int) -> Notification | None:
     """The notification alert `alert_id` sends in its current status (for channel template previews):
     `alert.created` while open, else the acknowledgement or resolution with its latest transition."""
-    from alerts.models import Alert
+    from alerts.models import Alert, HistoryKind
 
     alert = Alert.objects.select_related("event").filter(pk=alert_id).first()
     if alert is None:
@@ -77,6 +84,8 @@ def alert_preview_notification(alert_id: int) -> Notification | None:
     event = alert.event.payload if alert.event is not None else None
     kind = STATUS_KINDS.get(alert.status, "alert.created")
     transition = (
-        alert.transitions.select_related("actor").order_by("-at", "-pk").first() if kind != "alert.created" else None
+        alert.transitions.filter(kind=HistoryKind.STATUS).select_related("actor").order_by("-at", "-pk").first()
+        if kind != "alert.created"
+        else None
     )
     return alert_notification(kind, alert, event, transition)

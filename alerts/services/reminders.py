@@ -8,6 +8,11 @@ call and moves the clocks with one UPDATE. The n-th reminder's outbox source is
 `reminder:<alert id>:<n>` and the escalation's `escalation:<alert id>`, unique with channel and
 kind: even two runs that read the same alert write each notification once.
 
+Each reminder and escalation sent is also an entry of the alert's history (`AlertTransition` of
+kind `reminder` / `escalation`: "Reminder 2 of 3 sent to SOC, On-call"), written with one INSERT
+per batch next to the clocks' UPDATE; the channel names and the entries already written (a second
+run that read the same alert) take one query each per batch.
+
 Only `open` alerts are due: acknowledging or resolving stops both at once. Snoozed alerts and
 alerts a maintenance window open now covers wait (one query per run finds the open windows).
 """
@@ -21,11 +26,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from alerts.models import Alert
+from alerts.models import Alert, AlertTransition, HistoryKind
 from alerts.policy import AlertPolicy
 from alerts.services.maintenance import maintenance_quiet_now
 from alerts.services.notify import alert_notification
 from alerts.states import UNRESOLVED, AlertStatus
+from channels.selectors import channel_names
 from channels.services import NotificationOrder, notifications_enqueue
 
 BATCH = 500
@@ -118,12 +124,13 @@ def reminders_run(*, now: datetime | None = None) -> ReminderRun:
             )
             if not due:
                 return run
-            orders = [order for alert in due for order in _orders_for(alert, now, run)]
+            sent = [(alert, order) for alert in due for order in _orders_for(alert, now, run)]
             Alert.objects.bulk_update(
                 due, ["reminders_sent", "next_reminder_at", "escalate_at", "escalated_at"], batch_size=BATCH
             )
-            if orders:
-                notifications_enqueue(orders)
+            if sent:
+                notifications_enqueue([order for _, order in sent])
+                AlertTransition.objects.bulk_create(_history_entries(sent, now), batch_size=BATCH)
         if len(due) < BATCH:
             return run
 
@@ -137,7 +144,7 @@ def _orders_for(alert: Alert, now: datetime, run: ReminderRun) -> list[Notificat
         number = alert.reminders_sent + 1
         orders.append(
             NotificationOrder(
-                notification=alert_notification(REMINDER_KIND, alert, event),
+                notification=alert_notification(REMINDER_KIND, alert, event, reminder=(number, alert.remind_max)),
                 channel_ids=alert.notify_channel_ids,
                 source=f"reminder:{alert.pk}:{number}",
                 causal_depth=alert.causal_depth,
@@ -161,3 +168,40 @@ def _orders_for(alert: Alert, now: datetime, run: ReminderRun) -> list[Notificat
         alert.escalate_at, alert.escalated_at = None, now
         run.escalations += 1
     return orders
+
+
+def _history_entries(sent: list[tuple[Alert, NotificationOrder]], now: datetime) -> list[AlertTransition]:
+    """A history entry for each reminder and escalation just handed to the outbox: the channel names
+    in one query, and one more to leave out entries already written (a run that read the alert
+    before another moved its clocks, whose notifications the outbox key also wrote once)."""
+    names = channel_names({pk for _, order in sent for pk in order.channel_ids}, enabled_only=True)
+    entries = []
+    for alert, order in sent:
+        targets = ", ".join(
+            names[pk] for pk in sorted(order.channel_ids, key=lambda pk: (names.get(pk, ""), pk)) if pk in names
+        )
+        to = f"sent to {targets}" if targets else "not sent: none of its channels is enabled"
+        notification = order.notification
+        if notification.kind == REMINDER_KIND and notification.reminder is not None:
+            kind = HistoryKind.REMINDER
+            note = f"Reminder {notification.reminder.number} of {notification.reminder.of} {to}"
+        else:
+            kind = HistoryKind.ESCALATION
+            minutes = alert.escalation_after_minutes or 0
+            after = f"after {minutes} minute{'s' if minutes != 1 else ''} unacknowledged"
+            note = (
+                f"Escalated to {targets} {after}"
+                if targets
+                else f"Not escalated {after}: none of its channels is enabled"
+            )
+        entries.append(
+            AlertTransition(alert=alert, kind=kind, from_status=alert.status, to_status=alert.status, note=note, at=now)
+        )
+    written = set(
+        AlertTransition.objects.filter(
+            alert_id__in={entry.alert_id for entry in entries},
+            kind__in=[HistoryKind.REMINDER, HistoryKind.ESCALATION],
+            note__in={entry.note for entry in entries},
+        ).values_list("alert_id", "kind", "note")
+    )
+    return [entry for entry in entries if (entry.alert_id, entry.kind, entry.note) not in written]

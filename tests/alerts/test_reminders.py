@@ -328,3 +328,104 @@ def test_the_embedded_scheduler_sends_due_reminders(soc, ingest):
     time.sleep(0.03)
     assert scheduler.run_due() == ["alert-reminders"]
     assert Delivery.objects.filter(kind="alert.reminder").count() == 1
+
+
+# -- history and payload ----------------------------------------------------------------------
+
+
+def history(alert: Alert) -> list[tuple[str, str]]:
+    return list(alert.transitions.order_by("at", "pk").values_list("kind", "note"))
+
+
+def test_each_reminder_sent_is_an_entry_of_the_alerts_history(alert_of, soc):
+    alert = alert_of(send_notifications=True, channels=[soc.pk], remind_every_minutes=10, remind_max=3)
+    reminders_run(now=after(alert, 10))
+    reminders_run(now=after(alert, 20))
+    assert history(alert) == [("reminder", "Reminder 1 of 3 sent to soc"), ("reminder", "Reminder 2 of 3 sent to soc")]
+    entry = alert.transitions.first()
+    assert (entry.from_status, entry.to_status, entry.actor, entry.at) == ("open", "open", None, after(alert, 10))
+
+
+def test_the_escalation_is_an_entry_of_the_alerts_history(alert_of, soc, oncall):
+    pager = webhook("pager")
+    alert = alert_of(escalation={"after_minutes": 30, "channels": [pager.pk, oncall.pk]})
+    reminders_run(now=after(alert, 30))
+    assert history(alert) == [("escalation", "Escalated to oncall, pager after 30 minutes unacknowledged")]
+
+
+def test_a_reminder_to_disabled_channels_says_it_was_not_sent(alert_of, soc):
+    alert = alert_of(send_notifications=True, channels=[soc.pk], remind_every_minutes=10)
+    Channel.objects.filter(pk=soc.pk).update(enabled=False)
+    reminders_run(now=after(alert, 10))
+    assert history(alert) == [("reminder", "Reminder 1 of 3 not sent: none of its channels is enabled")]
+
+
+def test_status_changes_and_reminders_share_the_history(alert_of, soc):
+    alert = alert_of(send_notifications=True, channels=[soc.pk], remind_every_minutes=10, remind_max=3)
+    reminders_run(now=after(alert, 10))
+    alert_acknowledge(alert=alert, actor=None)
+    assert sorted(kind for kind, _ in history(alert)) == ["reminder", "status"]
+
+
+def test_a_second_run_that_read_the_same_due_alert_adds_no_second_entry(alert_of, soc, oncall):
+    alert = alert_of(
+        send_notifications=True,
+        channels=[soc.pk],
+        remind_every_minutes=10,
+        escalation={"after_minutes": 10, "channels": [oncall.pk]},
+    )
+    clocks = Alert.objects.filter(pk=alert.pk).values("reminders_sent", "next_reminder_at", "escalate_at").get()
+    reminders_run(now=after(alert, 10))
+    Alert.objects.filter(pk=alert.pk).update(**clocks, escalated_at=None)
+    reminders_run(now=after(alert, 10))
+    assert sorted(kind for kind, _ in history(alert)) == ["escalation", "reminder"]
+
+
+def test_the_api_and_the_console_show_reminders_in_the_history(alert_of, soc, oncall, auth_client, client, make_user):
+    alert = alert_of(
+        send_notifications=True,
+        channels=[soc.pk],
+        remind_every_minutes=10,
+        escalation={"after_minutes": 15, "channels": [oncall.pk]},
+    )
+    reminders_run(now=after(alert, 10))
+    reminders_run(now=after(alert, 15))
+    body = auth_client("viewer").get(f"/api/v1/alerts/{alert.pk}").json()
+    assert [(entry["kind"], entry["note"]) for entry in body["history"]] == [
+        ("reminder", "Reminder 1 of 3 sent to soc"),
+        ("escalation", "Escalated to oncall after 15 minutes unacknowledged"),
+    ]
+    client.force_login(make_user("viewer"))
+    page = client.get(f"/insights/alerts/{alert.pk}/").content.decode()
+    assert "system: Reminder 1 of 3 sent to soc" in page
+    assert "system: Escalated to oncall after 15 minutes unacknowledged" in page
+
+
+def test_the_reminder_payload_says_which_reminder_it_is(alert_of, soc):
+    alert = alert_of(send_notifications=True, channels=[soc.pk], remind_every_minutes=10, remind_max=4)
+    reminders_run(now=after(alert, 10))
+    reminders_run(now=after(alert, 20))
+    payloads = [row.payload for row in Delivery.objects.filter(kind="alert.reminder").order_by("source")]
+    assert [payload["reminder"] for payload in payloads] == [{"number": 1, "of": 4}, {"number": 2, "of": 4}]
+
+
+def test_only_reminders_carry_a_reminder_number(alert_of, soc, oncall):
+    alert = alert_of(
+        send_notifications=True, channels=[soc.pk], escalation={"after_minutes": 10, "channels": [oncall.pk]}
+    )
+    reminders_run(now=after(alert, 10))
+    assert "reminder" not in Delivery.objects.get(kind="alert.created").payload
+    assert "reminder" not in Delivery.objects.get(kind="alert.escalated").payload
+
+
+def test_message_templates_see_the_reminder_number(alert_of, soc):
+    from channels.notification import Notification
+    from channels.templating import TemplateField, context_of, render_field
+
+    alert = alert_of(send_notifications=True, channels=[soc.pk], remind_every_minutes=10, remind_max=2)
+    reminders_run(now=after(alert, 10))
+    row = Delivery.objects.get(kind="alert.reminder")
+    context = context_of(Notification.from_json(row.kind, row.payload))
+    field = TemplateField(label="Subject", output="line", autoescape=False)
+    text = render_field("Reminder {{ reminder.number }} of {{ reminder.of }}: {{ alert.reference }}", field, context)
+    assert text == f"Reminder 1 of 2: {alert.reference}"
