@@ -21,12 +21,15 @@ nothing consumes them):
       the difference is what checking snoozes costs), in --pairs interleaved pairs (which side goes
       first alternates); everything the previous run wrote is removed before each run, outside the clock. Prints each run, the medians and their ratio
       (target: at most 10% slower), and the engine alone (`match_batch`) for comparison.
-      `--windows N` adds N active maintenance windows to the second side once `alerts.models` has
-      `MaintenanceWindow` (see `windows_seed`); until then it says they are not available.
+      `--windows N` (default 50) adds N maintenance windows open over the evaluated events to the
+      second side (`window_bodies`: weekly, rule-scoped, priority and type scoped; all mute
+      notifications, so both sides raise the same alerts).
   (b) `POST /api/v1/rules/{id}/preview-change` over the last 7 days, for two edits of a rule on the
       busiest event type: the service (`rules.preview.rule_change_preview`) called directly and the
       endpoint through `django.test.Client` with a token (target: under 2 s).
-  (c) the maintenance-window preview: not available in this build (no `MaintenanceWindow`).
+  (c) `POST /api/v1/maintenance-windows/preview` over the last 7 days (the selector the endpoint
+      calls), replaying the alerts of one evaluation run, for a daily recurring window over every
+      rule and a one-off window scoped to a priority (target: under 2 s).
 Nothing is asserted on time: the figures are printed, with the load average before and after.
 """
 
@@ -418,18 +421,56 @@ def windows_available() -> bool:
     return hasattr(alerts.models, "MaintenanceWindow")
 
 
-def windows_seed(count: int) -> int:
-    """Create `count` active maintenance windows for the "with" side; return how many were made.
+def window_bodies(count: int, *, rule_ids: list[int], event_types: list[str]) -> list[dict[str, Any]]:
+    """`count` window bodies open over the evaluated events, in the shapes people write: a third
+    weekly (every day of the week, so each is open now), a third scoped to a few rules, a third to a
+    priority and an event type; all mute notifications, so both sides raise the same alerts and the
+    difference is what deciding the windows costs."""
+    picker = random.Random(50)
+    now = datetime.now(UTC)
+    bodies = []
+    for n in range(count):
+        body: dict[str, Any] = {
+            "name": f"bench window {n}",
+            "reason": "bench/noise.py",
+            "starts_at": (now - timedelta(days=40)).isoformat(),
+            "ends_at": (now + timedelta(days=1)).isoformat(),
+            "timezone": picker.choice(["UTC", "Europe/Berlin", "America/New_York"]),
+            "recurrence": None,
+            "scope": {"rules": [], "priorities": [], "event_types": []},
+            "mute": "notifications",
+        }
+        if n % 3 == 0:
+            start = (now - timedelta(days=40)).replace(hour=0, minute=0, second=0, microsecond=0)
+            body["starts_at"], body["ends_at"] = (
+                start.isoformat(),
+                (start + timedelta(hours=23, minutes=59)).isoformat(),
+            )
+            body["recurrence"] = "RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA,SU"
+            body["scope"]["rules"] = picker.sample(rule_ids, k=min(5, len(rule_ids)))
+        elif n % 3 == 1:
+            body["scope"]["rules"] = picker.sample(rule_ids, k=min(20, len(rule_ids)))
+        else:
+            body["scope"]["priorities"] = [picker.choice(["low", "medium", "high", "critical"])]
+            body["scope"]["event_types"] = picker.sample(event_types, k=min(2, len(event_types)))
+        bodies.append(body)
+    return bodies
 
-    The hook the lead wires once maintenance windows exist (issue 14 asks for 50 active windows next
-    to the 500 snoozed rules). Until then it only says they are not available.
-    """
-    if count <= 0:
+
+def windows_seed(count: int) -> int:
+    """Create `count` maintenance windows open over the evaluated events (through the service, with
+    its checks); return how many were made."""
+    if count <= 0 or not windows_available():
         return 0
-    if not windows_available():
-        return 0
-    print("    maintenance windows exist, but bench/noise.py does not create them yet (windows_seed)")
-    return 0
+    from alerts.services.maintenance import window_create
+    from events.models import EventType
+    from rules.models import Rule
+
+    rule_ids = sorted(Rule.objects.values_list("pk", flat=True))
+    event_types = sorted(EventType.objects.filter(known=True).values_list("name", flat=True))
+    for body in window_bodies(count, rule_ids=rule_ids, event_types=event_types):
+        window_create(data=body, actor=None, rules_known=None)
+    return count
 
 
 def windows_clear() -> None:
@@ -438,6 +479,68 @@ def windows_clear() -> None:
         import alerts.models
 
         alerts.models.MaintenanceWindow.objects.all().delete()  # type: ignore[attr-defined]
+
+
+def alerts_for_window_preview(args: argparse.Namespace) -> None:
+    """Leave the alerts of one evaluation run (no snoozes, no windows) in place for (c) to replay."""
+    from django.db import connection
+
+    from events.models import AuditEvent
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM events_auditevent WHERE causal_depth = 0")
+        max_event_pk = int(cursor.fetchone()[0])
+    newest = AuditEvent.objects.filter(causal_depth=0).order_by("-timestamp", "-id")[: args.eval_events]
+    run = evaluation_run(
+        "none", sorted(newest.values_list("pk", flat=True)), snoozed=[], windows=0, max_event_pk=max_event_pk
+    )
+    print(f"\n(c) replays the {run.alerts:,} alerts of one evaluation run of the newest {run.events:,} events")
+
+
+def window_preview_measure() -> None:
+    """(c) `POST /api/v1/maintenance-windows/preview` over the last 7 days, through the selector the
+    endpoint calls: a weekend-style recurring window over every rule, and one scoped to a priority."""
+    from alerts.selectors import window_preview
+    from alerts.services.maintenance import window_spec_from_body
+
+    now = datetime.now(UTC)
+    start = (now - timedelta(days=14)).replace(hour=0, minute=0, second=0, microsecond=0)
+    bodies = {
+        "every day 00:00-20:00, all rules": {
+            "name": "preview",
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=20)).isoformat(),
+            "timezone": "Europe/Berlin",
+            "recurrence": "RRULE:FREQ=DAILY",
+            "scope": {"rules": [], "priorities": [], "event_types": []},
+            "mute": "notifications",
+        },
+        "one-off 7 days, high priority": {
+            "name": "preview",
+            "starts_at": (now - timedelta(days=7)).isoformat(),
+            "ends_at": now.isoformat(),
+            "timezone": "UTC",
+            "recurrence": None,
+            "scope": {"rules": [], "priorities": ["high"], "event_types": []},
+            "mute": "alerts",
+        },
+    }
+    print("\n(c) maintenance window preview over the last 7 days (the API's selector)")
+    for label, body in bodies.items():
+        spec = window_spec_from_body(body, rules_known=None)
+        seconds = []
+        result: dict[str, Any] = {}
+        for _ in range(PREVIEW_RUNS):
+            started = time.perf_counter()
+            result = window_preview(spec)
+            seconds.append(time.perf_counter() - started)
+        median = statistics.median(seconds)
+        verdict = "meets" if median < TARGET_PREVIEW_SECONDS else "MISSES"
+        print(
+            f"    {label}: {median:.2f} s (median of {PREVIEW_RUNS}; {verdict} target under "
+            f"{TARGET_PREVIEW_SECONDS:.0f} s); would have muted {result.get('alerts', 0):,} alerts, "
+            f"{result.get('notifications', 0):,} notifications"
+        )
 
 
 @dataclass
@@ -783,7 +886,12 @@ def main() -> None:
     runs = evaluation_measure(args) if "a" in args.parts else []
     figures = preview_measure(api=not args.skip_api) if "b" in args.parts else []
     if "c" in args.parts:
-        print(f"\n(c) maintenance window preview: {WINDOWS_MISSING}" if not windows_available() else "")
+        if not windows_available():
+            print(f"\n(c) maintenance window preview: {WINDOWS_MISSING}")
+        else:
+            if "a" in args.parts:
+                alerts_for_window_preview(args)
+            window_preview_measure()
     print(f"load average at the end: {load_average()}")
     if any(figure.error for figure in figures) or any(run.events != args.eval_events for run in runs):
         raise SystemExit(1)

@@ -56,6 +56,7 @@ def test_noise_bench_runs_every_part_on_tiny_sizes():
     assert output.count("  none  ") == 1 and output.count("  snoozed  ") == 1
     assert "(b) preview-change of rule" in output
     assert output.count("service ") == 2 and "API " in output
-    if not hasattr(alerts.models, "MaintenanceWindow"):
-        assert "maintenance windows: not available in this build: --windows 2 ignored" in output
-        assert "(c) maintenance window preview: maintenance windows: not available in this build" in output
+    assert hasattr(alerts.models, "MaintenanceWindow")
+    assert "with 2 maintenance windows (windows_seed)" in output
+    assert "(c) maintenance window preview over the last 7 days" in output
+    assert output.count("target under 2 s); would have muted") == 2
