@@ -326,7 +326,7 @@ def test_responder_acknowledges_then_resolves_an_alert_with_remarks(
     history = page.get_by_role("region", name="History")
     expect(status).to_have_text("Open")
 
-    page.locator("#acknowledge-remark").fill("Checking with the user")
+    page.locator("#alert-remark").fill("Checking with the user")
     page.get_by_role("button", name="Acknowledge", exact=True).click()
     expect(status).to_have_text("Acknowledged")
     expect(page.get_by_role("button", name="Acknowledge", exact=True)).to_have_count(0)
@@ -335,7 +335,7 @@ def test_responder_acknowledges_then_resolves_an_alert_with_remarks(
         f"{responder.username}: Open → Acknowledged — “Checking with the user”"
     )
 
-    page.locator("#resolve-remark").fill("Password reset, false alarm")
+    page.locator("#alert-remark").fill("Password reset, false alarm")
     page.get_by_role("button", name="Resolve", exact=True).click()
     expect(status).to_have_text("Resolved")
     expect(page.get_by_role("button", name="Resolve", exact=True)).to_have_count(0)
