@@ -95,3 +95,32 @@ def _ident(who: Mapping[str, Any]) -> str:
         if _text(who.get(key)):
             return _text(who.get(key))
     return ""
+
+
+# The top-level event keys `alert_source_name_for` reads (the list page fetches only these).
+NAME_KEYS = ("resource", "initiated_by", "system")
+# A person's or a device's readable name, best first.
+USER_NAME_KEYS = ("email", "username", "displayName", "name")
+DEVICE_NAME_KEYS = ("hostname", "displayName", "displayname", "name")
+
+
+def alert_source_name_for(payload: Mapping[str, Any] | None, source_type: str, source_id: str) -> str:
+    """What people call the alert's subject: the e-mail or username of a user, the hostname of a
+    device, read off the same object of the event that `alert_source_for` took the id from.
+
+    Falls back to `source_id` (an id is still better than nothing) when the event names no more.
+    """
+    if not source_id:
+        return ""
+    if not isinstance(payload, Mapping):
+        return source_id
+    keys = DEVICE_NAME_KEYS if source_type == AlertSourceType.DEVICE else USER_NAME_KEYS
+    for key in NAME_KEYS:
+        who = _mapping(payload.get(key))
+        if source_id not in (_text(who.get("id")), _text(who.get("source_id")), _ident(who)):
+            continue
+        for name_key in keys:
+            name = _text(who.get(name_key))
+            if name:
+                return name
+    return source_id

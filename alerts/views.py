@@ -29,14 +29,16 @@ from alerts.services import (
     alerts_bulk_transition,
     alerts_bulk_unsnooze,
 )
+from alerts.source_names import alerts_source_names
 from alerts.states import ACTIONS, AlertStatus, action_allowed
+from alerts.subjects import alert_source_name_for
 from alertsite.accounts.selectors import responders
 from alertsite.console import next_url, readers_only, responders_only, snooze_body
 from alertsite.ids import id_or_none
 from alertsite.snooze import SnoozeInputError
 from alertsite.timeranges import TIME_RANGE_CHOICES
 from channels.selectors import deliveries_of_alert
-from rules.selectors import rule_choices
+from rules.selectors import group_values, rule_choices
 
 PAGE_SIZE = 50
 RULE_CHOICES_MAX = 200
@@ -67,6 +69,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     rows = list(filterset.qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
     has_next = len(rows) > PAGE_SIZE
     alerts = rows[:PAGE_SIZE]
+    alerts_source_names(alerts)
     rule_options = rule_choices(limit=RULE_CHOICES_MAX + 1)
     filters = filterset.console_values()
     ordering = filters["ordering"] or DEFAULT_ORDERING
@@ -109,6 +112,7 @@ def alert_rows_new(request: HttpRequest) -> HttpResponse:
     except ValueError:
         after = 0
     new = list(filterset.qs.filter(pk__gt=after)[:PAGE_SIZE])
+    alerts_source_names(new)
     context = {
         "alerts": new,
         "after": max([after, *(alert.pk for alert in new)]),
@@ -174,10 +178,14 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     transitions = AlertTransition.objects.filter(alert=alert).select_related("actor")
     grouped = alert.alert_events.select_related("event").defer("event__payload").order_by("-event_timestamp")[:100]
     deliveries = deliveries_of_alert(alert.pk, limit=DELIVERIES_SHOWN)
+    payload = alert.event.payload if alert.event else None
     context = {
         "nav": "alerts",
         "alert": alert,
-        "event_json": pretty_event(alert.event.payload if alert.event else None),
+        "event_json": pretty_event(payload),
+        "source_name": alert_source_name_for(payload, alert.source_type, alert.source_id),
+        # The values the alert groups on, not the SHA-1 of them (None: shown as the key itself).
+        "group_values": group_values(alert.rule.group_by if alert.rule else (), payload, alert.group_key),
         "transitions": transitions,
         "notes": alert.notes.select_related("author"),
         "grouped": grouped,

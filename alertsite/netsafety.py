@@ -91,6 +91,18 @@ def _private_allowed(allow_private: bool | None) -> bool:
     return settings.ALERTSITE_WEBHOOK_ALLOW_PRIVATE if allow_private is None else allow_private
 
 
+PRIVATE_HINT = (
+    " To deliver to receivers on this machine or your own network, start alertsite with"
+    " ALERTSITE_WEBHOOK_ALLOW_PRIVATE=true."
+)
+
+
+def _refusal(message: str, allow_private: bool | None) -> UnsafeDestination:
+    """The refusal, saying how to allow local receivers when the webhooks' setting is the switch
+    (a caller with its own switch, such as sources, gets the bare reason)."""
+    return UnsafeDestination(message + (PRIVATE_HINT if allow_private is None else ""))
+
+
 def url_check(url: str, *, resolve: bool, allow_private: bool | None = None) -> None:
     """Raise UnsafeDestination for a URL that must not be called. Unresolvable names pass at save time."""
     if UNSAFE_CHARACTER.search(url):
@@ -107,10 +119,10 @@ def url_check(url: str, *, resolve: bool, allow_private: bool | None = None) -> 
         literal = None
     if literal is not None:
         if not address_allowed(str(literal), allow_private=allow_private):
-            raise UnsafeDestination(f"{host} is a loopback, private, link-local or reserved address.")
+            raise _refusal(f"{host} is a loopback, private, link-local or reserved address.", allow_private)
         return
     if host.lower() in ("localhost", "localhost.localdomain") and not _private_allowed(allow_private):
-        raise UnsafeDestination(f"{host} is a loopback address.")
+        raise _refusal(f"{host} is a loopback address.", allow_private)
     if resolve:
         try:
             addresses_resolve(host, parts.port or (443 if parts.scheme == "https" else 80), allow_private=allow_private)
@@ -124,7 +136,7 @@ def addresses_resolve(host: str, port: int, *, allow_private: bool | None = None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     refused = [address for address in addresses if not address_allowed(address, allow_private=allow_private)]
     if refused:
-        raise UnsafeDestination(f"{host} resolves to a loopback, private or link-local address ({refused[0]}).")
+        raise _refusal(f"{host} resolves to a loopback, private or link-local address ({refused[0]}).", allow_private)
     return addresses
 
 

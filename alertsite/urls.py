@@ -7,11 +7,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from alertsite.health import healthz
 from alertsite.observability.views import metrics
 from alertsite.urlhelpers import slash_optional
-from alertsite.views import bell, home
+from alertsite.views import bell, favicon, home
 
 urlpatterns = [
     re_path(r"^healthz/?$", healthz, name="healthz"),
     re_path(r"^metrics/?$", metrics, name="metrics"),  # api.md section 13
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/", include("alertsite.accounts.urls")),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="api-schema"),

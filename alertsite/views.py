@@ -1,8 +1,12 @@
-"""Console pages that belong to no single app: Home (the 7-day sparkline, the Open Alerts widget) and the bell fragment."""
+"""Console pages that belong to no single app: Home (the 7-day sparkline, the Open Alerts widget), the bell fragment, /favicon.ico."""
 
 from __future__ import annotations
 
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_safe
 
 from alerts.metrics_charts import per_day_chart
 from alerts.models import Alert
@@ -33,3 +37,11 @@ def home(request):
 def bell(request):
     """The bell alone, polled by htmx every few seconds: one indexed COUNT."""
     return render(request, "console/partials/bell.html", {"bell_count": open_alert_count()})
+
+
+@require_safe
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever a page's <link rel="icon"> says (and the admin, the API
+    docs and plain JSON answers have none): send them to the console's SVG icon, no sign-in needed."""
+    return redirect(static("console/favicon.svg"))

@@ -266,17 +266,22 @@ def secret_field(value: Any, error: str) -> dict[str, Any]:
     return {"mask": stored, "retype": bool(value) and not stored, "error": error}
 
 
+def header_row(header: dict[str, Any], error: str) -> dict[str, Any]:
+    """A header row of the form. A sensitive value is a secret like the others: never written into
+    the page, so one typed into a form that came back with errors must be typed again; a stored
+    one shows as the mask (sent back, it keeps the value). Plain values are kept as typed."""
+    value = header.get("value")
+    if header.get("sensitive"):
+        shown = secret_field(value, error)
+        return {**header, "value": MASK if shown["mask"] else "", "retype": shown["retype"], "error": error}
+    return {**header, "value": "" if value == MASK and error else value, "retype": False, "error": error}
+
+
 def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], channel: Channel | None) -> dict[str, Any]:
     config = values.get("config") or {}
     auth = config.get("auth") if isinstance(config.get("auth"), dict) else {}
     headers = [
-        {
-            **header,
-            "value": ""
-            if header.get("value") == MASK and errors.get(f"config.headers[{index}].value")
-            else header.get("value"),
-            "error": errors.get(f"config.headers[{index}].value", ""),
-        }
+        header_row(header, errors.get(f"config.headers[{index}].value", ""))
         for index, header in enumerate(config.get("headers") or [])
         if isinstance(header, dict)
     ]
@@ -309,6 +314,8 @@ def form_context(kind: str, values: dict[str, Any], errors: dict[str, str], chan
         "url_secrets_error": errors.get("config.url_secrets", ""),
         "roles": ROLES,
         "mask": MASK,
+        "signing_secret": secret_field(config.get("secret"), errors.get("config.secret", "")),
+        "chat_url_retype": bool(errors) and config.get("webhook_url") not in (None, "", MASK),
         "auth_password": secret_field(auth.get("password"), errors.get("config.auth.password", "")),
         "auth_token": secret_field(auth.get("token"), errors.get("config.auth.token", "")),
         "template_rows": template_rows(kind, config, errors),
@@ -391,7 +398,10 @@ def channel_send_test(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = channel_test(channel=channel, actor=request.user)
     context = {"channel": channel, "delivery": delivery, "delivered": delivery.status == DeliveryStatus.SENT}
     if request.htmx:
-        return render(request, "console/channels/partials/test_result.html", context)
+        # The whole row again, read after the send: the test moved its health and last delivery.
+        context["channel"] = get_object_or_404(Channel.objects.annotate(rule_count=channel_rule_count()), pk=pk)
+        context["tab"] = tab_for(channel.kind)
+        return render(request, "console/channels/partials/row.html", context)
     if context["delivered"]:
         messages.success(request, f"Test sent to {channel.name} ({delivery.response_code}).")
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -38,14 +40,25 @@ def event_list(request: HttpRequest) -> HttpResponse:
     if len(rows) > PAGE_SIZE:
         last = events[-1]
         older = filterset.console_query(before_ts=last.timestamp.isoformat(), before_id=last.pk)
+    filters = filterset.console_values()
     context = {
         "nav": "events",
         "events": events,
-        "filters": filterset.console_values(),
+        "filters": filters,
+        # The API's filter names work here too; what the form has no field for still shows.
+        "window": {name: filters[name] for name in ("since", "until") if filters.get(name)},
+        "without_window": filterset.console_query(since="", until=""),
         "older_query": older,
         "paged": bool(before_id),
-        "event_types": event_type_names(),
-        "services": SERVICES,
+        "event_types": with_current(event_type_names(), filters["event_type"]),
+        "services": with_current(SERVICES, filters["service"]),
         "ranges": [("", "Any time"), *TIME_RANGE_CHOICES],
     }
     return render(request, "console/events/list.html", context)
+
+
+def with_current(options: Iterable[str], current: str) -> list[str]:
+    """The dropdown's options plus the value a link asked for when it isn't one of them (an
+    uncatalogued type, or the API's comma-separated `a,b`), so the form shows what is applied."""
+    names = list(options)
+    return names if not current or current in names else [current, *names]

@@ -5,17 +5,19 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from rules.conditions import ConditionError, conditions_parse
-from rules.engine import RuleEngine, RuleSpec
+from rules.engine import RuleEngine, RuleSpec, group_key_for
 from rules.models import Rule, RulesVersion, RuleTemplate
+from rules.paths import path_parse, values_at
 from rules.templates_catalog import TEMPLATES_BY_SLUG
 
 logger = logging.getLogger(__name__)
@@ -179,3 +181,23 @@ def rule_ids_existing(ids: Collection[int]) -> set[int]:
 def rule_names(ids: Collection[int]) -> dict[int, str]:
     """Id -> name of these rules (pages that show a maintenance window's scope)."""
     return dict(Rule.objects.filter(pk__in=list(ids)).values_list("pk", "name"))
+
+
+def group_values(group_by: Sequence[str], event: Any, group_key: str) -> list[tuple[str, Any]] | None:
+    """What an alert's group key stands for: `[(key, value), ...]` of the rule's `group_by` read off
+    the alert's first event, as the engine read them (strings lower-cased).
+
+    None when they can't be told for sure: no grouping, no event (retention), or the rule's
+    `group_by` changed since (the values no longer hash to the stored key).
+    """
+    if not group_key or not group_by or not isinstance(event, dict):
+        return None
+    paths = [path_parse(key) for key in group_by if isinstance(key, str)]
+    if group_key_for(paths, event) != group_key:
+        return None
+    pairs: list[tuple[str, Any]] = []
+    for key, path in zip(group_by, paths, strict=True):
+        found = values_at(event, path)
+        value = found[0] if found else None
+        pairs.append((key, value.lower() if isinstance(value, str) else value))
+    return pairs

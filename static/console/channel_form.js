@@ -182,3 +182,56 @@
   syncAdd();
   box.setAttribute("data-ready", "");
 })();
+
+/* alertsite webhook channel form, "Headers" (progressive enhancement: without it every rendered row
+ * shows, and a row without a name is dropped by the server), like the other lists of the form:
+ * - empty rows stay hidden until "+ Add header" shows the next one (at most the rendered rows);
+ * - "Remove" clears its row (name, value, Sensitive Value) and hides it.
+ */
+(function () {
+  "use strict";
+
+  var box = document.getElementById("headers");
+  var add = document.getElementById("header-add");
+  if (!box || !add) return;
+  var rows = Array.prototype.slice.call(box.querySelectorAll("[data-header-row]"));
+
+  function fields(row) {
+    return Array.prototype.slice.call(row.querySelectorAll("input[type=text], input[type=password]"));
+  }
+
+  function syncAdd() {
+    var free = rows.some(function (row) { return row.hidden; });
+    add.disabled = !free;
+    add.title = free ? "" : "At most " + rows.length + " headers here; save, then edit to add more";
+  }
+
+  rows.forEach(function (row) {
+    var empty = fields(row).every(function (input) { return input.value === ""; });
+    if (empty && !row.hasAttribute("data-error")) row.hidden = true;
+    var remove = row.querySelector("[data-remove]");
+    if (!remove) return;
+    remove.hidden = false;
+    remove.addEventListener("click", function () {
+      fields(row).forEach(function (input) { input.value = ""; input.removeAttribute("aria-invalid"); });
+      row.querySelectorAll("input[type=checkbox]").forEach(function (box) { box.checked = false; });
+      row.querySelectorAll(".field-error").forEach(function (node) { node.remove(); });
+      row.removeAttribute("data-error");
+      row.hidden = true;
+      syncAdd();
+      add.focus();
+    });
+  });
+
+  add.hidden = false;
+  add.addEventListener("click", function () {
+    var next = rows.filter(function (row) { return row.hidden; })[0];
+    if (!next) return;
+    add.parentNode.parentNode.insertBefore(next, add.parentNode);  // new rows go last
+    next.hidden = false;
+    next.querySelector("input").focus();
+    syncAdd();
+  });
+  syncAdd();
+  box.setAttribute("data-ready", "");
+})();

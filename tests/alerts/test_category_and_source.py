@@ -166,4 +166,5 @@ def test_detail_page_shows_category_and_source(client, make_user, raise_alert):
     client.force_login(make_user("viewer"))
     page = client.get(f"/insights/alerts/{alert.pk}/").content.decode()
     assert "<dt>Category</dt><dd>Devices</dd>" in page
-    assert "Device <code>63aa00000000000000000101</code>" in page
+    # By name (the device's hostname), the id beside it.
+    assert 'Device JDOE-MBP <code class="muted">63aa00000000000000000101</code>' in page

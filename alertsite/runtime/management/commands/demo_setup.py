@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from alertsite.accounts.roles import Role
 from alertsite.accounts.services import role_set
+from alertsite.demo.rules import DEMO_RULES
 
 
 class Command(BaseCommand):
@@ -31,18 +32,19 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Login:   {username} / {password}"))
 
     def _demo_rules(self, user) -> None:
-        """A few ready-made rules on a fresh install, so simulated traffic raises alerts to look at."""
+        """A few ready-made rules on a fresh install (alertsite.demo.rules), so simulated traffic
+        raises alerts from several rules at every priority."""
         from rules.models import Rule
         from rules.selectors import template_get
         from rules.services import rule_create
 
         if Rule.objects.exists():
             return
-        for slug in DEMO_TEMPLATES:
-            template = template_get(slug)
-            if template is not None:  # an admin may have removed it; the demo goes without
-                rule_create(data={"template": slug, "name": template.name}, actor=user)
-        self.stdout.write(f"Created {len(DEMO_TEMPLATES)} demo rules from templates.")
-
-
-DEMO_TEMPLATES = ("failed_admin_logins", "brute_force_user_logins", "user_lockout", "login_outside_allowed_countries")
+        created = 0
+        for body in DEMO_RULES:
+            slug = body.get("template")
+            if slug and template_get(slug) is None:
+                continue  # an admin removed the template; the demo goes without
+            rule_create(data=dict(body), actor=user)
+            created += 1
+        self.stdout.write(f"Created {created} demo rules.")
