@@ -451,7 +451,7 @@ def window_bodies(count: int, *, rule_ids: list[int], event_types: list[str]) ->
         elif n % 3 == 1:
             body["scope"]["rules"] = picker.sample(rule_ids, k=min(20, len(rule_ids)))
         else:
-            body["scope"]["priorities"] = [picker.choice(["low", "medium", "high", "critical"])]
+            body["scope"]["priorities"] = [picker.choice(["low", "medium", "high"])]
             body["scope"]["event_types"] = picker.sample(event_types, k=min(2, len(event_types)))
         bodies.append(body)
     return bodies

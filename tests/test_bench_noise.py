@@ -35,7 +35,7 @@ def test_noise_bench_runs_every_part_on_tiny_sizes():
     args = ["--events", "3000", "--rules", "150", "--days", "10", "--pairs", "1", "--eval-events", "300"]
     try:
         result = subprocess.run(
-            [sys.executable, "bench/noise.py", *args, "--snoozed", "10", "--windows", "2"],
+            [sys.executable, "bench/noise.py", *args, "--snoozed", "10", "--windows", "3"],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -57,6 +57,6 @@ def test_noise_bench_runs_every_part_on_tiny_sizes():
     assert "(b) preview-change of rule" in output
     assert output.count("service ") == 2 and "API " in output
     assert hasattr(alerts.models, "MaintenanceWindow")
-    assert "with 2 maintenance windows (windows_seed)" in output
+    assert "with 3 maintenance windows (windows_seed)" in output
     assert "(c) maintenance window preview over the last 7 days" in output
     assert output.count("target under 2 s); would have muted") == 2
