@@ -146,6 +146,12 @@ class RuleVersionDetailSerializer(RuleVersionSerializer):
 
 class RuleTestInputSerializer(serializers.Serializer):
     event = serializers.DictField()
+    history = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        max_length=1000,
+        help_text="Earlier events (as sent to POST /events) that prime the rule's detection; each needs a timestamp.",
+    )
 
 
 class RuleTestFilterSerializer(serializers.Serializer):
@@ -182,6 +188,12 @@ class RuleTestConditionSerializer(serializers.Serializer):
     matched = serializers.BooleanField()
 
 
+class RuleTestDetectionSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["new_value", "sequence"])
+    counts = serializers.BooleanField(help_text="Whether the event would count (fire, or complete the sequence).")
+    explanation = serializers.CharField(help_text="Which prior value or which step decided, in plain words.")
+
+
 class RuleTestResultSerializer(serializers.Serializer):
     """Documents the answer of POST /rules/{id}/test for the OpenAPI schema."""
 
@@ -190,6 +202,9 @@ class RuleTestResultSerializer(serializers.Serializer):
     )
     enabled = serializers.BooleanField(help_text="Whether the rule is enabled: a disabled rule raises nothing.")
     conditions = RuleTestConditionSerializer(many=True)
+    detection = RuleTestDetectionSerializer(
+        allow_null=True, help_text="For a rule with a detection: whether the event counts, and why; else null."
+    )
 
 
 class RulePreviewInputSerializer(RuleWriteSerializer):
