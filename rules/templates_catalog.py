@@ -61,6 +61,7 @@ def _template(
     group_by: list[str] | None = None,
     group_window_minutes: int = 0,
     threshold: dict[str, int] | None = None,
+    detection: dict[str, Any] | None = None,
     rule_name: str | None = None,
 ) -> BuiltInTemplate:
     rule = {
@@ -79,6 +80,7 @@ def _template(
         "group_by": group_by or [],
         "group_window_minutes": group_window_minutes,
         "threshold": threshold,
+        "detection": detection,
         "remind_every_minutes": None,
         "remind_max": 3,
         "escalation": None,
