@@ -43,6 +43,9 @@ class Rule(models.Model):
     group_by = models.JSONField(default=list, blank=True)
     group_window_minutes = models.PositiveIntegerField(default=0)
     threshold = models.JSONField(null=True, blank=True)
+    # api.md section 12: null = every matching event counts; else a new_value or sequence detection
+    # (rules.detections) decides which matches count.
+    detection = models.JSONField(null=True, blank=True)
     # Reminders and escalation (api.md section 10): re-notify while an alert stays open.
     remind_every_minutes = models.PositiveIntegerField(null=True, blank=True)
     remind_max = models.PositiveSmallIntegerField(default=3)

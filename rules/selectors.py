@@ -33,7 +33,9 @@ def rule_spec(rule: Rule) -> RuleSpec | None:
     except ConditionError as exc:
         logger.error("rule skipped: stored conditions invalid", extra={"rule_id": rule.pk, "errors": exc.errors})
         return None
-    return RuleSpec(id=rule.pk, conditions=tuple(conditions), group_by=tuple(rule.group_by or ()))
+    return RuleSpec(
+        id=rule.pk, conditions=tuple(conditions), group_by=tuple(rule.group_by or ()), detection=rule.detection or None
+    )
 
 
 def engine_build(rules: list[Rule]) -> RuleEngine:
@@ -46,7 +48,7 @@ def engine_current() -> RuleEngine:
     stamp = rules_stamp()
     with _lock:
         if _engine is None or _engine_stamp != stamp:
-            rules = list(Rule.objects.filter(enabled=True).only("pk", "conditions", "group_by"))
+            rules = list(Rule.objects.filter(enabled=True).only("pk", "conditions", "group_by", "detection"))
             _engine = engine_build(rules)
             _engine_stamp = stamp
             logger.info("rule engine built", extra={"rules": _engine.rule_count, "stamp": stamp})

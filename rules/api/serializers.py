@@ -84,6 +84,12 @@ class RuleWriteSerializer(serializers.Serializer):
     group_by = serializers.ListField(child=serializers.CharField(), required=False)
     group_window_minutes = serializers.IntegerField(required=False)
     threshold = serializers.DictField(required=False, allow_null=True)
+    detection = serializers.DictField(
+        required=False,
+        allow_null=True,
+        help_text='null (every matching event counts), {"type": "new_value", "fields": [keys], "history_days": N} '
+        'or {"type": "sequence", "steps": [condition indexes], "by": [keys], "within_minutes": N}.',
+    )
     remind_every_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=10080)
     remind_max = serializers.IntegerField(required=False, min_value=1, max_value=100)
     escalation = serializers.DictField(
