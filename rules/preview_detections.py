@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rules.detections import Decision, DetectionEvent, detection_replay
+from rules.detections.base import EXPLICIT_PREFIX
 from rules.engine import RuleEngine
 from rules.preview_scan import HistoryScan
 
@@ -30,8 +31,8 @@ def detection_span(detection: dict[str, Any]) -> timedelta:
 
 
 def _kept_keys(detection: dict[str, Any], group_by: Iterable[str]) -> frozenset[str]:
-    keys = [*detection.get("fields", ()), *detection.get("by", ()), *group_by]
-    return frozenset({*KEPT_ALWAYS, *(str(key).split(".", 1)[0] for key in keys)})
+    keys = [str(key).removeprefix(EXPLICIT_PREFIX) for key in (*detection.get("fields", ()), *detection.get("by", ()))]
+    return frozenset({*KEPT_ALWAYS, *(key.split(".", 1)[0] for key in (*keys, *group_by))})
 
 
 def _slim(payload: Any, kept: frozenset[str]) -> dict[str, Any]:
