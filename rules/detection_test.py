@@ -46,6 +46,11 @@ def history_check(history: Any, *, required_timestamp: bool, event: dict[str, An
         raise HistoryError(errors)
 
 
+def step_labels(conditions: tuple[Condition, ...]) -> list[str]:
+    """Each condition as explanations name a step: its association action or its event type."""
+    return [condition.action or condition.event_type for condition in conditions]
+
+
 def detection_test(
     *,
     conditions: tuple[Condition, ...],
@@ -83,5 +88,7 @@ def detection_test(
             if earlier.timestamp <= tested.timestamp:
                 prior.append((earlier.timestamp, index, earlier))
     prior.sort(key=lambda item: (item[0], item[1]))
-    counts, explanation = detection_explain(detection, tested, history=[item[2] for item in prior])
+    counts, explanation = detection_explain(
+        detection, tested, history=[item[2] for item in prior], step_labels=step_labels(conditions)
+    )
     return {"type": detection.get("type"), "counts": counts, "explanation": explanation}

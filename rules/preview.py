@@ -127,7 +127,8 @@ class _Side:
         spec = RuleSpec(
             id=rule_id, conditions=tuple(conditions_parse(values["conditions"])), group_by=group_by, detection=detection
         )
-        feed = DetectionFeed(rule_id, detection, group_by) if detection else None
+        labels = tuple(condition.action or condition.event_type for condition in spec.conditions)
+        feed = DetectionFeed(rule_id, detection, group_by, labels) if detection else None
         return cls(rule_id, values, spec, feed)
 
     def take(self, engine: RuleEngine, pk: int, at: datetime, payload: Any, positions: list[int]) -> None:

@@ -48,6 +48,7 @@ class DetectionFeed:
     rule_id: int
     detection: dict[str, Any]
     group_by: tuple[str, ...] = ()
+    step_labels: tuple[str, ...] = ()
     events: list[DetectionEvent] = field(default_factory=list)
     history_scanned: int = 0
     history_truncated: bool = False
@@ -71,7 +72,9 @@ class DetectionFeed:
         self.events.sort(key=lambda event: (event.timestamp, event.pk))
         span = detection_span(self.detection)
         scan = HistoryScan(types, since - span, since)
-        decisions = detection_replay(self.detection, self.events, history=self._history(engine, scan))
+        decisions = detection_replay(
+            self.detection, self.events, history=self._history(engine, scan), step_labels=self.step_labels
+        )
         self.history_scanned, self.history_truncated = scan.scanned, scan.truncated
         return decisions
 

@@ -643,6 +643,7 @@ def rule_preview_fragment(request: HttpRequest) -> HttpResponse:
         else:
             since = timezone.now() - timedelta(days=PREVIEW_DAYS)
             context["result"] = rule_preview(values=values, since=since, sample_size=PREVIEW_SAMPLE)
+            context["detection"] = values.get("detection")
     return render(request, "console/rules/_preview.html", context)
 
 
