@@ -44,6 +44,8 @@ class RuleSpec:
     group_by: tuple[str, ...] = ()
     # api.md section 12 (rules.detections); the engine reports every condition such a rule's event matches.
     detection: dict[str, Any] | None = None
+    # A new_value rule still learning its history: its values are recorded, none fires yet.
+    learning: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,11 +178,16 @@ class RuleEngine:
         self.by_type: dict[str, TypeIndex] = {}
         self.group_by: dict[int, tuple[Path, ...]] = {}
         self.detections: dict[int, dict[str, Any]] = {}
+        self.step_labels: dict[int, tuple[str, ...]] = {}
+        self.learning: set[int] = set()
         self.rule_count = 0
         for rule in rules:
             self.rule_count += 1
             if rule.detection is not None:
                 self.detections[rule.id] = rule.detection
+                self.step_labels[rule.id] = tuple(c.action or c.event_type for c in rule.conditions)
+                if rule.learning:
+                    self.learning.add(rule.id)
             self.group_by[rule.id] = tuple(path_parse(key) for key in rule.group_by)
             for position, original in enumerate(rule.conditions):
                 condition = _as_filters(original)

@@ -20,6 +20,7 @@ class RuleSerializer(serializers.ModelSerializer):
     created_by = UserRefSerializer(read_only=True)
     updated_by = UserRefSerializer(read_only=True)
     existing_conditions_progress = serializers.SerializerMethodField()
+    learning_progress = serializers.SerializerMethodField()
     snoozed_until = serializers.SerializerMethodField()
     snoozed_by = serializers.SerializerMethodField()
     snooze_note = serializers.SerializerMethodField()
@@ -37,6 +38,7 @@ class RuleSerializer(serializers.ModelSerializer):
             "alert_count",
             "match_count",
             "existing_conditions_progress",
+            "learning_progress",
             "snoozed_until",
             "snoozed_by",
             "snooze_note",
@@ -55,6 +57,15 @@ class RuleSerializer(serializers.ModelSerializer):
 
     def get_snooze_note(self, rule: Rule) -> str:
         return rule.snooze_note if snooze_active(rule.snoozed_until, timezone.now()) else ""
+
+    def get_learning_progress(self, rule: Rule) -> dict:
+        """A new_value detection learning its history from stored events (idle for other rules)."""
+        return {
+            "status": rule.learn_status,
+            "total": rule.learn_total,
+            "done": rule.learn_done,
+            "error": rule.learn_error or None,
+        }
 
     def get_existing_conditions_progress(self, rule: Rule) -> dict:
         return {
