@@ -78,9 +78,10 @@ from rules.engine import RuleEngine, RuleSpec  # noqa: E402
 from rules.paths import path_parse, values_at  # noqa: E402
 
 try:
-    from rules.expression import expression_compile, filters_to_expression
+    from rules.expression import expression_compile, expression_to_filters, filters_to_expression
 except ImportError:  # no expression language in this tree: field filters only
     expression_compile = None
+    expression_to_filters = None
     filters_to_expression = None
 
 RULE_COUNTS = (10, 100, 1_000, 10_000)
@@ -276,8 +277,8 @@ def identity_key(condition: Any) -> str:
 def with_detections(rules: Sequence[RuleSpec], present: dict[str, set[str]]) -> list[RuleSpec]:
     """The same rules, 10% with a new_value and 5% with a sequence detection (spread evenly by index).
 
-    A sequence rule gains a second condition (the identity's password change or login) so each of
-    its conditions is a step; its plain twin in `plain_twins` has the same two conditions.
+    A sequence rule gains a second condition (a password change or login with step 1's equality
+    filter) so each of its conditions is a step; its plain twin in `plain_twins` has the same two.
     """
     out = []
     catalog = [spec.name for spec in EVENT_TYPES]
@@ -291,8 +292,15 @@ def with_detections(rules: Sequence[RuleSpec], present: dict[str, set[str]]) -> 
                 fields.append("geoip.country_code")
             out.append(replace(rule, detection={"type": "new_value", "fields": fields, "history_days": 30}))
         elif share < (NEW_VALUE_SHARE + SEQUENCE_SHARE) * 100:
+            # Step 2 narrows to the same person or country as step 1, as an admin would write it.
             second_type = SEQUENCE_SECOND_STEP[index % len(SEQUENCE_SECOND_STEP)]
-            second = conditions_parse([{"event_type": second_type, "match": "all", "filters": []}], event_types=catalog)
+            filters = [flt.as_dict() for flt in condition.filters or ()]
+            if condition.expression is not None:
+                filters = expression_to_filters(condition.expression)[1]
+            same = [flt for flt in filters if flt["operator"] in ("eq", "in") and flt["key"] != "success"][:1]
+            second = conditions_parse(
+                [{"event_type": second_type, "match": "all", "filters": same}], event_types=catalog
+            )
             detection = {"type": "sequence", "steps": [0, 1], "by": [key], "within_minutes": 10}
             out.append(replace(rule, conditions=(condition, *second), detection=detection))
         else:

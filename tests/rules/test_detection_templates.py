@@ -1,5 +1,6 @@
 """The detection templates (api.md section 12) fire on their sample event sets: exactly once each,
-through `POST /rules/{id}/test` with a history and through `POST /rules/preview` over stored events."""
+through `POST /rules/{id}/test` with a history, through `POST /rules/preview` over stored events, and
+on the live path (ingest -> evaluation -> alert)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from alerts.models import Alert, AlertEvent
 from events.services import event_batch_ingest
 from events.validation import Limits, event_validate
 from rules.models import Rule
@@ -116,3 +118,22 @@ def test_new_value_preview_is_primed_with_the_history_before_its_window(admin):
     # of the stream, the very first US login is new too.
     assert primed.json()["matched"] == 1 and primed.json()["history_scanned"] >= 1
     assert unprimed.json()["matched"] == 2
+
+
+# -- the live path ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", ISSUE_TEMPLATES)
+def test_template_fires_exactly_once_on_the_live_path(ingest, django_capture_on_commit_callbacks, slug):
+    events = sample_set(slug, timezone.now().replace(microsecond=0) - timedelta(days=6))
+    if events.learned:
+        ingest(*events.learned)
+    with django_capture_on_commit_callbacks(execute=True):
+        rule = rule_from_template(slug)  # a new_value rule learns the stored history first
+    for event in events.live:  # one request each, in event-time order
+        ingest(event)
+    alerts = list(Alert.objects.filter(rule=rule))
+    assert [alert.event.event_id for alert in alerts] == [events.firing["id"]]
+    assert alerts[0].explanation
+    steps = len(TEMPLATES_BY_SLUG[slug].rule["detection"].get("steps") or [0])
+    assert AlertEvent.objects.filter(alert=alerts[0]).count() == steps
