@@ -318,3 +318,13 @@ def test_enabling_a_new_value_rule_learns_what_came_while_it_was_off(ingest, dja
         rule_update(rule=rule, data={"enabled": True}, actor=None)
     ingest(login("after", 2, country="JP"))
     assert not Alert.objects.filter(rule=rule).exists()
+
+
+def test_a_rule_whose_stored_detection_is_broken_is_left_out_of_the_engine(ingest):
+    rule = sequence_rule()
+    Rule.objects.filter(pk=rule.pk).update(detection={"type": "anomaly"})
+    from rules.services import rules_version_bump
+
+    rules_version_bump()
+    ingest(totp_off("t1", 0), password("p1", 1))
+    assert not Alert.objects.exists()
