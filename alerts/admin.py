@@ -237,6 +237,7 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
                     "event_type",
                     "event_count",
                     "group_key",
+                    "explanation",
                     "assignee",
                 ]
             },

@@ -10,6 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from rules.conditions import ConditionError, conditions_parse
+from rules.detections import detection_kinds
 from rules.engine import RuleEngine, RuleSpec
 from rules.models import BackfillStatus, Rule, RulesVersion, RuleTemplate
 from rules.templates_catalog import TEMPLATES_BY_SLUG
@@ -37,6 +38,9 @@ def rule_spec(rule: Rule) -> RuleSpec | None:
         logger.error("rule skipped: stored conditions invalid", extra={"rule_id": rule.pk, "errors": exc.errors})
         return None
     detection = rule.detection or None
+    if detection is not None and (not isinstance(detection, dict) or detection.get("type") not in detection_kinds):
+        logger.error("rule skipped: stored detection invalid", extra={"rule_id": rule.pk})
+        return None
     return RuleSpec(
         id=rule.pk,
         conditions=tuple(conditions),

@@ -13,9 +13,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+import orjson
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from events.models import AuditEvent
@@ -78,14 +80,19 @@ def rule_learn(*, rule_id: int) -> int:
     last_pk, matched = 0, 0
     try:
         while True:
+            # The payload as text, parsed with orjson: several times faster than the JSONField's json.loads.
             chunk = list(
-                events.filter(pk__gt=last_pk).order_by("pk").values_list("pk", "timestamp", "payload")[:LEARN_CHUNK]
+                events.filter(pk__gt=last_pk)
+                .order_by("pk")
+                .annotate(text=Cast("payload", output_field=TextField()))
+                .values_list("pk", "timestamp", "text")[:LEARN_CHUNK]
             )
             if not chunk:
                 break
             last_pk = chunk[-1][0]
             seen: dict[tuple[int, str], tuple[datetime, datetime]] = {}
-            for _, at, payload in chunk:
+            for _, at, text in chunk:
+                payload = orjson.loads(text)
                 if not engine.matching_rules(payload):
                     continue
                 key = value_key(detection, payload)

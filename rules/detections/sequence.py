@@ -81,11 +81,11 @@ class SequenceRun:
         """The completed chain, when this event completes one; else None (it may start or advance one)."""
         chains = self.chains.setdefault(key, [])
         chains[:] = [chain for chain in chains if event.timestamp - chain[0].timestamp <= self.span]
-        for chain in chains:
+        for index, chain in enumerate(chains):
             if self.steps[len(chain)] in event.positions:
                 chain.append(event)
                 if len(chain) == len(self.steps):
-                    chains.remove(chain)
+                    del chains[index]
                     return chain
                 return None
         if self.steps[0] in event.positions:

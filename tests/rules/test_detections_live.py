@@ -275,3 +275,56 @@ def test_detection_statements_per_batch_do_not_grow_with_the_batch(django_captur
     assert Alert.objects.filter(rule__name="TOTP then password").count() == 1 + 5 + 50
     assert small == large, (small, large)
     assert large[0] <= 4  # values: read, upsert; steps: read, insert (a DELETE when a stored step is consumed)
+
+
+# -- Existing Conditions and learning progress ------------------------------------------------------------
+
+
+def test_existing_conditions_replays_stored_events_through_the_sequence(ingest, django_capture_on_commit_callbacks):
+    ingest(password("p1", 4), totp_off("t1", 0), password("p-alone", 30))
+    with django_capture_on_commit_callbacks(execute=True):
+        rule = sequence_rule(existing_conditions=True)
+    alert = Alert.objects.get(rule=rule)
+    assert alert_events(alert) == ["t1", "p1"]
+    assert Rule.objects.get(pk=rule.pk).backfill_status == BackfillStatus.DONE
+
+
+def test_existing_conditions_of_a_new_value_rule_waits_for_learning_and_raises_nothing_learned(
+    ingest, django_capture_on_commit_callbacks
+):
+    ingest(login("seen", 1), login("seen-too", 2, country="FR"))
+    with django_capture_on_commit_callbacks(execute=True):
+        rule = new_country_rule(existing_conditions=True)
+    rule.refresh_from_db()
+    assert (rule.learn_status, rule.backfill_status) == (BackfillStatus.DONE, BackfillStatus.DONE)
+    assert not Alert.objects.filter(rule=rule).exists()
+
+
+def test_api_shows_learning_progress(auth_client, ingest, django_capture_on_commit_callbacks):
+    ingest(login("a", 1), login("b", 2, country="FR"), make_event(id="other", event_type="admin_create"))
+    with django_capture_on_commit_callbacks(execute=True):
+        rule = new_country_rule()
+    body = auth_client("viewer").get(f"/api/v1/rules/{rule.pk}").json()
+    assert body["learning_progress"] == {"status": "done", "total": 2, "done": 2, "error": None}
+    assert body["detection"] == NEW_COUNTRY
+
+
+def test_enabling_a_new_value_rule_learns_what_came_while_it_was_off(ingest, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        rule = new_country_rule(enabled=False)
+    assert Rule.objects.get(pk=rule.pk).learn_status == BackfillStatus.IDLE
+    ingest(login("while-off", 1, country="JP"))
+    with django_capture_on_commit_callbacks(execute=True):
+        rule_update(rule=rule, data={"enabled": True}, actor=None)
+    ingest(login("after", 2, country="JP"))
+    assert not Alert.objects.filter(rule=rule).exists()
+
+
+def test_a_rule_whose_stored_detection_is_broken_is_left_out_of_the_engine(ingest):
+    rule = sequence_rule()
+    Rule.objects.filter(pk=rule.pk).update(detection={"type": "anomaly"})
+    from rules.services import rules_version_bump
+
+    rules_version_bump()
+    ingest(totp_off("t1", 0), password("p1", 1))
+    assert not Alert.objects.exists()
