@@ -116,6 +116,25 @@ def evaluate_all(pks: Sequence[int]) -> tuple[float, int]:
     return time.perf_counter() - started, matches
 
 
+LEARN_BASE = 20_000  # events stored through the ORM; the rest are copies made by SQL, a day apart
+
+
+def events_copy(wanted: int, base: int) -> int:
+    """Copy the stored events in SQL, each copy a day earlier, until `wanted` more are stored."""
+    table = AuditEvent._meta.db_table
+    columns = [f.column for f in AuditEvent._meta.concrete_fields if f.column not in ("id", "event_id", "timestamp")]
+    listed = ", ".join(columns)
+    copies = -(-wanted // base) if wanted > 0 else 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (event_id, timestamp, {listed}) "
+            f"SELECT left(event_id, 50) || '-c' || n, timestamp - n * interval '1 day', {listed} "
+            f"FROM {table}, generate_series(1, %s) AS n ORDER BY n, id LIMIT %s",
+            [copies, wanted],
+        )
+        return cursor.rowcount if wanted > 0 else 0
+
+
 def database_bench(
     *,
     factory: Any,
@@ -168,13 +187,9 @@ def learning_bench(factory: Any, events: Sequence[dict[str, Any]], count: int) -
     tables_empty()
     newest = max(datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00")) for event in events)
     recent = datetime.now(UTC) - timedelta(days=1) - newest  # inside the rule's year of history
-    stored = 0
-    days = 0
     started = time.perf_counter()
-    while stored < count:  # the simulated events again and again, a day apart, until there are `count`
-        chunk = events[: count - stored]
-        stored += len(events_store(chunk, shift=recent - timedelta(days=days)))
-        days += 1
+    base = events_store(events[: min(len(events), count, LEARN_BASE)], shift=recent)
+    stored = len(base) + events_copy(count - len(base), len(base))
     print(f"\nlearning: {stored:,} stored events in {time.perf_counter() - started:.0f}s; ", end="")
     rule = Rule.objects.create(
         name="bench new country",
