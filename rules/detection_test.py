@@ -13,7 +13,7 @@ from typing import Any
 from alertsite.errors import FieldErrors
 from events.validation import parse_timestamp
 from rules.conditions import Condition
-from rules.detections import DetectionEvent, detection_explain
+from rules.detections import DetectionEvent, detection_explain, detection_kinds
 from rules.engine import RuleEngine, RuleSpec
 
 MAX_HISTORY_EVENTS = 1000
@@ -62,6 +62,12 @@ def detection_test(
 
     Call history_check first: timestamps are taken as valid here.
     """
+    if detection.get("type") not in detection_kinds:  # a stored rule from a newer or older version
+        return {
+            "type": detection.get("type"),
+            "counts": False,
+            "explanation": "The rule's detection is of an unknown kind, so the rule is left out of evaluation.",
+        }
     engine = RuleEngine([RuleSpec(id=RULE_ID, conditions=conditions, detection=detection)])
 
     def positions(payload: dict[str, Any]) -> frozenset[int]:

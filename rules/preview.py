@@ -21,6 +21,7 @@ from typing import Any
 
 from events.models import AuditEvent
 from rules.conditions import conditions_parse
+from rules.detections import detection_kinds
 from rules.engine import RuleEngine, RuleSpec, group_key_for
 from rules.paths import path_parse
 from rules.preview_detections import DetectionFeed
@@ -123,10 +124,11 @@ class _Side:
     @classmethod
     def of(cls, rule_id: int, values: dict[str, Any]) -> _Side:
         detection = values.get("detection") or None
+        conditions = tuple(conditions_parse(values["conditions"]))
+        if detection is not None and detection.get("type") not in detection_kinds:
+            detection, conditions = None, ()  # an unknown kind: the engine leaves such a rule out
         group_by = tuple(values.get("group_by") or ())
-        spec = RuleSpec(
-            id=rule_id, conditions=tuple(conditions_parse(values["conditions"])), group_by=group_by, detection=detection
-        )
+        spec = RuleSpec(id=rule_id, conditions=conditions, group_by=group_by, detection=detection)
         labels = tuple(condition.action or condition.event_type for condition in spec.conditions)
         feed = DetectionFeed(rule_id, detection, group_by, labels) if detection else None
         return cls(rule_id, values, spec, feed)

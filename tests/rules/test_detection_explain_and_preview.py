@@ -201,3 +201,15 @@ def test_preview_change_of_the_remembered_days_is_primed_by_older_events():
     # 30 days remember the German login of 20 days ago; 7 days do not.
     assert (result.events.before, result.events.after, result.events.added) == (0, 1, 1)
     assert result.events.added_sample[0].explanation == "first time in 7 days: bob@example.com, DE"
+
+
+def test_a_stored_detection_of_an_unknown_kind_explains_and_previews_without_failing(admin):
+    rule = new_country_rule()
+    Rule.objects.filter(pk=rule.pk).update(detection={"type": "from_the_future"})
+    rule.refresh_from_db()
+    answer = explain(admin, rule, {"event": login("a", 1, "DE")}).json()
+    assert answer["detection"]["counts"] is False and "unknown kind" in answer["detection"]["explanation"]
+    store(login("b", 10, "DE"))
+    response = admin.post(f"/api/v1/rules/{rule.pk}/preview-change", {"detection": None}, format="json")
+    assert response.status_code == 200, response.content
+    assert (response.json()["events"]["before"], response.json()["events"]["after"]) == (0, 1)
