@@ -64,7 +64,7 @@ def pending_claim(rows: QuerySet[PendingEvaluation], *, limit: int | None = None
 
 
 def pending_claim_events(rows: QuerySet[PendingEvaluation], *, limit: int | None = None) -> list[AuditEvent]:
-    """`pending_claim`, answering the claimed events themselves (pk, timestamp, payload), oldest
+    """`pending_claim`, answering the claimed events themselves (EVALUATED_FIELDS), oldest
     first: on PostgreSQL one statement, the claim being a locking sub-select of the load."""
     if not connection.features.has_select_for_update_skip_locked:
         pks = pending_claim(rows, limit=limit)
@@ -74,7 +74,19 @@ def pending_claim_events(rows: QuerySet[PendingEvaluation], *, limit: int | None
     return list(AuditEvent.objects.filter(pk__in=Subquery(claim)).only(*EVALUATED_FIELDS).order_by("pk"))
 
 
-EVALUATED_FIELDS = ("pk", "timestamp", "payload")
+# What evaluation reads of each claimed event: enough to match it and to raise an alert from
+# it, so a batch that raises alerts reads its events once.
+EVALUATED_FIELDS = (
+    "pk",
+    "timestamp",
+    "payload",
+    "event_id",
+    "event_type",
+    "initiator",
+    "resource",
+    "client_ip",
+    "causal_depth",
+)
 POSTGRES_DONE = f"""
 WITH done AS (
     DELETE FROM {PENDING_TABLE} WHERE event_id = ANY(%s::bigint[]) RETURNING 1

@@ -67,7 +67,9 @@ def event_batch_ingest(*, records: Sequence[EventRecord], origin: str = ORIGIN_O
     shallow = [r for r in unique.values() if r.causal_depth <= MAX_EVALUATED_CAUSAL_DEPTH]
     wanted = hooks.types_to_evaluate({r.event_type for r in shallow}) if shallow else set()
     to_evaluate = {r.event_id for r in shallow if r.event_type in wanted}
-    with transaction.atomic():
+    # No savepoint when nested (audit events of an evaluation batch): nothing here is retried on
+    # its own, an error fails the caller's transaction anyway, and it saves two round trips.
+    with transaction.atomic(savepoint=False):
         new = events_insert_new(list(unique.values()), received_at=now, to_evaluate=to_evaluate, origin=origin)
         new_pks = sorted(pk for event_id, pk in new.items() if event_id in to_evaluate)
         if new:

@@ -34,6 +34,23 @@ POLICY_FIELDS = frozenset(
     }
 )
 
+# The columns a policy is made of (not the conditions, which may be long and are not needed here).
+POLICY_READ = (
+    "pk",
+    "name",
+    "priority",
+    "generate_alerts",
+    "send_notifications",
+    "notify_on_acknowledge",
+    "notify_on_resolve",
+    "group_window_minutes",
+    "threshold",
+    "remind_every_minutes",
+    "remind_max",
+    "escalation",
+    "snoozed_until",
+)
+
 
 def alert_policy(rule: Rule, channel_ids: Sequence[int], *, now: datetime | None = None) -> AlertPolicy:
     """The rule's policy at `now` (snoozed or not: read from the row already loaded, no query)."""
@@ -77,7 +94,8 @@ def alert_policies(rule_ids: Collection[int]) -> dict[int, AlertPolicy]:
     ):
         channels[rule_id].append(channel_id)
     now = timezone.now()
-    return {rule.pk: alert_policy(rule, channels[rule.pk], now=now) for rule in Rule.objects.filter(pk__in=ids)}
+    rules = Rule.objects.filter(pk__in=ids).only(*POLICY_READ)
+    return {rule.pk: alert_policy(rule, channels[rule.pk], now=now) for rule in rules}
 
 
 class RuleMatchHistory:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
+from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
@@ -24,10 +28,32 @@ _lock = threading.Lock()
 _engine: RuleEngine | None = None
 _engine_stamp: str | None = None
 _selected_types: tuple[str, frozenset[str]] | None = None
+_pinned_stamp: ContextVar[str | None] = ContextVar("rules_pinned_stamp", default=None)
+STAMP_SQL = f"SELECT stamp FROM {RulesVersion._meta.db_table} WHERE id = 1"
 
 
 def rules_stamp() -> str:
-    return RulesVersion.objects.filter(pk=1).values_list("stamp", flat=True).first() or ""
+    """The rules version stamp (one plain statement: it is read by every batch and request that
+    evaluates or ingests), or the one pinned for the batch under way."""
+    pinned = _pinned_stamp.get()
+    if pinned is not None:
+        return pinned
+    with connection.cursor() as cursor:
+        cursor.execute(STAMP_SQL)
+        row = cursor.fetchone()
+    return str(row[0]) if row else ""
+
+
+@contextmanager
+def rules_stamp_pinned() -> Iterator[str]:
+    """Read the stamp once for a whole evaluation batch: its engine, the policies and the audit
+    events the batch writes all see the same rules, for one statement instead of several."""
+    stamp = rules_stamp()
+    token = _pinned_stamp.set(stamp)
+    try:
+        yield stamp
+    finally:
+        _pinned_stamp.reset(token)
 
 
 def rule_spec(rule: Rule) -> RuleSpec | None:

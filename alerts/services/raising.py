@@ -44,16 +44,25 @@ EVENT_FIELDS = (
 
 
 def matches_handle(
-    *, matches: Sequence[NewMatch], policies: Mapping[int, AlertPolicy], history: MatchHistory
+    *,
+    matches: Sequence[NewMatch],
+    policies: Mapping[int, AlertPolicy],
+    history: MatchHistory,
+    events: Mapping[int, AuditEvent] | None = None,
 ) -> dict[int, int]:
     """Raise alerts (or notify without alerts) for new rule matches. Call inside the match's transaction.
 
-    Returns the number of alerts opened per rule id.
+    `events`: the matched events, when the caller already loaded them with EVENT_FIELDS (the
+    evaluation batch does); read here otherwise. Returns the number of alerts opened per rule id.
     """
     if not matches:
         return {}
-    wanted = {pk for match in matches for pk in match.all_event_ids}
-    events = {event.pk: event for event in AuditEvent.objects.filter(pk__in=wanted).only(*EVENT_FIELDS)}
+    wanted = {pk for match in matches for pk in match.all_event_ids}  # a sequence's every step
+    known = dict(events or {})
+    missing = wanted - known.keys()
+    if missing:
+        known.update({event.pk: event for event in AuditEvent.objects.filter(pk__in=missing).only(*EVENT_FIELDS)})
+    events = known
     audit: list[tuple[dict[str, Any], int]] = []
     orders: list[NotificationOrder] = []
     opened: dict[int, int] = defaultdict(int)

@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from alertsite.sqlbulk import insert_new
 from channels.models import Channel, Delivery, DeliveryStatus, NotificationKind
 from channels.notification import Notification, sample_notification
 from channels.services.sending import deliveries_send_batch
@@ -76,8 +77,9 @@ def notification_enqueue(
 
 
 def notifications_enqueue(orders: Sequence[NotificationOrder]) -> list[int]:
-    """`notification_enqueue` for many notifications in three statements, whatever their number:
-    the enabled channels, one INSERT ... ON CONFLICT DO NOTHING of every row, the pending pks.
+    """`notification_enqueue` for many notifications in two statements, whatever their number:
+    the enabled channels, one INSERT ... ON CONFLICT DO NOTHING RETURNING of every row (and a
+    third, the pending pks, only when some rows existed already).
 
     The unique (source, channel, kind) key still makes a repeated hand-over write nothing twice.
     """
@@ -108,18 +110,20 @@ def notifications_enqueue(orders: Sequence[NotificationOrder]) -> list[int]:
         )
     if not rows:
         return []
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    keys = {(row.source, row.kind, row.channel_id) for row in rows}
-    pks = [
-        pk
-        for pk, source, kind, channel_id in Delivery.objects.filter(
-            source__in={row.source for row in rows}, channel_id__in={row.channel_id for row in rows}
-        )
-        .filter(status=DeliveryStatus.PENDING)
-        .order_by("pk")
-        .values_list("pk", "source", "kind", "channel_id")
-        if (source, kind, channel_id) in keys
-    ]
+    pks = insert_new(rows)
+    if len(pks) < len(rows):
+        # Some were written before (a repeated hand-over): those still pending are sent too.
+        keys = {(row.source, row.kind, row.channel_id) for row in rows}
+        pks = [
+            pk
+            for pk, source, kind, channel_id in Delivery.objects.filter(
+                source__in={row.source for row in rows}, channel_id__in={row.channel_id for row in rows}
+            )
+            .filter(status=DeliveryStatus.PENDING)
+            .order_by("pk")
+            .values_list("pk", "source", "kind", "channel_id")
+            if (source, kind, channel_id) in keys
+        ]
     if pks:
         deliveries_send_after_commit(pks)
     return pks

@@ -115,10 +115,10 @@ def test_an_event_that_breaks_its_batch_does_not_hold_up_the_others(
     poison = AuditEvent.objects.get(event_id="e1").pk
     record = evaluation.matches_record
 
-    def breaks_on_poison(pending):
+    def breaks_on_poison(pending, **kwargs):
         if any(match.event_id == poison for match in pending):
             raise RuntimeError("a bug this event trips")
-        return record(pending)
+        return record(pending, **kwargs)
 
     monkeypatch.setattr(evaluation, "matches_record", breaks_on_poison)
     assert evaluate_pending_task() == 2
