@@ -28,8 +28,9 @@ to index). A share of the rules (default 10%) is written as an expression when
 
 Detections (api.md section 12, `--detection-rules`, default 1,000 and 10,000): the same rules
 again, of which 10% get a `new_value` detection (the identity key and, where the type carries it,
-the country) and 5% a `sequence` (a second condition, the identity's password change or login,
-as step 2, by the identity key, within 10 minutes), beside the same set without detections
+the country) and 5% a `sequence` (a second condition, a password change or a finished MFA
+enrollment with step 1's equality filter, as step 2, by the identity key, within 10 minutes),
+beside the same set without detections
 in the same run:
   - in-process: `matching_positions` for every event, then `detection_replay` of each detection
     rule's matches in timestamp order (the decisions the live path reaches), against the plain
@@ -263,7 +264,9 @@ def versus(count: int, rate: float) -> str:
 
 # -- detections -----------------------------------------------------------------------------------
 
-SEQUENCE_SECOND_STEP = ("user_password_change", "user_login_attempt")
+# A sequence's step 2, as the issue's examples go: "..., then the password changed" (or the MFA
+# enrollment finished). Step 1 is the rule's own condition, often a busy one (a login).
+SEQUENCE_SECOND_STEP = ("user_password_change", "totp_finish_enrollment")
 
 
 def identity_key(condition: Any) -> str:
@@ -277,8 +280,9 @@ def identity_key(condition: Any) -> str:
 def with_detections(rules: Sequence[RuleSpec], present: dict[str, set[str]]) -> list[RuleSpec]:
     """The same rules, 10% with a new_value and 5% with a sequence detection (spread evenly by index).
 
-    A sequence rule gains a second condition (a password change or login with step 1's equality
-    filter) so each of its conditions is a step; its plain twin in `plain_twins` has the same two.
+    A sequence rule gains a second condition (a password change or a finished MFA enrollment, with
+    step 1's equality filter) so each of its conditions is a step; its plain twin in `plain_twins`
+    has the same two.
     """
     out = []
     catalog = [spec.name for spec in EVENT_TYPES]
