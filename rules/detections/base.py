@@ -6,6 +6,7 @@ Pure code (no database): the live path (rules.detections.live), `test`, `preview
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -132,6 +133,12 @@ def keys_clean(value: Any, where: str, keys: KeyCheck, errors: dict[str, str], *
 
 
 def key_paths(keys: Sequence[str]) -> tuple[Path, ...]:
+    """The paths to read for `fields` / `by` (parsed once per distinct list: the live path asks per event)."""
+    return _key_paths(tuple(keys))
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_paths(keys: tuple[str, ...]) -> tuple[Path, ...]:
     return tuple(path_parse(key[len(EXPLICIT_PREFIX) :] if key.startswith(EXPLICIT_PREFIX) else key) for key in keys)
 
 

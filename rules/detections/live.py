@@ -110,10 +110,11 @@ def new_values_decide(
 def values_write(seen: Mapping[tuple[int, str], tuple[datetime, datetime]]) -> set[tuple[int, str]]:
     """Upsert the values seen (first/last seen widened); answers the pairs this call inserted."""
     claim = secrets.randbits(62) + 1
-    ops = connection.ops
-    wider = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
-    won: set[tuple[int, str]] = set()
     items = sorted(seen.items())  # one order for every writer: no deadlock between two batches
+    if connection.vendor == "postgresql":
+        return _values_write_postgres(items, claim)
+    ops = connection.ops
+    won: set[tuple[int, str]] = set()
     with connection.cursor() as cursor:
         for start in range(0, len(items), CHUNK):
             chunk = items[start : start + CHUNK]
@@ -126,13 +127,43 @@ def values_write(seen: Mapping[tuple[int, str], tuple[datetime, datetime]]) -> s
             cursor.execute(
                 f"INSERT INTO {VALUE_TABLE} (rule_id, value_hash, first_seen, last_seen, claim) VALUES {values} "
                 f"ON CONFLICT (rule_id, value_hash) DO UPDATE SET "
-                f"first_seen = {wider[0]}({VALUE_TABLE}.first_seen, excluded.first_seen), "
-                f"last_seen = {wider[1]}({VALUE_TABLE}.last_seen, excluded.last_seen) "
+                f"first_seen = MIN({VALUE_TABLE}.first_seen, excluded.first_seen), "
+                f"last_seen = MAX({VALUE_TABLE}.last_seen, excluded.last_seen) "
                 f"RETURNING rule_id, value_hash, claim",
                 params,
             )
             won.update((rule_id, value) for rule_id, value, got in cursor.fetchall() if got == claim)
     return won
+
+
+POSTGRES_VALUES_UPSERT = f"""
+INSERT INTO {VALUE_TABLE} (rule_id, value_hash, first_seen, last_seen, claim)
+SELECT rule_id, value_hash, first_seen, last_seen, %s
+FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::timestamptz[])
+    AS v(rule_id, value_hash, first_seen, last_seen)
+ON CONFLICT (rule_id, value_hash) DO UPDATE SET
+    first_seen = LEAST({VALUE_TABLE}.first_seen, excluded.first_seen),
+    last_seen = GREATEST({VALUE_TABLE}.last_seen, excluded.last_seen)
+RETURNING rule_id, value_hash, claim
+"""
+
+
+def _values_write_postgres(
+    items: Sequence[tuple[tuple[int, str], tuple[datetime, datetime]]], claim: int
+) -> set[tuple[int, str]]:
+    """One statement of five array parameters, whatever the number of values."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            POSTGRES_VALUES_UPSERT,
+            [
+                claim,
+                [rule_id for (rule_id, _), _ in items],
+                [value for (_, value), _ in items],
+                [first for _, (first, _) in items],
+                [last for _, (_, last) in items],
+            ],
+        )
+        return {(rule_id, value) for rule_id, value, got in cursor.fetchall() if got == claim}
 
 
 # -- sequence ----------------------------------------------------------------------------------------
