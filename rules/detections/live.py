@@ -19,7 +19,7 @@ import secrets
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -136,11 +136,24 @@ def values_write(seen: Mapping[tuple[int, str], tuple[datetime, datetime]]) -> s
     return won
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(at: datetime) -> int:
+    """Microseconds since the epoch, exactly (a float of seconds would round the last digit)."""
+    return (at - EPOCH) // timedelta(microseconds=1)
+
+
+# The values travel as three comma-joined text parameters, split by the server: binding them as
+# arrays had the driver quote every element (a third of learning's time).
 POSTGRES_VALUES_UPSERT = f"""
 INSERT INTO {VALUE_TABLE} (rule_id, value_hash, first_seen, last_seen, claim)
-SELECT rule_id, value_hash, first_seen, last_seen, %s
-FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::timestamptz[])
-    AS v(rule_id, value_hash, first_seen, last_seen)
+SELECT rule_id::bigint, value_hash,
+    'epoch'::timestamptz + first_seen::bigint * interval '1 microsecond',
+    'epoch'::timestamptz + last_seen::bigint * interval '1 microsecond', %s
+FROM unnest(
+    string_to_array(%s, ','), string_to_array(%s, ','), string_to_array(%s, ','), string_to_array(%s, ',')
+) AS v(rule_id, value_hash, first_seen, last_seen)
 ON CONFLICT (rule_id, value_hash) DO UPDATE SET
     first_seen = LEAST({VALUE_TABLE}.first_seen, excluded.first_seen),
     last_seen = GREATEST({VALUE_TABLE}.last_seen, excluded.last_seen)
@@ -151,16 +164,16 @@ RETURNING rule_id, value_hash, claim
 def _values_write_postgres(
     items: Sequence[tuple[tuple[int, str], tuple[datetime, datetime]]], claim: int
 ) -> set[tuple[int, str]]:
-    """One statement of five array parameters, whatever the number of values."""
+    """One statement, whatever the number of values (hashes are hex, so commas cannot clash)."""
     with connection.cursor() as cursor:
         cursor.execute(
             POSTGRES_VALUES_UPSERT,
             [
                 claim,
-                [rule_id for (rule_id, _), _ in items],
-                [value for (_, value), _ in items],
-                [first for _, (first, _) in items],
-                [last for _, (_, last) in items],
+                ",".join(str(rule_id) for (rule_id, _), _ in items),
+                ",".join(value for (_, value), _ in items),
+                ",".join(str(_micros(first)) for _, (first, _) in items),
+                ",".join(str(_micros(last)) for _, (_, last) in items),
             ],
         )
         return {(rule_id, value) for rule_id, value, got in cursor.fetchall() if got == claim}

@@ -328,3 +328,16 @@ def test_a_rule_whose_stored_detection_is_broken_is_left_out_of_the_engine(inges
     rules_version_bump()
     ingest(totp_off("t1", 0), password("p1", 1))
     assert not Alert.objects.exists()
+
+
+def test_values_keep_first_and_last_seen_to_the_microsecond(ingest, django_capture_on_commit_callbacks):
+    early = login("early", 1)
+    early["timestamp"] = (NOW - timedelta(hours=3, microseconds=123457)).isoformat()
+    late = login("late", 2)
+    late["timestamp"] = (NOW - timedelta(hours=1, microseconds=987651)).isoformat()
+    ingest(early, late)
+    with django_capture_on_commit_callbacks(execute=True):
+        rule = new_country_rule()
+    value = DetectionValue.objects.get(rule=rule)
+    stored = {event.event_id: event.timestamp for event in AuditEvent.objects.filter(event_id__in=["early", "late"])}
+    assert (value.first_seen, value.last_seen) == (stored["early"], stored["late"])
