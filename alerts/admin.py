@@ -249,6 +249,7 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
                     "event_type",
                     "event_count",
                     "group_key",
+                    "explanation",
                     "assignee",
                 ]
             },

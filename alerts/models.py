@@ -61,6 +61,9 @@ class Alert(models.Model):
     event_type = models.CharField(max_length=100)
     event_count = models.PositiveIntegerField(default=1)
     group_key = models.CharField(max_length=40, blank=True, default="")
+    # Why the rule's detection counted the match (api.md section 12): "first time in 30 days: ..." or
+    # "step 1 (...) at ..., step 2 (...) at ..."; empty for rules without a detection.
+    explanation = models.CharField(max_length=1000, blank=True, default="")
     # True while new matches of the same group key may join this alert (grouping, thresholds).
     collecting = models.BooleanField(default=False)
     first_seen_at = models.DateTimeField()
@@ -178,6 +181,8 @@ class AlertEvent(models.Model):
     event = models.ForeignKey("events.AuditEvent", on_delete=models.CASCADE, related_name="alert_links")
     event_timestamp = models.DateTimeField()
     joined_at = models.DateTimeField(auto_now_add=True)
+    # 1, 2, ... for the steps of a sequence detection's alert (its events list in step order); else null.
+    step = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["alert", "event"], name="alert_event_once")]

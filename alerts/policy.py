@@ -88,6 +88,14 @@ class NewMatch:
     event_id: int  # the AuditEvent's primary key
     event_timestamp: datetime
     group_key: str
+    # A rule with a detection (api.md section 12): every event of the match in order (a sequence's
+    # steps, ending with `event_id`), and why it counted. Empty for plain matches.
+    event_ids: tuple[int, ...] = ()
+    explanation: str = ""
+
+    @property
+    def all_event_ids(self) -> tuple[int, ...]:
+        return self.event_ids or (self.event_id,)
 
 
 class MatchHistory(Protocol):

@@ -7,6 +7,7 @@ from datetime import UTC
 import orjson
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -176,7 +177,11 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     transitions = AlertTransition.objects.filter(alert=alert).select_related("actor")
-    grouped = alert.alert_events.select_related("event").defer("event__payload").order_by("-event_timestamp")[:100]
+    grouped = (
+        alert.alert_events.select_related("event")
+        .defer("event__payload")
+        .order_by(F("step").asc(nulls_last=True), "-event_timestamp")[:100]
+    )
     deliveries = deliveries_of_alert(alert.pk, limit=DELIVERIES_SHOWN)
     payload = alert.event.payload if alert.event else None
     context = {

@@ -25,6 +25,21 @@ tables; two more filters such as `success eq false`, `mfa eq ...`, `client_ip in
 `error_message contains ...`, in random order (the engine, not the author, picks the filter
 to index). A share of the rules (default 10%) is written as an expression when
 `rules.expression` provides `expression_compile`.
+
+Detections (api.md section 12, `--detection-rules`, default 1,000 and 10,000): the same rules
+again, of which 10% get a `new_value` detection (the identity key and, where the type carries it,
+the country) and 5% a `sequence` (a second condition, a password change or a finished MFA
+enrollment with step 1's equality filter, as step 2, by the identity key, within 10 minutes),
+beside the same set without detections
+in the same run:
+  - in-process: `matching_positions` for every event, then `detection_replay` of each detection
+    rule's matches in timestamp order (the decisions the live path reaches), against the plain
+    set's `match_batch`; target: at least 50% of the plain figure;
+  - `--db`: the database path, `rules.evaluation.events_evaluate` in batches over stored events
+    (PostgreSQL from DATABASE_URL, default postgres://postgres@127.0.0.1:5432/alertsite_bench_rules,
+    created and migrated when missing), plain set and detection set in turn;
+  - `--learn-events N` (with `--db`; 1,000,000 for the issue's figure): the time one new_value
+    rule takes to learn its history over N stored events (target under 10 s).
 """
 
 from __future__ import annotations
@@ -40,6 +55,7 @@ import time
 import timeit
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +63,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alertsite.settings.test")
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/alertsite_bench_rules"
+if "--db" in sys.argv:  # the database path: settings read DATABASE_URL when Django sets up
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 
 import django  # noqa: E402 - needs ROOT on the path
 
@@ -55,16 +74,22 @@ django.setup()
 from alertsite.demo.simulator import HOME_LOCATIONS, TRAFFIC_MIX, UNUSUAL_LOCATIONS, EventSimulator  # noqa: E402
 from events.catalog import EVENT_TYPES, keys_for  # noqa: E402
 from rules.conditions import conditions_parse  # noqa: E402
+from rules.detections import DetectionEvent, detection_replay  # noqa: E402
 from rules.engine import RuleEngine, RuleSpec  # noqa: E402
 from rules.paths import path_parse, values_at  # noqa: E402
 
 try:
-    from rules.expression import expression_compile, filters_to_expression
+    from rules.expression import expression_compile, expression_to_filters, filters_to_expression
 except ImportError:  # no expression language in this tree: field filters only
     expression_compile = None
+    expression_to_filters = None
     filters_to_expression = None
 
 RULE_COUNTS = (10, 100, 1_000, 10_000)
+DETECTION_RULE_COUNTS = (1_000, 10_000)
+NEW_VALUE_SHARE, SEQUENCE_SHARE = 0.10, 0.05
+DETECTION_TARGET = 0.5  # of the plain set's events/s
+LEARN_TARGET_SECONDS = 10.0
 CANDIDATE_SAMPLE = 10_000
 EMITTED_SHARE = 0.9  # of the rules, on event types the simulator emits
 TARGETS = {10: 200_000, 10_000: 50_000}  # events/s
@@ -237,6 +262,111 @@ def versus(count: int, rate: float) -> str:
     return "; ".join(notes)
 
 
+# -- detections -----------------------------------------------------------------------------------
+
+# A sequence's step 2, as the issue's examples go: "..., then the password changed" (or the MFA
+# enrollment finished). Step 1 is the rule's own condition, often a busy one (a login).
+SEQUENCE_SECOND_STEP = ("user_password_change", "totp_finish_enrollment")
+
+
+def identity_key(condition: Any) -> str:
+    """The identity key a rule's condition filters on (or the e-mail when it filters on a country)."""
+    for flt in condition.filters or ():
+        if flt.key in ("initiated_by.email", "initiated_by.username"):
+            return flt.key
+    return "initiated_by.email"
+
+
+def with_detections(rules: Sequence[RuleSpec], present: dict[str, set[str]]) -> list[RuleSpec]:
+    """The same rules, 10% with a new_value and 5% with a sequence detection (spread evenly by index).
+
+    A sequence rule gains a second condition (a password change or a finished MFA enrollment, with
+    step 1's equality filter) so each of its conditions is a step; its plain twin in `plain_twins`
+    has the same two.
+    """
+    out = []
+    catalog = [spec.name for spec in EVENT_TYPES]
+    for index, rule in enumerate(rules):
+        condition = rule.conditions[0]
+        key = identity_key(condition)
+        share = (index * 37) % 100  # deterministic spread over the prefix
+        if share < NEW_VALUE_SHARE * 100:
+            fields = [key]
+            if "geoip.country_code" in keys_for(condition.event_type):
+                fields.append("geoip.country_code")
+            out.append(replace(rule, detection={"type": "new_value", "fields": fields, "history_days": 30}))
+        elif share < (NEW_VALUE_SHARE + SEQUENCE_SHARE) * 100:
+            # Step 2 narrows to the same person or country as step 1, as an admin would write it.
+            second_type = SEQUENCE_SECOND_STEP[index % len(SEQUENCE_SECOND_STEP)]
+            filters = [flt.as_dict() for flt in condition.filters or ()]
+            if condition.expression is not None:
+                filters = expression_to_filters(condition.expression)[1]
+            same = [flt for flt in filters if flt["operator"] in ("eq", "in") and flt["key"] != "success"][:1]
+            second = conditions_parse(
+                [{"event_type": second_type, "match": "all", "filters": same}], event_types=catalog
+            )
+            detection = {"type": "sequence", "steps": [0, 1], "by": [key], "within_minutes": 10}
+            out.append(replace(rule, conditions=(condition, *second), detection=detection))
+        else:
+            out.append(rule)
+    return out
+
+
+def plain_twins(rules: Sequence[RuleSpec]) -> list[RuleSpec]:
+    return [replace(rule, detection=None) for rule in rules]
+
+
+def detections_in_process(
+    engine: RuleEngine, rules: Sequence[RuleSpec], events: Sequence[dict[str, Any]], moments: Sequence[datetime]
+) -> int:
+    """Match every event (every position) and replay each detection rule's matches: the decisions made."""
+    detections = {rule.id: rule.detection for rule in rules if rule.detection}
+    collected: dict[int, list[DetectionEvent]] = {rule_id: [] for rule_id in detections}
+    for index, event in enumerate(events):
+        positions: dict[int, list[int]] = {}
+        for rule_id, position in engine.matching_positions(event):
+            if rule_id in collected:
+                positions.setdefault(rule_id, []).append(position)
+        for rule_id, found in positions.items():
+            collected[rule_id].append(DetectionEvent(index, moments[index], event, frozenset(found)))
+    return sum(len(detection_replay(detections[rule_id], items)) for rule_id, items in collected.items() if items)
+
+
+def detection_table(
+    all_rules: Sequence[RuleSpec],
+    counts: Sequence[int],
+    events: Sequence[dict[str, Any]],
+    moments: Sequence[datetime],
+    present: dict[str, set[str]],
+    repeats: int,
+) -> None:
+    print(
+        f"\ndetections in-process: {NEW_VALUE_SHARE:.0%} new_value + {SEQUENCE_SHARE:.0%} sequence rules, "
+        "beside the same rules without detections"
+    )
+    header = (
+        f"{'rules':>7}  {'plain ev/s':>11}  {'detect ev/s':>11}  {'share':>6}  {'plain matches':>13}  {'decisions':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for count in counts:
+        detected = with_detections(all_rules[:count], present)
+        plain = plain_twins(detected)
+        plain_engine, detect_engine = RuleEngine(plain), RuleEngine(detected)
+        plain_elapsed, _, plain_matches = best_of(repeats, lambda engine=plain_engine: engine.match_batch(events))
+        detect_elapsed, _, decisions = best_of(
+            repeats,
+            lambda engine=detect_engine, rules=detected: detections_in_process(engine, rules, events, moments),
+        )
+        plain_rate, detect_rate = len(events) / plain_elapsed, len(events) / detect_elapsed
+        share = detect_rate / plain_rate
+        verdict = "meets" if share >= DETECTION_TARGET else "MISSES"
+        print(
+            f"{count:>7,}  {plain_rate:>11,.0f}  {detect_rate:>11,.0f}  {share:>6.0%}  {len(plain_matches):>13,}  "
+            f"{decisions:>9,}   {verdict} target >= {DETECTION_TARGET:.0%} of plain"
+        )
+
+
 # -- main -----------------------------------------------------------------------------------------
 
 
@@ -254,7 +384,18 @@ def main() -> None:
         default=3_000,
         help="Events (evenly spread) for the type-index-only run, which is much slower (default 3000).",
     )
+    parser.add_argument(
+        "--detection-rules",
+        default=",".join(str(n) for n in DETECTION_RULE_COUNTS),
+        help="Rule counts for the detection runs, comma-separated; empty to skip them.",
+    )
+    parser.add_argument("--db", action="store_true", help="Also bench the database path (PostgreSQL, DATABASE_URL).")
+    parser.add_argument("--db-events", type=int, default=20_000, help="Stored events for the database path.")
+    parser.add_argument(
+        "--learn-events", type=int, default=0, help="With --db: stored events one new_value rule learns from."
+    )
     args = parser.parse_args()
+    detection_counts = sorted({int(part) for part in args.detection_rules.split(",") if part.strip()})
     counts = sorted({int(part) for part in args.rules.split(",") if part.strip()})
     if (
         min(args.events, args.repeats, args.type_only_events) < 1
@@ -338,6 +479,21 @@ def main() -> None:
     print(
         f"rules on the busiest types: {busiest} (median per emitted type {statistics.median(per_type[t] for t in types):,.0f})"
     )
+    if detection_counts:
+        moments = [datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00")) for event in events]
+        more, _ = factory.rules(max(detection_counts) - len(all_rules), args.expression_share)
+        pool = [*all_rules, *(replace(rule, id=len(all_rules) + rule.id) for rule in more)]
+        detection_table(pool, detection_counts, events, moments, factory.present, args.repeats)
+    if args.db:
+        from bench.rules_database import database_bench
+
+        database_bench(
+            factory=factory,
+            rule_counts=detection_counts or [1_000],
+            events=events[: args.db_events],
+            learn_events=args.learn_events,
+            detected=lambda rules: with_detections(rules, factory.present),
+        )
     print(f"load average after: {load_average()} (events/s well below (cpu) ev/s: the machine was busy)")
 
 

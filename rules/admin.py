@@ -32,6 +32,13 @@ class RuleAdminForm(forms.ModelForm):
     )
     group_by = PrettyJSONField(required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
     threshold = PrettyJSONField(required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+    detection = PrettyJSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text='Empty: every matching event counts. {"type": "new_value", "fields": ["initiated_by.email", '
+        '"geoip.country_code"], "history_days": 30} or {"type": "sequence", "steps": [0, 1], '
+        '"by": ["initiated_by.email"], "within_minutes": 10}.',
+    )
     escalation = PrettyJSONField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
@@ -145,6 +152,7 @@ class RuleAdmin(admin.ModelAdmin):
         "alert_count",
         "match_count",
         "backfill_progress",
+        "learning_progress",
     ]
     snooze_fields = ["snoozed_until", "snoozed_by", "snooze_note"]
     fieldsets = [
@@ -164,6 +172,7 @@ class RuleAdmin(admin.ModelAdmin):
             },
         ),
         ("Advanced: grouping and threshold", {"fields": ["group_by", "group_window_minutes", "threshold"]}),
+        ("Detection: first-seen values or a sequence", {"fields": ["detection"]}),
         ("Reminders and escalation", {"fields": ["remind_every_minutes", "remind_max", "escalation"]}),
         ("Change note", {"fields": ["comment"]}),
         ("Activity", {"fields": readonly_fields}),
@@ -189,6 +198,13 @@ class RuleAdmin(admin.ModelAdmin):
         text = f"{rule.get_backfill_status_display()}: {rule.backfill_done}/{rule.backfill_total} events"
         text += f", {rule.backfill_matched} matched"
         return f"{text} ({rule.backfill_error})" if rule.backfill_error else text
+
+    @admin.display(description="Learning progress (new value)")
+    def learning_progress(self, rule: Rule) -> str:
+        if rule.learn_status == "idle":
+            return "—"
+        text = f"{rule.get_learn_status_display()}: {rule.learn_done}/{rule.learn_total} events"
+        return f"{text} ({rule.learn_error})" if rule.learn_error else text
 
     def save_model(self, request, obj: Rule, form: RuleAdminForm, change: bool) -> None:
         data = {name: form.validated[name] for name in RULE_FIELDS}

@@ -42,6 +42,10 @@ class RuleSpec:
     id: int
     conditions: tuple[Condition, ...]
     group_by: tuple[str, ...] = ()
+    # api.md section 12 (rules.detections); the engine reports every condition such a rule's event matches.
+    detection: dict[str, Any] | None = None
+    # A new_value rule still learning its history: its values are recorded, none fires yet.
+    learning: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +177,17 @@ class RuleEngine:
     def __init__(self, rules: Iterable[RuleSpec]) -> None:
         self.by_type: dict[str, TypeIndex] = {}
         self.group_by: dict[int, tuple[Path, ...]] = {}
+        self.detections: dict[int, dict[str, Any]] = {}
+        self.step_labels: dict[int, tuple[str, ...]] = {}
+        self.learning: set[int] = set()
         self.rule_count = 0
         for rule in rules:
             self.rule_count += 1
+            if rule.detection is not None:
+                self.detections[rule.id] = rule.detection
+                self.step_labels[rule.id] = tuple(c.action or c.event_type for c in rule.conditions)
+                if rule.learning:
+                    self.learning.add(rule.id)
             self.group_by[rule.id] = tuple(path_parse(key) for key in rule.group_by)
             for position, original in enumerate(rule.conditions):
                 condition = _as_filters(original)
@@ -217,6 +229,30 @@ class RuleEngine:
             if hit:
                 seen.add(rule_id)
                 matched.append(rule_id)
+        return matched
+
+    def matching_positions(self, event: dict[str, Any]) -> list[tuple[int, int]]:
+        """(rule id, condition position) for every condition the event matches of a rule with a
+        detection (a sequence needs to know which steps an event is); plain rules report their
+        first hit only. Never raises."""
+        if event.get("event_type") not in self.by_type:
+            return []
+        detecting = self.detections
+        matched: list[tuple[int, int]] = []
+        done: set[int] = set()
+        for condition in self.candidates(event):
+            rule_id = condition.rule_id
+            if rule_id in done:
+                continue
+            try:
+                hit = condition.predicate(event)
+            except Exception:
+                logger.exception("rule raised while evaluating; counted as no match", extra={"rule_id": rule_id})
+                continue
+            if hit:
+                matched.append((rule_id, condition.position))
+                if rule_id not in detecting:
+                    done.add(rule_id)
         return matched
 
     def match_batch(self, events: Sequence[dict[str, Any]]) -> list[tuple[int, int]]:

@@ -11,6 +11,7 @@ match anyway.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,8 @@ from alerts.services import matches_handle
 from events.models import AuditEvent, PendingEvaluation
 from events.progress import pending_claim_events, pending_done, pending_rows, pending_stale
 from rules.alerting import RuleMatchHistory, alert_policies
+from rules.detections import DetectionEvent
+from rules.detections.live import detections_decide
 from rules.engine import RuleEngine
 from rules.models import Rule, RuleMatch
 from rules.selectors import engine_current, rules_stamp_pinned
@@ -35,6 +38,7 @@ logger = logging.getLogger(__name__)
 MATCH_TABLE = RuleMatch._meta.db_table
 RULE_TABLE = Rule._meta.db_table
 MATCH_CHUNK = 300
+EVENT_COLUMNS = ("pk", "timestamp", "payload")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,9 @@ class PendingMatch:
     event_id: int
     event_timestamp: datetime
     group_key: str
+    # From a rule's detection: every event of the match in order (a sequence's steps) and why it counted.
+    event_ids: tuple[int, ...] = ()
+    explanation: str = ""
 
 
 def events_evaluate(*, event_pks: Sequence[int], engine: RuleEngine | None = None) -> EvaluationResult:
@@ -80,13 +87,67 @@ def _evaluate(
         if not events:
             return EvaluationResult(events=0, matches=0, new_matches=0)
         pks = [event.pk for event in events]
-        pending = []
-        for position, rule_id in engine.match_batch([event.payload for event in events]):
-            event = events[position]
-            pending.append(PendingMatch(rule_id, event.pk, event.timestamp, engine.group_key(rule_id, event.payload)))
+        if engine.detections:
+            pending = matches_detected(engine, events)
+        else:
+            pending = []
+            for position, rule_id in engine.match_batch([event.payload for event in events]):
+                event = events[position]
+                pending.append(
+                    PendingMatch(rule_id, event.pk, event.timestamp, engine.group_key(rule_id, event.payload))
+                )
         new = matches_record(pending, events={event.pk: event for event in events})
         pending_done(pks)
     return EvaluationResult(events=len(events), matches=len(pending), new_matches=len(new))
+
+
+def matches_detected(engine: RuleEngine, events: Sequence[AuditEvent]) -> list[PendingMatch]:
+    """The batch's matches when some rules have a detection: plain rules' matches as they are, the
+    detection rules' through their detection (rules.detections.live) first. Call inside the batch's transaction."""
+    pending: list[PendingMatch] = []
+    hits: dict[int, dict[int, set[int]]] = defaultdict(dict)  # rule id -> event index -> condition positions
+    for index, event in enumerate(events):
+        for rule_id, position in engine.matching_positions(event.payload):
+            if rule_id in engine.detections:
+                hits[rule_id].setdefault(index, set()).add(position)
+            else:
+                pending.append(
+                    PendingMatch(rule_id, event.pk, event.timestamp, engine.group_key(rule_id, event.payload))
+                )
+    if not hits:
+        return pending
+    decided = detections_decide(
+        engine.detections,
+        {
+            rule_id: [
+                DetectionEvent(events[index].pk, events[index].timestamp, events[index].payload, frozenset(positions))
+                for index, positions in by_event.items()
+            ]
+            for rule_id, by_event in hits.items()
+        },
+        learning=engine.learning,
+        step_labels=engine.step_labels,
+    )
+    by_pk = {event.pk: event for event in events}
+    missing = {decision.event_pk for _, decision in decided} - set(by_pk)
+    if missing:  # a sequence completed by a late step: its last step was stored by an earlier batch
+        by_pk.update({event.pk: event for event in AuditEvent.objects.filter(pk__in=missing).only(*EVENT_COLUMNS)})
+    for rule_id, decision in decided:
+        found = by_pk.get(decision.event_pk)
+        if found is None:
+            continue  # purged meanwhile
+        event = found
+        pending.append(
+            PendingMatch(
+                rule_id,
+                event.pk,
+                event.timestamp,
+                engine.group_key(rule_id, event.payload),
+                event_ids=decision.event_pks if len(decision.event_pks) > 1 else (),
+                explanation=decision.explanation,
+            )
+        )
+    return pending
 
 
 def matches_record(
@@ -101,6 +162,7 @@ def matches_record(
     now = timezone.now()
     new = matches_insert_new(pending, matched_at=now)
     if new:
+        by_pair = {(m.rule_id, m.event_id): m for m in pending}
         opened = matches_handle(
             matches=[
                 NewMatch(
@@ -109,6 +171,8 @@ def matches_record(
                     event_id=m.event_id,
                     event_timestamp=m.event_timestamp,
                     group_key=m.group_key,
+                    event_ids=by_pair[(m.rule_id, m.event_id)].event_ids,
+                    explanation=by_pair[(m.rule_id, m.event_id)].explanation,
                 )
                 for m in new
             ],

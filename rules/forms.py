@@ -10,6 +10,9 @@ typed, so a rejected form re-renders exactly as submitted:
 - `group_by` is typed as keys separated by commas; a blank threshold count means no threshold.
 - A blank reminder interval means no reminders; a blank escalation delay with no escalation
   channel ticked means no escalation.
+- Detection (api.md section 12): `detection_type` is "" (every event), `new_value` or `sequence`;
+  only the chosen kind's fields are read. A sequence's steps are the conditions in order (the
+  hidden `detection_steps` keeps a saved rule's own order while it still covers every condition).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
     from django.http import QueryDict
 
 INT_RE = re.compile(r"^\s*-?\d+\s*$")
+DEFAULT_HISTORY_DAYS = 30
+DEFAULT_WITHIN_MINUTES = 10
 CONDITION_PATH_RE = re.compile(r"^conditions\[(\d+)\](?:\.filters\[(\d+)\])?(?:\.(\w+))?$")
 # Field errors shown next to a top-level field; the key is what templates look up.
 FIELD_OF_PATH = {
@@ -34,6 +39,7 @@ FIELD_OF_PATH = {
     "threshold.window_minutes": "threshold_window_minutes",
     "escalation.after_minutes": "escalation_after_minutes",
     "escalation.channels": "escalation_channels",
+    "detection.type": "detection",
 }
 FIELD_LABELS = {
     "name": "Rule Name",
@@ -59,6 +65,12 @@ FIELD_LABELS = {
     "escalation_after_minutes": "Escalate after (minutes)",
     "escalation_channels": "Escalation channels",
     "comment": "Change note",
+    "detection": "Detection",
+    "detection_fields": "Detection: values to remember",
+    "detection_history_days": "Detection: history (days)",
+    "detection_steps": "Detection: steps",
+    "detection_by": "Detection: same values of",
+    "detection_within_minutes": "Detection: within (minutes)",
 }
 FIELD_ANCHORS = {
     "conditions": "conditions",
@@ -66,6 +78,8 @@ FIELD_ANCHORS = {
     "threshold": "id_threshold_count",
     "escalation": "id_escalation_after_minutes",
     "escalation_channels": "id_escalation_channels",
+    "detection": "detection",
+    "detection_steps": "detection-steps",
 }
 PART_LABELS = {"key": "Select Key", "operator": "Operator", "value": "Value", "expression": "Expression"}
 
@@ -103,8 +117,75 @@ def form_values(rule: dict[str, Any]) -> dict[str, Any]:
         "remind_max": str(rule.get("remind_max") or 3),
         "escalation_after_minutes": str(escalation.get("after_minutes") or ""),
         "escalation_channels": [str(pk) for pk in escalation.get("channels") or []],
+        **detection_form_values(rule.get("detection")),
         **{flag: bool(rule.get(flag)) for flag in BOOLEAN_FIELDS},
     }
+
+
+def _joined(value: Any) -> str:
+    return ", ".join(str(item) for item in value) if isinstance(value, list) else ""
+
+
+def detection_form_values(detection: Any) -> dict[str, str]:
+    """The Detection part's fields for a detection in the contract's shape (or null: every event)."""
+    detection = detection if isinstance(detection, dict) else {}
+    days, minutes = detection.get("history_days"), detection.get("within_minutes")
+    return {
+        "detection_type": str(detection.get("type") or ""),
+        "detection_fields": _joined(detection.get("fields")),
+        "detection_history_days": str(days) if days is not None else str(DEFAULT_HISTORY_DAYS),
+        "detection_steps": _joined(detection.get("steps")),
+        "detection_by": _joined(detection.get("by")),
+        "detection_within_minutes": str(minutes) if minutes is not None else str(DEFAULT_WITHIN_MINUTES),
+    }
+
+
+def _keys_typed(raw: str) -> list[str]:
+    return [key.strip() for key in raw.split(",") if key.strip()]
+
+
+def _steps(raw: str, conditions: Any) -> list[int]:
+    """The typed step order when it names every condition once, else the conditions in order."""
+    count = len(conditions) if isinstance(conditions, list) else 0
+    typed = [int(part) for part in raw.split(",") if INT_RE.match(part)]
+    return typed if sorted(typed) == list(range(count)) else list(range(count))
+
+
+def detection_parse(post: QueryDict, conditions: Any) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The detection the form asks for (None: every event counts), and the values to show again."""
+    values = {
+        name: post.get(name, "").strip()
+        for name in (
+            "detection_type",
+            "detection_fields",
+            "detection_history_days",
+            "detection_steps",
+            "detection_by",
+            "detection_within_minutes",
+        )
+    }
+    kind = values["detection_type"]
+    detection: dict[str, Any] | None
+    if kind == "":
+        detection = None
+    elif kind == "new_value":
+        detection = {
+            "type": kind,
+            "fields": _keys_typed(values["detection_fields"]),
+            "history_days": _number(values["detection_history_days"]),
+        }
+    elif kind == "sequence":
+        steps = _steps(values["detection_steps"], conditions)
+        values["detection_steps"] = _joined(steps)
+        detection = {
+            "type": kind,
+            "steps": steps,
+            "by": _keys_typed(values["detection_by"]),
+            "within_minutes": _number(values["detection_within_minutes"]),
+        }
+    else:
+        detection = {"type": kind}  # rule_validate names the unknown kind
+    return detection, values
 
 
 def form_parse(post: QueryDict, *, template: str | None = None) -> RuleForm:
@@ -153,6 +234,8 @@ def form_parse(post: QueryDict, *, template: str | None = None) -> RuleForm:
         "escalation": escalation,
         **{flag: flag in post for flag in BOOLEAN_FIELDS},
     }
+    detection, detection_values = detection_parse(post, conditions)
+    data["detection"] = detection
     if template:
         data["template"] = template
     values = {
@@ -172,6 +255,7 @@ def form_parse(post: QueryDict, *, template: str | None = None) -> RuleForm:
         "escalation_after_minutes": escalation_after,
         "escalation_channels": escalation_channels,
         "comment": post.get("comment", ""),
+        **detection_values,
         **{flag: data[flag] for flag in BOOLEAN_FIELDS},
     }
     return RuleForm(data=data, values=values, errors=errors, comment=post.get("comment", ""))
@@ -190,9 +274,17 @@ def field_errors(errors: dict[str, str]) -> dict[str, str]:
     for path, message in errors.items():
         if path.startswith("conditions["):
             continue
-        name = FIELD_OF_PATH.get(path, path.split("[", 1)[0])
+        name = field_of_path(path)
         grouped.setdefault(name, []).append(message)
     return {name: " ".join(messages) for name, messages in grouped.items()}
+
+
+def field_of_path(path: str) -> str:
+    """The form field an error path belongs to: `detection.fields[1]` -> `detection_fields`."""
+    if path in FIELD_OF_PATH:
+        return FIELD_OF_PATH[path]
+    name = path.split("[", 1)[0]
+    return name.replace(".", "_") if name.startswith("detection.") else name
 
 
 def condition_errors(errors: dict[str, str]) -> dict[str, str]:
@@ -273,8 +365,7 @@ def error_label(path: str, conditions: Any) -> str:
     """Say where an error is in words: `conditions[0].filters[2].operator` -> "user_login_attempt, filter 3, Operator"."""
     match = CONDITION_PATH_RE.match(path)
     if match is None:
-        name = FIELD_OF_PATH.get(path, path.split("[", 1)[0])
-        return FIELD_LABELS.get(name, path)
+        return FIELD_LABELS.get(field_of_path(path), path)
     index, filter_index, part = match.groups()
     condition = conditions[int(index)] if isinstance(conditions, list) and int(index) < len(conditions) else None
     words = [f"Conditions: {condition_title(condition)}"]
@@ -289,5 +380,5 @@ def error_anchor(path: str) -> str:
     """The id of the element an error summary entry links to."""
     if path.startswith("conditions"):
         return "conditions"
-    name = FIELD_OF_PATH.get(path, path.split("[", 1)[0])
+    name = field_of_path(path)
     return FIELD_ANCHORS.get(name, f"id_{name}")

@@ -43,6 +43,9 @@ class Rule(models.Model):
     group_by = models.JSONField(default=list, blank=True)
     group_window_minutes = models.PositiveIntegerField(default=0)
     threshold = models.JSONField(null=True, blank=True)
+    # api.md section 12: null = every matching event counts; else a new_value or sequence detection
+    # (rules.detections) decides which matches count.
+    detection = models.JSONField(null=True, blank=True)
     # Reminders and escalation (api.md section 10): re-notify while an alert stays open.
     remind_every_minutes = models.PositiveIntegerField(null=True, blank=True)
     remind_max = models.PositiveSmallIntegerField(default=3)
@@ -72,6 +75,12 @@ class Rule(models.Model):
     backfill_done = models.PositiveIntegerField(default=0)
     backfill_matched = models.PositiveIntegerField(default=0)
     backfill_error = models.CharField(max_length=500, blank=True, default="")
+    # Learning a new_value detection's history from stored events (rules.detections.learning):
+    # until it is done the rule records values but fires on none.
+    learn_status = models.CharField(max_length=10, choices=BackfillStatus.choices, default=BackfillStatus.IDLE)
+    learn_total = models.PositiveIntegerField(default=0)
+    learn_done = models.PositiveIntegerField(default=0)
+    learn_error = models.CharField(max_length=500, blank=True, default="")
 
     class Meta:
         ordering = ["name"]
@@ -105,6 +114,54 @@ class RuleMatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id}:{self.event_id}"
+
+
+class DetectionValue(models.Model):
+    """`new_value` state: a value combination a rule's matching events carried (hashed), and when.
+
+    One row per (rule, hash), learned from stored events when the rule is saved or enabled and
+    kept current by evaluation; rows not seen for `history_days` are pruned. `claim` is the
+    random token of the batch that inserted the row: a writer whose insert lost the race to
+    another worker reads someone else's token back and does not fire.
+    """
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="+")
+    value_hash = models.CharField(max_length=40)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    claim = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "value_hash"], name="detection_value_once")]
+        indexes = [models.Index(fields=["rule", "last_seen"], name="detection_value_seen_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}:{self.value_hash}"
+
+
+class DetectionStep(models.Model):
+    """`sequence` state: a step event of a rule not yet consumed by a completed sequence.
+
+    Kept until `expires_at` (its event time plus the window) and a grace for late events, so a
+    step that arrives late but inside the window still finds the others.
+    """
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="+")
+    key_hash = models.CharField(max_length=40, help_text="Hash of the event's `by` values.")
+    event = models.ForeignKey("events.AuditEvent", on_delete=models.CASCADE, related_name="+")
+    event_timestamp = models.DateTimeField()
+    positions = models.PositiveIntegerField(help_text="Bit mask of the rule's conditions (steps) the event matches.")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "event"], name="detection_step_once")]
+        indexes = [
+            models.Index(fields=["rule", "key_hash", "expires_at"], name="detection_step_key_idx"),
+            models.Index(fields=["expires_at"], name="detection_step_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}:{self.key_hash}:{self.event_id}"
 
 
 class RuleVersion(models.Model):

@@ -1,6 +1,8 @@
 """Backtesting: what an unsaved rule would have matched, and how many alerts it would have opened;
 and for a change to a saved rule, which events and alerts the change would add and remove.
 
+A rule with a detection (api.md section 12) counts only the matching events its detection
+decides on (rules.preview_detections); a sequence's match is its last step's event.
 Grouping and thresholds are replayed in event-time order with the contract's semantics
 (no alert is resolved during a preview, since nobody acted on it yet):
 - group window W > 0: a match joins the open alert of its group key while that alert's
@@ -11,34 +13,32 @@ Grouping and thresholds are replayed in event-time order with the contract's sem
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
-from django.db.models import Q, TextField
-from django.db.models.functions import Cast
-
 from events.models import AuditEvent
-from rules.conditions import Condition, conditions_parse
-from rules.engine import RuleEngine, RuleSpec
-from rules.prefilter import conditions_prefilter
+from rules.conditions import conditions_parse
+from rules.detections import detection_kinds
+from rules.engine import RuleEngine, RuleSpec, group_key_for
+from rules.paths import path_parse
+from rules.preview_detections import DetectionFeed
+from rules.preview_scan import MAX_SCANNED, SCAN_CHUNK, WindowScan
 
-MAX_SCANNED = 200_000
-TEXT = "payload_text"  # the payload as JSON text, for orjson
-SCAN_CHUNK = 2000
+__all__ = ["MAX_SCANNED", "SCAN_CHUNK", "alerts_replay", "alerts_replay_detail", "rule_change_preview", "rule_preview"]
 
 
 @dataclass
 class PreviewResult:
     scanned: int = 0
-    matched: int = 0
+    matched: int = 0  # the events that count (with a detection: those it decided on)
     alerts: int = 0
     truncated: bool = False
-    sample: list[AuditEvent] = field(default_factory=list)
+    sample: list[AuditEvent] = field(default_factory=list)  # newest first; with a detection, each has `explanation`
+    conditions_matched: int = 0  # the events the conditions match, before any detection
+    history_scanned: int = 0  # stored events before `since` read to prime the detection
 
 
 @dataclass
@@ -101,82 +101,127 @@ def alerts_replay_detail(
 
 
 @dataclass
-class _Scan:
-    """The stored events some conditions could match since a date (the newest MAX_SCANNED of their
-    types at most), in chunks of (pk, time, payload).
+class Counted:
+    """One event that counts for a rule in a replay: when, its group key, and why (with a detection)."""
 
-    `scanned` counts the events of the conditions' types since the date (one index-only count);
-    only those that rules.prefilter cannot rule out are read: one streamed query (a server-side
-    cursor on PostgreSQL), no ORDER BY (sorting a week of wide rows spilled to disk), only the pk,
-    the time and the payload as text, decoded by orjson rather than the JSON field's json.loads.
-    Callers order what they keep themselves (`newest`).
-    """
+    pk: int
+    at: datetime
+    group_key: str
+    explanation: str = ""
 
-    conditions: list[Condition]
-    since: datetime
-    scanned: int = 0
-    truncated: bool = False
 
-    def chunks(self) -> Iterator[list[tuple[int, datetime, dict[str, Any]]]]:
-        types = sorted({condition.event_type for condition in self.conditions})
-        events = AuditEvent.objects.filter(event_type__in=types, timestamp__gte=self.since)
-        self.scanned = events.order_by()[: MAX_SCANNED + 1].count()
-        if self.scanned > MAX_SCANNED:
-            self.scanned, self.truncated = MAX_SCANNED, True
-            at, pk = events.order_by("-timestamp", "-id").values_list("timestamp", "id")[MAX_SCANNED - 1]
-            events = events.filter(Q(timestamp__gt=at) | Q(timestamp=at, id__gte=pk))
-        rows = (
-            events.annotate(**{TEXT: Cast("payload", output_field=TextField())})
-            .filter(conditions_prefilter(self.conditions))
-            .order_by()
-            .values_list("pk", "timestamp", TEXT)
+@dataclass
+class _Side:
+    """One rule replayed over the scan: its counted events, straight or through its detection."""
+
+    rule_id: int
+    values: dict[str, Any]
+    spec: RuleSpec
+    feed: DetectionFeed | None = None
+    counted: list[Counted] = field(default_factory=list)
+    conditions_matched: int = 0
+
+    @classmethod
+    def of(cls, rule_id: int, values: dict[str, Any]) -> _Side:
+        detection = values.get("detection") or None
+        conditions = tuple(conditions_parse(values["conditions"]))
+        if detection is not None and detection.get("type") not in detection_kinds:
+            detection, conditions = None, ()  # an unknown kind: the engine leaves such a rule out
+        group_by = tuple(values.get("group_by") or ())
+        spec = RuleSpec(id=rule_id, conditions=conditions, group_by=group_by, detection=detection)
+        labels = tuple(condition.action or condition.event_type for condition in spec.conditions)
+        feed = DetectionFeed(rule_id, detection, group_by, labels) if detection else None
+        return cls(rule_id, values, spec, feed)
+
+    def take(self, engine: RuleEngine, pk: int, at: datetime, payload: Any, positions: list[int]) -> None:
+        self.conditions_matched += 1
+        if self.feed is not None:
+            self.feed.add(pk, at, payload, positions)
+        else:
+            self.counted.append(Counted(pk, at, engine.group_key(self.rule_id, payload)))
+
+    def finish(self, engine: RuleEngine, *, types: list[str], since: datetime) -> None:
+        """With a detection: replay its events in timestamp order; its decisions are what counts."""
+        if self.feed is None:
+            return
+        decisions = self.feed.decisions(engine, types=types, since=since)
+        payloads = self.feed.payload_of()
+        moments = {event.pk: event.timestamp for event in self.feed.events}
+        paths = tuple(path_parse(key) for key in self.spec.group_by)
+        self.counted = [
+            Counted(
+                decision.event_pk,
+                moments[decision.event_pk],
+                group_key_for(paths, payloads[decision.event_pk]),
+                decision.explanation,
+            )
+            for decision in decisions
+        ]
+        self.feed.events.clear()
+
+    def alerts(self) -> list[ReplayedAlert]:
+        if not self.values.get("generate_alerts", True):
+            return []
+        return alerts_replay_detail(
+            ((item.at, item.group_key, item.pk) for item in self.counted),
+            group_window_minutes=self.values.get("group_window_minutes") or 0,
+            threshold=self.values.get("threshold"),
         )
-        chunk: list[tuple[int, datetime, dict[str, Any]]] = []
-        loads = orjson.loads
-        for pk, at, text in rows.iterator(chunk_size=SCAN_CHUNK):
-            chunk.append((pk, at, loads(text)))
-            if len(chunk) == SCAN_CHUNK:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
 
 
-def newest(found: list[tuple[datetime, int]], count: int) -> list[int]:
-    """The pks of the `count` newest of these (time, pk), newest first (ties: the higher pk)."""
-    return [pk for _, pk in heapq.nlargest(count, found)]
+def _replay(sides: list[_Side], since: datetime) -> WindowScan:
+    """Scan the stored events since `since` once, for every side."""
+    engine = RuleEngine(side.spec for side in sides)
+    by_id = {side.rule_id: side for side in sides}
+    types = sorted({condition.event_type for side in sides for condition in side.spec.conditions})
+    scan = WindowScan(types, since, [condition for side in sides for condition in side.spec.conditions])
+    for chunk in scan.chunks():
+        for pk, at, payload in chunk:
+            hits: dict[int, list[int]] = {}
+            for rule_id, position in engine.matching_positions(payload):
+                hits.setdefault(rule_id, []).append(position)
+            for rule_id, positions in hits.items():
+                by_id[rule_id].take(engine, pk, at, payload, positions)
+    for side in sides:
+        side.finish(engine, types=types, since=since)
+    return scan
 
 
-def in_time_order(matches: list[tuple[datetime, str, int]]) -> list[tuple[datetime, str, int]]:
-    """Oldest first; events of the same time in descending pk order (as a newest-first scan gave them)."""
-    return sorted(matches, key=lambda match: (match[0], -match[2]))
+def _newest(counted: Iterable[Counted], size: int) -> list[Counted]:
+    return sorted(counted, key=lambda item: (item.at, item.pk), reverse=True)[:size]
 
 
-def _events_by_pk(pks: list[int]) -> list[AuditEvent]:
-    """The sample events, in the order given (one query)."""
-    found = AuditEvent.objects.in_bulk(pks)
-    return [found[pk] for pk in pks if pk in found]
+def _events_of(items: list[Counted]) -> list[AuditEvent]:
+    """The stored events of some counted items, in their order, each with its `explanation`."""
+    stored = AuditEvent.objects.in_bulk([item.pk for item in items])
+    events = []
+    for item in items:
+        event = stored.get(item.pk)
+        if event is not None:
+            setattr(event, "explanation", item.explanation)  # noqa: B010 - shown beside the sample
+            events.append(event)
+    return events
 
 
 def rule_preview(*, values: dict[str, Any], since: datetime, sample_size: int = 10) -> PreviewResult:
     """Run a validated rule body over stored events since `since` (newest MAX_SCANNED at most)."""
-    conditions = tuple(conditions_parse(values["conditions"]))
-    engine = RuleEngine([RuleSpec(id=0, conditions=conditions, group_by=tuple(values.get("group_by") or ()))])
-    scan = _Scan(list(conditions), since)
-    result = PreviewResult()
-    matches: list[tuple[datetime, str, int]] = []
-    for chunk in scan.chunks():
-        for position, _ in engine.match_batch([payload for _, _, payload in chunk]):
-            pk, at, payload = chunk[position]
-            matches.append((at, engine.group_key(0, payload), pk))
-    result.matched = len(matches)
-    result.scanned, result.truncated = scan.scanned, scan.truncated
-    result.sample = _events_by_pk(newest([(at, pk) for at, _, pk in matches], sample_size))
-    result.alerts = alerts_replay(
-        ((at, key) for at, key, _ in in_time_order(matches)),
-        group_window_minutes=values.get("group_window_minutes") or 0,
-        threshold=values.get("threshold"),
+    side = _Side.of(0, values)
+    scan = _replay([side], since)
+    result = PreviewResult(
+        scanned=scan.scanned,
+        truncated=scan.truncated,
+        matched=len(side.counted),
+        conditions_matched=side.conditions_matched,
+        history_scanned=side.feed.history_scanned if side.feed is not None else 0,
     )
+    result.alerts = len(
+        alerts_replay_detail(
+            ((item.at, item.group_key, item.pk) for item in side.counted),
+            group_window_minutes=values.get("group_window_minutes") or 0,
+            threshold=values.get("threshold"),
+        )
+    )
+    result.sample = _events_of(_newest(side.counted, sample_size))
     return result
 
 
@@ -217,56 +262,28 @@ def rule_change_preview(
     """Replay a rule as it is (`before`) and as changed (`after`) over the same stored events.
 
     Both are validated rule bodies, replayed as if enabled; a side with Generate Alerts off opens
-    no alerts. An alert is the same on both sides when it has the same group key and was opened
-    by the same event; otherwise the change adds or removes it.
+    no alerts. An event is on a side when it counts there (with a detection: when the detection
+    decided on it). An alert is the same on both sides when it has the same group key and was
+    opened by the same event; otherwise the change adds or removes it.
     """
-    sides = {BEFORE: before, AFTER: after}
-    specs = []
-    for side, values in sides.items():
-        specs.append(
-            RuleSpec(
-                id=side,
-                conditions=tuple(conditions_parse(values["conditions"])),
-                group_by=tuple(values.get("group_by") or ()),
-            )
-        )
-    engine = RuleEngine(specs)
-    scan = _Scan([condition for spec in specs for condition in spec.conditions], since)
-    result = ChangePreviewResult()
-    events = result.events
-    matches: dict[int, list[tuple[datetime, str, int]]] = {BEFORE: [], AFTER: []}
-    added_events: list[tuple[datetime, int]] = []
-    removed_events: list[tuple[datetime, int]] = []
-    for chunk in scan.chunks():
-        hits: dict[int, int] = {}  # position -> bit 1 (before) | bit 2 (after)
-        for position, side in engine.match_batch([payload for _, _, payload in chunk]):
-            pk, at, payload = chunk[position]
-            matches[side].append((at, engine.group_key(side, payload), pk))
-            hits[position] = hits.get(position, 0) | (1 << side)
-        for position, mask in hits.items():
-            if mask == 1 << AFTER:
-                added_events.append((chunk[position][1], chunk[position][0]))
-            elif mask == 1 << BEFORE:
-                removed_events.append((chunk[position][1], chunk[position][0]))
-    result.scanned, result.truncated = scan.scanned, scan.truncated
-    events.before, events.after = len(matches[BEFORE]), len(matches[AFTER])
-    events.added, events.removed = len(added_events), len(removed_events)
-    events_added, events_removed = newest(added_events, sample_size), newest(removed_events, sample_size)
-    shown = AuditEvent.objects.in_bulk([*events_added, *events_removed])
-    events.added_sample = [shown[pk] for pk in events_added if pk in shown]
-    events.removed_sample = [shown[pk] for pk in events_removed if pk in shown]
+    sides = [_Side.of(BEFORE, before), _Side.of(AFTER, after)]
+    scan = _replay(sides, since)
+    result = ChangePreviewResult(scanned=scan.scanned, truncated=scan.truncated)
 
-    replayed = {
-        side: alerts_replay_detail(
-            in_time_order(matches[side]),
-            group_window_minutes=values.get("group_window_minutes") or 0,
-            threshold=values.get("threshold"),
-        )
-        if values.get("generate_alerts", True)
-        else []
-        for side, values in sides.items()
-    }
-    known = {side: {alert.identity for alert in alerts} for side, alerts in replayed.items()}
+    counted = [{item.pk: item for item in side.counted} for side in sides]
+    added_events = [item for pk, item in counted[AFTER].items() if pk not in counted[BEFORE]]
+    removed_events = [item for pk, item in counted[BEFORE].items() if pk not in counted[AFTER]]
+    result.events = ChangeSide(
+        before=len(counted[BEFORE]),
+        after=len(counted[AFTER]),
+        added=len(added_events),
+        removed=len(removed_events),
+        added_sample=_events_of(_newest(added_events, sample_size)),
+        removed_sample=_events_of(_newest(removed_events, sample_size)),
+    )
+
+    replayed = [side.alerts() for side in sides]
+    known = [{alert.identity for alert in alerts} for alerts in replayed]
     added = [alert for alert in replayed[AFTER] if alert.identity not in known[BEFORE]]
     removed = [alert for alert in replayed[BEFORE] if alert.identity not in known[AFTER]]
     # Newest first, like the event samples.

@@ -15,12 +15,16 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from rules.conditions import ConditionError, conditions_parse
+from rules.detections import detection_kinds
 from rules.engine import RuleEngine, RuleSpec, group_key_for
-from rules.models import Rule, RulesVersion, RuleTemplate
+from rules.models import BackfillStatus, Rule, RulesVersion, RuleTemplate
 from rules.paths import path_parse, values_at
 from rules.templates_catalog import TEMPLATES_BY_SLUG
 
 logger = logging.getLogger(__name__)
+
+# A new_value rule in these learning states records values but fires on none (rules.detections.learning).
+LEARNING = frozenset({BackfillStatus.QUEUED, BackfillStatus.RUNNING})
 
 _lock = threading.Lock()
 _engine: RuleEngine | None = None
@@ -61,7 +65,17 @@ def rule_spec(rule: Rule) -> RuleSpec | None:
     except ConditionError as exc:
         logger.error("rule skipped: stored conditions invalid", extra={"rule_id": rule.pk, "errors": exc.errors})
         return None
-    return RuleSpec(id=rule.pk, conditions=tuple(conditions), group_by=tuple(rule.group_by or ()))
+    detection = rule.detection or None
+    if detection is not None and (not isinstance(detection, dict) or detection.get("type") not in detection_kinds):
+        logger.error("rule skipped: stored detection invalid", extra={"rule_id": rule.pk})
+        return None
+    return RuleSpec(
+        id=rule.pk,
+        conditions=tuple(conditions),
+        group_by=tuple(rule.group_by or ()),
+        detection=detection,
+        learning=detection is not None and rule.learn_status in LEARNING,
+    )
 
 
 def engine_build(rules: list[Rule]) -> RuleEngine:
@@ -74,7 +88,9 @@ def engine_current() -> RuleEngine:
     stamp = rules_stamp()
     with _lock:
         if _engine is None or _engine_stamp != stamp:
-            rules = list(Rule.objects.filter(enabled=True).only("pk", "conditions", "group_by"))
+            rules = list(
+                Rule.objects.filter(enabled=True).only("pk", "conditions", "group_by", "detection", "learn_status")
+            )
             _engine = engine_build(rules)
             _engine_stamp = stamp
             logger.info("rule engine built", extra={"rules": _engine.rule_count, "stamp": stamp})

@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from alerts.services import alerts_policy_update
 from events.models import AuditEvent
 from events.services import AUDIT_SERVICE, MAX_EVALUATED_CAUSAL_DEPTH, actor_reference, audit_event_record
 from rules.alerting import POLICY_FIELDS, alert_policy
+from rules.detections.learning import detection_state_clear, learns, rule_learn_schedule
 from rules.engine import RuleEngine
-from rules.evaluation import PendingMatch, matches_record
+from rules.evaluation import PendingMatch, matches_detected, matches_record
 from rules.models import BackfillStatus, Rule, RulesVersion, RuleVersion
-from rules.selectors import rule_spec, template_rule
+from rules.selectors import LEARNING, rule_spec, template_rule
 from rules.validation import RULE_FIELDS, rule_defaults, rule_validate, rule_values
 from rules.versions import restore_check, version_record
 
@@ -71,6 +73,8 @@ def rule_create(*, data: dict[str, Any], actor: User | None, comment: str = "") 
             initiated_by=actor_reference(actor),
             resource=_resource(rule),
         )
+        if learns(rule):
+            rule_learn_schedule(rule=rule)
         if rule.enabled and rule.existing_conditions:
             rule_backfill_schedule(rule=rule)
     return rule
@@ -127,6 +131,10 @@ def rule_update(
         changed = {change["field"] for change in changes}
         if changed & POLICY_FIELDS:
             alerts_policy_update(policy=alert_policy(rule, values["channels"]))
+        if changed & {"detection", "conditions"}:
+            detection_state_clear(rule_id=rule.pk)
+        if learns(rule) and changed & LEARN_FIELDS:
+            rule_learn_schedule(rule=rule)
         if rule.enabled and rule.existing_conditions and changed & BACKFILL_FIELDS:
             rule_backfill_schedule(rule=rule)
     return rule
@@ -134,8 +142,19 @@ def rule_update(
 
 # Fields whose change can make stored events match (or alert) differently.
 BACKFILL_FIELDS = frozenset(
-    {"enabled", "existing_conditions", "conditions", "group_by", "group_window_minutes", "threshold", "generate_alerts"}
+    {
+        "enabled",
+        "existing_conditions",
+        "conditions",
+        "group_by",
+        "group_window_minutes",
+        "threshold",
+        "generate_alerts",
+        "detection",
+    }
 )
+# Saving or enabling a new_value rule with these changed learns its history again.
+LEARN_FIELDS = frozenset({"enabled", "conditions", "detection"})
 
 
 def rule_set_enabled(*, rule: Rule, enabled: bool, actor: User | None, comment: str = "") -> Rule:
@@ -207,6 +226,8 @@ def rule_backfill(*, rule_id: int) -> int:
         # Disabled before its turn came: nothing to do, and say so rather than stay "queued".
         Rule.objects.filter(pk=rule_id).update(backfill_status=BackfillStatus.IDLE)
         return 0
+    if rule.learn_status in LEARNING:
+        return 0  # stays queued: the learning task runs it once the history is learned
     spec = rule_spec(rule)
     if spec is None:
         Rule.objects.filter(pk=rule_id).update(backfill_status=BackfillStatus.FAILED, backfill_error="Invalid rule.")
@@ -219,25 +240,23 @@ def rule_backfill(*, rule_id: int) -> int:
     )
     total = events.count()
     Rule.objects.filter(pk=rule_id).update(backfill_status=BackfillStatus.RUNNING, backfill_total=total)
-    last_pk, matched = 0, 0
+    matched = 0
     try:
-        while True:
-            chunk = list(
-                events.filter(pk__gt=last_pk).order_by("pk").only("pk", "timestamp", "payload")[:BACKFILL_CHUNK]
-            )
-            if not chunk:
-                break
-            last_pk = chunk[-1].pk
+        for chunk in _backfill_chunks(events, event_time=spec.detection is not None):
             with transaction.atomic():
-                pending = [
-                    PendingMatch(
-                        rule_id,
-                        chunk[position].pk,
-                        chunk[position].timestamp,
-                        engine.group_key(rule_id, chunk[position].payload),
-                    )
-                    for position, _ in engine.match_batch([event.payload for event in chunk])
-                ]
+                if spec.detection is not None:
+                    # In event-time order through the detection, as the live path would have.
+                    pending = matches_detected(engine, chunk)
+                else:
+                    pending = [
+                        PendingMatch(
+                            rule_id,
+                            chunk[position].pk,
+                            chunk[position].timestamp,
+                            engine.group_key(rule_id, chunk[position].payload),
+                        )
+                        for position, _ in engine.match_batch([event.payload for event in chunk])
+                    ]
                 matched += len(matches_record(pending))
                 Rule.objects.filter(pk=rule_id).update(
                     backfill_done=F("backfill_done") + len(chunk), backfill_matched=matched
@@ -248,3 +267,28 @@ def rule_backfill(*, rule_id: int) -> int:
         raise
     Rule.objects.filter(pk=rule_id).update(backfill_status=BackfillStatus.DONE)
     return matched
+
+
+def _backfill_chunks(events: QuerySet[AuditEvent], *, event_time: bool) -> Iterator[list[AuditEvent]]:
+    """The events in chunks: by pk, or in event-time order (keyset on timestamp, pk) for detections."""
+    columns = ("pk", "timestamp", "payload")
+    if not event_time:
+        last_pk = 0
+        while chunk := list(events.filter(pk__gt=last_pk).order_by("pk").only(*columns)[:BACKFILL_CHUNK]):
+            last_pk = chunk[-1].pk
+            yield chunk
+        return
+    ordered = events.order_by("timestamp", "pk").only(*columns)
+    chunk = list(ordered[:BACKFILL_CHUNK])
+    while chunk:
+        yield chunk
+        last = chunk[-1]
+        after = Q(timestamp__gt=last.timestamp) | Q(timestamp=last.timestamp, pk__gt=last.pk)
+        chunk = list(ordered.filter(after)[:BACKFILL_CHUNK])
+
+
+def rule_backfill_after_learning(*, rule_id: int) -> int:
+    """The Existing Conditions backfill that waited for learning, if one waits."""
+    if Rule.objects.filter(pk=rule_id, backfill_status=BackfillStatus.QUEUED).exists():
+        return rule_backfill(rule_id=rule_id)
+    return 0

@@ -86,6 +86,24 @@ def evaluation_sweep_task() -> int:
     return len(pks)
 
 
+@shared_task(name="rules.tasks.rule_learn_task", acks_late=True)
+def rule_learn_task(rule_id: int) -> int:
+    """Learn a new_value rule's history, then run its Existing Conditions backfill if one waits."""
+    from rules.detections.learning import rule_learn
+    from rules.services import rule_backfill_after_learning
+
+    learned = rule_learn(rule_id=rule_id)
+    rule_backfill_after_learning(rule_id=rule_id)
+    return learned
+
+
+@shared_task(name="rules.tasks.detections_prune_task")
+def detections_prune_task() -> dict[str, int]:
+    from rules.detections.learning import detections_prune
+
+    return detections_prune()
+
+
 @shared_task(name="rules.tasks.rule_backfill_task", acks_late=True)
 def rule_backfill_task(rule_id: int) -> int:
     from rules.services import rule_backfill

@@ -10,6 +10,8 @@ and `POST /api/v1/rules` with a `template` read; admins add their own templates 
   purpose (the admin picks the events), so it is not a savable rule as it stands.
 - The other templates are ready-made rules for identity events; all of them use filters rather
   than expressions, so the engine can index them and they read well in the filter editor.
+- Some carry a `detection` (api.md section 12): a first-seen value ("new country for this user")
+  or an ordered sequence of their conditions ("TOTP disabled, then password changed").
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def _template(
     group_by: list[str] | None = None,
     group_window_minutes: int = 0,
     threshold: dict[str, int] | None = None,
+    detection: dict[str, Any] | None = None,
     rule_name: str | None = None,
 ) -> BuiltInTemplate:
     rule = {
@@ -79,6 +82,7 @@ def _template(
         "group_by": group_by or [],
         "group_window_minutes": group_window_minutes,
         "threshold": threshold,
+        "detection": detection,
         "remind_every_minutes": None,
         "remind_max": 3,
         "escalation": None,
@@ -324,6 +328,81 @@ RULE_TEMPLATES: tuple[BuiltInTemplate, ...] = (
         "(a rotated API key, say): until it is fixed, no rule sees that organisation's events.",
         priority="high",
         conditions=[_event("insights_source_failed")],
+    ),
+    # -- Detections beyond one event (api.md section 12) ---------------------------------------
+    _template(
+        "login_new_country",
+        "insights",
+        "First login from a new country for this user",
+        "A user logged in successfully from a country none of their logins came from in the last 30 days: "
+        "a stolen password used from abroad, or travel worth knowing about.",
+        priority="medium",
+        conditions=[
+            # `exists`: a login without geolocation (private addresses) says nothing about the country.
+            _event("user_login_attempt", _filter("success", "eq", True), _filter("geoip.country_code", "exists")),
+        ],
+        detection={"type": "new_value", "fields": ["initiated_by.email", "geoip.country_code"], "history_days": 30},
+    ),
+    _template(
+        "first_admin_privilege_grant",
+        "insights",
+        "First admin privilege grant to a user",
+        "A user was granted admin (sudo) privileges on devices, or an admin additional privileges, for the first "
+        "time in a year: new standing access worth a second look.",
+        priority="high",
+        conditions=[_event("user_admin_granted"), _event("admin_privilege_grant")],
+        detection={"type": "new_value", "fields": ["resource.id"], "history_days": 365},
+    ),
+    _template(
+        "totp_disabled_then_password_changed",
+        "insights",
+        "TOTP disabled then password changed within 10 minutes",
+        "An admin account's TOTP (MFA) requirement was disabled and then its password was changed within 10 "
+        "minutes: the usual first steps of an account takeover.",
+        priority="high",
+        conditions=[_event("admin_totp_disable"), _event("admin_password_change")],
+        detection={"type": "sequence", "steps": [0, 1], "by": ["resource.email"], "within_minutes": 10},
+    ),
+    _template(
+        "password_reset_then_login_new_country",
+        "insights",
+        "Password reset then login from a new country",
+        "A user asked for a password reset and then logged in within an hour from a country outside the "
+        "allowed list: someone who took over the mailbox may have reset the password. Edit the country codes "
+        "to match where your people work.",
+        priority="high",
+        conditions=[
+            _event("user_password_reset_request"),
+            _event(
+                "user_login_attempt",
+                _filter("success", "eq", True),
+                _filter("geoip.country_code", "exists"),
+                _filter("geoip.country_code", "not_in", list(ALLOWED_COUNTRY_CODES)),
+            ),
+        ],
+        detection={"type": "sequence", "steps": [0, 1], "by": ["initiated_by.email"], "within_minutes": 60},
+    ),
+    _template(
+        "admin_privilege_granted_then_revoked",
+        "insights",
+        "Admin privilege granted then revoked within an hour",
+        "A user was granted admin (sudo) privileges on devices and lost them again within an hour: "
+        "short-lived access is a way to act with privileges and cover the tracks.",
+        priority="high",
+        conditions=[_event("user_admin_granted"), _event("user_admin_revoked")],
+        detection={"type": "sequence", "steps": [0, 1], "by": ["resource.id"], "within_minutes": 60},
+    ),
+    _template(
+        "admin_login_new_device_type",
+        "insights",
+        "Login from a new device type for an admin",
+        "An admin logged in successfully from a kind of device (Mac, iPhone, Windows PC, ...) none of their logins "
+        "came from in the last 30 days.",
+        priority="medium",
+        conditions=[
+            _event("admin_login_attempt", _filter("success", "eq", True), _filter("useragent.device", "exists")),
+        ],
+        detection={"type": "new_value", "fields": ["initiated_by.email", "useragent.device"], "history_days": 30},
     ),
     # -- Devices --------------------------------------------------------------------------------
     _template(

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 from alertsite.errors import FieldErrors
 from alertsite.priority import Priority
 from channels.selectors import channel_ids_existing
+from events.catalog import keys_for
 from rules.conditions import KEY_RE, ConditionError, conditions_parse
+from rules.detections import detection_clean
 from rules.models import Rule
 from rules.selectors import TEMPLATE_SLUG_RE, template_get
 
@@ -44,6 +46,7 @@ RULE_FIELDS = (
     "group_by",
     "group_window_minutes",
     "threshold",
+    "detection",
     "remind_every_minutes",
     "remind_max",
     "escalation",
@@ -77,6 +80,7 @@ def rule_defaults() -> dict[str, Any]:
         "group_by": [],
         "group_window_minutes": 0,
         "threshold": None,
+        "detection": None,
         "remind_every_minutes": None,
         "remind_max": 3,
         "escalation": None,
@@ -148,16 +152,19 @@ def rule_validate(
         if not isinstance(values.get(flag), bool):
             errors[flag] = "Must be true or false."
 
+    catalog_from_db = event_types is None
     if event_types is None:
         from events.models import EventType
 
         event_types = EventType.objects.values_list("name", flat=True)
+    conditions_ok = True
     try:
         values["conditions"] = [
             condition.as_dict() for condition in conditions_parse(values.get("conditions"), event_types=event_types)
         ]
     except ConditionError as exc:
         errors.update(exc.errors)
+        conditions_ok = False
 
     generate, notify = values.get("generate_alerts") is True, values.get("send_notifications") is True
     if not generate and not notify:
@@ -205,10 +212,40 @@ def rule_validate(
             if not _is_int(window_minutes) or not 1 <= window_minutes <= MAX_WINDOW_MINUTES:
                 errors["threshold.window_minutes"] = f"Must be a whole number from 1 to {MAX_WINDOW_MINUTES}."
 
+    errors.update(_detection_check(values, catalog_from_db=catalog_from_db, conditions_ok=conditions_ok))
     errors.update(_reminders_check(values, generate=generate, notify=notify))
     if errors:
         raise RuleValidationError(errors)
     return values
+
+
+def _detection_check(values: dict[str, Any], *, catalog_from_db: bool, conditions_ok: bool) -> dict[str, str]:
+    """`detection` (api.md section 12): its keys must be ones the selected events carry; cleans it in place."""
+    detection = values.get("detection")
+    if detection is None:
+        return {}
+    raw = values.get("conditions")
+    conditions = [item for item in raw if isinstance(item, dict)] if isinstance(raw, list) else []
+    types = sorted({item["event_type"] for item in conditions if isinstance(item.get("event_type"), str)})
+    cleaned, errors = detection_clean(
+        detection,
+        conditions=conditions,
+        threshold=values.get("threshold"),
+        selected_event_types=_carried_keys(types, from_db=catalog_from_db) if conditions_ok else None,
+    )
+    if not errors:
+        values["detection"] = cleaned
+    return errors
+
+
+def _carried_keys(types: list[str], *, from_db: bool) -> dict[str, list[str]]:
+    """The keys each event type carries: the stored catalog's (types first seen at ingest get the common keys)."""
+    stored: dict[str, list[str]] = {}
+    if from_db:
+        from events.models import EventType
+
+        stored = dict(EventType.objects.filter(name__in=types).values_list("name", "keys"))
+    return {name: list(stored.get(name) or keys_for(name)) for name in types}
 
 
 def _reminders_check(values: dict[str, Any], *, generate: bool, notify: bool) -> dict[str, str]:

@@ -42,6 +42,7 @@ from events.catalog import (
 )
 from events.selectors import event_get, event_types_list
 from rules.conditions import MAX_FILTERS
+from rules.detection_words import detection_words, sequence_steps
 from rules.filters import DEFAULT_ORDERING, RuleFilter
 from rules.forms import (
     FIELD_LABELS,
@@ -445,6 +446,12 @@ def _render_form(
         "escalation",
         "escalation_after_minutes",
         "escalation_channels",
+        "detection",
+        "detection_fields",
+        "detection_history_days",
+        "detection_steps",
+        "detection_by",
+        "detection_within_minutes",
     }
     context = {
         "nav": "alerts",
@@ -468,6 +475,7 @@ def _render_form(
         "priorities": Priority.choices,
         "advanced_open": bool(advanced & set(fields)),
         "advanced_summary": _advanced_summary(values),
+        "detection_steps": sequence_steps(_detection_of_values(values), conditions),
         "both_actions": values.get("generate_alerts") and values.get("send_notifications"),
         "source_event": source_event,
         "preview_days": PREVIEW_DAYS,
@@ -493,7 +501,30 @@ def _advanced_summary(values: dict[str, Any]) -> str:
         parts.append(f"reminds every {values['remind_every_minutes']} minutes")
     if values.get("escalation_after_minutes", "").strip():
         parts.append(f"escalates after {values['escalation_after_minutes']} minutes")
-    return "; ".join(parts) if parts else "grouping, threshold, reminders and escalation: off"
+    detection = _detection_of_values(values)
+    if detection is not None:
+        parts.append(detection_words(detection, values.get("conditions")))
+    return "; ".join(parts) if parts else "grouping, threshold, reminders, escalation and detection: off"
+
+
+def _detection_of_values(values: dict[str, Any]) -> dict[str, Any] | None:
+    """The detection the form's values describe, for words only (never validated here)."""
+    kind = values.get("detection_type") or ""
+    if not kind:
+        return None
+
+    def keys(name: str) -> list[str]:
+        return [key.strip() for key in str(values.get(name) or "").split(",") if key.strip()]
+
+    steps = [int(part) for part in keys("detection_steps") if part.isdigit()] or None
+    return {
+        "type": kind,
+        "fields": keys("detection_fields"),
+        "history_days": values.get("detection_history_days"),
+        "steps": steps,
+        "by": keys("detection_by"),
+        "within_minutes": values.get("detection_within_minutes"),
+    }
 
 
 def _errors_of(form: RuleForm, exc: RuleValidationError | None = None) -> dict[str, str]:
@@ -552,6 +583,7 @@ def _render_read_only(request: HttpRequest, pk: int) -> HttpResponse:
         "conditions": [condition_words(condition) for condition in rule.conditions or []],
         "channels": list(rule.channels.all()),
         "advanced_summary": _advanced_summary(form_values(rule_values(rule))),
+        "detection_words": detection_words(getattr(rule, "detection", None), rule.conditions),
         "lookback_hours": settings.ALERTSITE_EXISTING_LOOKBACK_HOURS,
     }
     return render(request, "console/rules/detail.html", context)
@@ -594,7 +626,7 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def rule_preview_fragment(request: HttpRequest) -> HttpResponse:
     """What the rule being edited would have matched in the last 7 days (rendered into the form)."""
     form = form_parse(request.POST)
-    data = {key: form.data[key] for key in ("conditions", "group_by", "group_window_minutes", "threshold")}
+    data = {key: form.data[key] for key in ("conditions", "group_by", "group_window_minutes", "threshold", "detection")}
     context: dict[str, Any] = {"days": PREVIEW_DAYS}
     if form.errors:
         context["problems"] = [{"label": "Conditions", "message": message} for message in form.errors.values()]
@@ -611,6 +643,7 @@ def rule_preview_fragment(request: HttpRequest) -> HttpResponse:
         else:
             since = timezone.now() - timedelta(days=PREVIEW_DAYS)
             context["result"] = rule_preview(values=values, since=since, sample_size=PREVIEW_SAMPLE)
+            context["detection"] = values.get("detection")
     return render(request, "console/rules/_preview.html", context)
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import F
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -68,6 +69,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "event",
             "event_count",
             "group_key",
+            "explanation",
             "first_seen_at",
             "last_seen_at",
             "created_at",
@@ -134,8 +136,13 @@ class AlertDetailSerializer(AlertSerializer):
         read_only_fields = fields
 
     def get_events(self, alert: Alert) -> list[dict]:
-        """The events that raised or joined the alert, newest first (at most 100 here)."""
-        links = alert.alert_events.select_related("event").defer("event__payload").order_by("-event_timestamp")[:100]
+        """The events that raised or joined the alert, newest first (at most 100 here); a sequence's
+        steps come first, in step order."""
+        links = (
+            alert.alert_events.select_related("event")
+            .defer("event__payload")
+            .order_by(F("step").asc(nulls_last=True), "-event_timestamp")[:100]
+        )
         return AlertEventRefSerializer(links, many=True).data
 
 

@@ -62,13 +62,16 @@ def matches_handle(
     """
     if not matches:
         return {}
-    wanted = {m.event_id for m in matches}
-    if events is None or not wanted <= events.keys():
-        events = {event.pk: event for event in AuditEvent.objects.filter(pk__in=wanted).only(*EVENT_FIELDS)}
+    wanted = {pk for match in matches for pk in match.all_event_ids}  # a sequence's every step
+    known = dict(events or {})
+    missing = wanted - known.keys()
+    if missing:
+        known.update({event.pk: event for event in AuditEvent.objects.filter(pk__in=missing).only(*EVENT_FIELDS)})
+    events = known
     audit: list[tuple[dict[str, Any], int]] = []
     orders: list[NotificationOrder] = []
     opened: dict[int, int] = defaultdict(int)
-    ungrouped: list[tuple[AlertPolicy, AuditEvent, NewMatch, int | None]] = []
+    ungrouped: list[tuple[AlertPolicy, AuditEvent, NewMatch, list[AuditEvent], int | None]] = []
     quiet = Quiet(calendar=maintenance_calendar(*_time_range(events.values())) if events else WindowCalendar())
     for match in sorted(matches, key=lambda m: (m.event_timestamp, m.match_id)):
         policy, event = policies.get(match.rule_id), events.get(match.event_id)
@@ -94,10 +97,13 @@ def matches_handle(
                     )
                 )
             continue
+        steps = [events[pk] for pk in match.all_event_ids if pk in events]
         if not policy.grouped:
-            ungrouped.append((policy, event, match, suppressed_by))  # independent of each other: opened together below
+            ungrouped.append(
+                (policy, event, match, steps, suppressed_by)
+            )  # independent of each other: opened together below
             continue
-        alert = _alert_for_match(policy, match, event, history, suppressed_by)
+        alert = _alert_for_match(policy, match, event, history, steps, suppressed_by)
         if alert is not None:
             _alert_opened(policy, alert, event, opened, audit, orders, quiet)
     for policy, alert, event in _alerts_open_ungrouped(ungrouped):
@@ -163,25 +169,43 @@ def _alert_opened(
 
 
 def _alerts_open_ungrouped(
-    ungrouped: Sequence[tuple[AlertPolicy, AuditEvent, NewMatch, int | None]],
+    ungrouped: Sequence[tuple[AlertPolicy, AuditEvent, NewMatch, list[AuditEvent], int | None]],
 ) -> list[tuple[AlertPolicy, Alert, AuditEvent]]:
     """One alert per match of a rule that neither groups nor counts: two INSERTs for all of them."""
     if not ungrouped:
         return []
     alerts = Alert.objects.bulk_create(
         [
-            _alert_new(policy, event, [event], group_key=match.group_key, collecting=False, suppressed_by=suppressed)
-            for policy, event, match, suppressed in ungrouped
+            _alert_new(
+                policy,
+                event,
+                steps,
+                group_key=match.group_key,
+                collecting=False,
+                explanation=match.explanation,
+                suppressed_by=suppressed,
+            )
+            for policy, event, match, steps, suppressed in ungrouped
         ]
     )
     AlertEvent.objects.bulk_create(
         [
-            AlertEvent(alert=alert, event_id=event.pk, event_timestamp=event.timestamp)
-            for alert, (_, event, _, _) in zip(alerts, ungrouped, strict=True)
+            link
+            for alert, (_, _, match, steps, _) in zip(alerts, ungrouped, strict=True)
+            for link in _alert_links(alert, steps, match)
         ],
         ignore_conflicts=True,
     )
-    return [(policy, alert, event) for alert, (policy, event, _, _) in zip(alerts, ungrouped, strict=True)]
+    return [(policy, alert, event) for alert, (policy, event, _, _, _) in zip(alerts, ungrouped, strict=True)]
+
+
+def _alert_links(alert: Alert, events: Sequence[AuditEvent], match: NewMatch | None = None) -> list[AlertEvent]:
+    """The alert's event rows; a sequence's steps are numbered so its events list reads in step order."""
+    numbered = match is not None and len(match.event_ids) > 1
+    return [
+        AlertEvent(alert=alert, event_id=e.pk, event_timestamp=e.timestamp, step=index + 1 if numbered else None)
+        for index, e in enumerate(events)
+    ]
 
 
 def alerts_policy_update(*, policy: AlertPolicy) -> int:
@@ -219,14 +243,22 @@ def collecting_alert(rule_id: int, group_key: str) -> Alert | None:
 
 
 def _alert_for_match(
-    policy: AlertPolicy, match: NewMatch, event: AuditEvent, history: MatchHistory, suppressed_by: int | None
+    policy: AlertPolicy,
+    match: NewMatch,
+    event: AuditEvent,
+    history: MatchHistory,
+    steps: Sequence[AuditEvent],
+    suppressed_by: int | None,
 ) -> Alert | None:
-    """Open an alert for the match, or join the collecting one of its group; None when it only joined."""
+    """Open an alert for the match, or join the collecting one of its group; None when it only joined.
+
+    `steps` are the match's events (one, or a sequence's steps ending with `event`).
+    """
     threshold = policy.threshold
     window = policy.group_window_minutes
     if threshold is None and window == 0:
         return _alert_open(
-            policy, event, [event], group_key=match.group_key, collecting=False, suppressed_by=suppressed_by
+            policy, event, steps, group_key=match.group_key, collecting=False, match=match, suppressed_by=suppressed_by
         )
     group_lock(policy.rule_id, match.group_key)
     current = collecting_alert(policy.rule_id, match.group_key)
@@ -242,11 +274,14 @@ def _alert_for_match(
         )
     if current is not None:
         if event.timestamp - current.last_seen_at <= timedelta(minutes=window):
-            _alert_join(current, event)
+            for step in steps:
+                _alert_join(current, step)
             return None
         current.collecting = False
         current.save(update_fields=["collecting"])
-    return _alert_open(policy, event, [event], group_key=match.group_key, collecting=True, suppressed_by=suppressed_by)
+    return _alert_open(
+        policy, event, steps, group_key=match.group_key, collecting=True, match=match, suppressed_by=suppressed_by
+    )
 
 
 def _threshold_events(
@@ -295,6 +330,7 @@ def _alert_new(
     *,
     group_key: str,
     collecting: bool,
+    explanation: str = "",
     suppressed_by: int | None = None,
 ) -> Alert:
     """The alert row for these events, not saved yet."""
@@ -313,6 +349,7 @@ def _alert_new(
         event_type=event.event_type,
         event_count=len(events),
         group_key=group_key,
+        explanation=explanation[:1000],
         collecting=collecting,
         first_seen_at=min(e.timestamp for e in events),
         last_seen_at=max(e.timestamp for e in events),
@@ -331,13 +368,21 @@ def _alert_open(
     *,
     group_key: str,
     collecting: bool,
+    match: NewMatch | None = None,
     suppressed_by: int | None = None,
 ) -> Alert:
-    alert = _alert_new(policy, event, events, group_key=group_key, collecting=collecting, suppressed_by=suppressed_by)
-    alert.save(force_insert=True)
-    AlertEvent.objects.bulk_create(
-        [AlertEvent(alert=alert, event_id=e.pk, event_timestamp=e.timestamp) for e in events], ignore_conflicts=True
+    explanation = match.explanation if match is not None else ""
+    alert = _alert_new(
+        policy,
+        event,
+        events,
+        group_key=group_key,
+        collecting=collecting,
+        explanation=explanation,
+        suppressed_by=suppressed_by,
     )
+    alert.save(force_insert=True)
+    AlertEvent.objects.bulk_create(_alert_links(alert, events, match), ignore_conflicts=True)
     return alert
 
 

@@ -207,6 +207,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alerts.tasks.alert_metrics_refresh_task",
         "schedule": timedelta(seconds=ALERTSITE_METRICS_REFRESH_SECONDS),
     },
+    # Detection stores: values unseen for history_days, partial sequences past their window.
+    "detections-prune": {
+        "task": "rules.tasks.detections_prune_task",
+        "schedule": timedelta(seconds=env.float("ALERTSITE_DETECTION_PRUNE_INTERVAL_SECONDS", default=600.0)),
+    },
     "sources-poll": {
         "task": "events.tasks.sources_poll_due_task",
         "schedule": timedelta(seconds=env.float("ALERTSITE_SOURCE_SCHEDULER_INTERVAL_SECONDS", default=10.0)),
@@ -289,6 +294,8 @@ ALERTSITE_EVALUATION_SWEEP_AFTER_SECONDS = env.int("ALERTSITE_EVALUATION_SWEEP_A
 ALERTSITE_EVALUATION_SWEEP_INTERVAL_SECONDS = env.int("ALERTSITE_EVALUATION_SWEEP_INTERVAL_SECONDS", default=60)
 # How far back "Existing Conditions" looks when a rule is saved or enabled with it on.
 ALERTSITE_EXISTING_LOOKBACK_HOURS = env.int("ALERTSITE_EXISTING_LOOKBACK_HOURS", default=24)
+# Sequence detections keep a step event this long past its window, for steps that arrive late.
+ALERTSITE_DETECTION_LATE_MINUTES = env.int("ALERTSITE_DETECTION_LATE_MINUTES", default=60)
 # Older encryption keys that still decrypt channel secrets during a key rotation.
 ALERTSITE_ENCRYPTION_KEYS_OLD = env.list("ALERTSITE_ENCRYPTION_KEYS_OLD", default=[])
 # Delivery: send timeout, retries with exponential backoff and jitter, the stuck-row sweep.

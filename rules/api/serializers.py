@@ -20,6 +20,7 @@ class RuleSerializer(serializers.ModelSerializer):
     created_by = UserRefSerializer(read_only=True)
     updated_by = UserRefSerializer(read_only=True)
     existing_conditions_progress = serializers.SerializerMethodField()
+    learning_progress = serializers.SerializerMethodField()
     snoozed_until = serializers.SerializerMethodField()
     snoozed_by = serializers.SerializerMethodField()
     snooze_note = serializers.SerializerMethodField()
@@ -37,6 +38,7 @@ class RuleSerializer(serializers.ModelSerializer):
             "alert_count",
             "match_count",
             "existing_conditions_progress",
+            "learning_progress",
             "snoozed_until",
             "snoozed_by",
             "snooze_note",
@@ -55,6 +57,15 @@ class RuleSerializer(serializers.ModelSerializer):
 
     def get_snooze_note(self, rule: Rule) -> str:
         return rule.snooze_note if snooze_active(rule.snoozed_until, timezone.now()) else ""
+
+    def get_learning_progress(self, rule: Rule) -> dict:
+        """A new_value detection learning its history from stored events (idle for other rules)."""
+        return {
+            "status": rule.learn_status,
+            "total": rule.learn_total,
+            "done": rule.learn_done,
+            "error": rule.learn_error or None,
+        }
 
     def get_existing_conditions_progress(self, rule: Rule) -> dict:
         return {
@@ -84,6 +95,12 @@ class RuleWriteSerializer(serializers.Serializer):
     group_by = serializers.ListField(child=serializers.CharField(), required=False)
     group_window_minutes = serializers.IntegerField(required=False)
     threshold = serializers.DictField(required=False, allow_null=True)
+    detection = serializers.DictField(
+        required=False,
+        allow_null=True,
+        help_text='null (every matching event counts), {"type": "new_value", "fields": [keys], "history_days": N} '
+        'or {"type": "sequence", "steps": [condition indexes], "by": [keys], "within_minutes": N}.',
+    )
     remind_every_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=10080)
     remind_max = serializers.IntegerField(required=False, min_value=1, max_value=100)
     escalation = serializers.DictField(
@@ -146,6 +163,12 @@ class RuleVersionDetailSerializer(RuleVersionSerializer):
 
 class RuleTestInputSerializer(serializers.Serializer):
     event = serializers.DictField()
+    history = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        max_length=1000,
+        help_text="Earlier events (as sent to POST /events) that prime the rule's detection; each needs a timestamp.",
+    )
 
 
 class RuleTestFilterSerializer(serializers.Serializer):
@@ -182,6 +205,12 @@ class RuleTestConditionSerializer(serializers.Serializer):
     matched = serializers.BooleanField()
 
 
+class RuleTestDetectionSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["new_value", "sequence"])
+    counts = serializers.BooleanField(help_text="Whether the event would count (fire, or complete the sequence).")
+    explanation = serializers.CharField(help_text="Which prior value or which step decided, in plain words.")
+
+
 class RuleTestResultSerializer(serializers.Serializer):
     """Documents the answer of POST /rules/{id}/test for the OpenAPI schema."""
 
@@ -190,6 +219,9 @@ class RuleTestResultSerializer(serializers.Serializer):
     )
     enabled = serializers.BooleanField(help_text="Whether the rule is enabled: a disabled rule raises nothing.")
     conditions = RuleTestConditionSerializer(many=True)
+    detection = RuleTestDetectionSerializer(
+        allow_null=True, help_text="For a rule with a detection: whether the event counts, and why; else null."
+    )
 
 
 class RulePreviewInputSerializer(RuleWriteSerializer):

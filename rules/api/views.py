@@ -39,6 +39,7 @@ from rules.api.serializers import (
     SnoozeInputSerializer,
 )
 from rules.conditions import ConditionError, condition_explain, conditions_parse
+from rules.detection_test import HistoryError, detection_test, history_check
 from rules.expression import ExpressionError, expression_to_filters, filters_to_expression
 from rules.filters import RuleFilter
 from rules.models import Rule, RuleVersion
@@ -178,7 +179,10 @@ class RuleViewSet(viewsets.ModelViewSet):
         summary="Explain whether an event matches this rule, condition by condition and filter by filter",
         description=(
             "`matched` says whether the event matches the rule's conditions, enabled or not, so a rule "
-            "can be tried before it is enabled; `enabled` says whether the rule would act on it."
+            "can be tried before it is enabled; `enabled` says whether the rule would act on it. "
+            'For a rule with a detection, `"history"` (at most 1,000 earlier events, as sent to '
+            "`POST /events`) primes it, and `detection` says whether the event counts and which step or "
+            "prior value decided (null for a rule without a detection)."
         ),
     )
     @action(detail=True, methods=["post"], url_path="test")
@@ -187,18 +191,35 @@ class RuleViewSet(viewsets.ModelViewSet):
         payload = RuleTestInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         event = payload.validated_data["event"]
-        conditions = [condition_explain(condition, event) for condition in conditions_parse(rule.conditions)]
-        return Response(
-            {
-                "matched": any(condition["matched"] for condition in conditions),
-                "enabled": rule.enabled,
-                "conditions": conditions,
-            }
+        parsed = conditions_parse(rule.conditions)
+        conditions = [condition_explain(condition, event) for condition in parsed]
+        answer: dict[str, Any] = {
+            "matched": any(condition["matched"] for condition in conditions),
+            "enabled": rule.enabled,
+            "conditions": conditions,
+        }
+        detection = rule.detection or None
+        history = request.data.get("history", []) if isinstance(request.data, dict) else []
+        try:
+            history_check(history, required_timestamp=detection is not None, event=event)
+        except HistoryError as exc:
+            raise field_errors_400(exc) from exc
+        answer["detection"] = (
+            detection_test(conditions=tuple(parsed), detection=detection, event=event, history=history)
+            if detection is not None
+            else None
         )
+        return Response(answer)
 
     @extend_schema(
         request=RulePreviewInputSerializer,
-        responses={200: OpenApiResponse(description='{"matched", "alerts", "scanned", "truncated", "sample"}')},
+        responses={
+            200: OpenApiResponse(
+                description='{"matched", "alerts", "scanned", "truncated", "sample", "conditions_matched", '
+                '"history_scanned"}; with a detection, `matched` counts the events it decided on and each '
+                "sampled event says why (`explanation`)"
+            )
+        },
         summary="Backtest an unsaved rule against stored events since a date",
     )
     @action(detail=False, methods=["post"])
@@ -217,7 +238,9 @@ class RuleViewSet(viewsets.ModelViewSet):
                 "matched": result.matched,
                 "alerts": result.alerts,
                 "truncated": result.truncated,
-                "sample": AuditEventSerializer(result.sample, many=True).data,
+                "sample": [_event_sample(event) for event in result.sample],
+                "conditions_matched": result.conditions_matched,
+                "history_scanned": result.history_scanned,
             }
         )
 
@@ -251,7 +274,7 @@ class RuleViewSet(viewsets.ModelViewSet):
                 "scanned": result.scanned,
                 "truncated": result.truncated,
                 "changes": version_changes(before, after),
-                "events": _side_data(result.events, lambda event: AuditEventSerializer(event).data),
+                "events": _side_data(result.events, _event_sample),
                 "alerts": _side_data(result.alerts, _alert_sample_data),
             }
         )
@@ -303,6 +326,15 @@ def _side_data(side: ChangeSide, sample: Callable[[Any], dict]) -> dict:
         "added_sample": [sample(item) for item in side.added_sample],
         "removed_sample": [sample(item) for item in side.removed_sample],
     }
+
+
+def _event_sample(event: Any) -> dict:
+    """A sampled event as stored; with a detection, also why it counted (`explanation`)."""
+    data = dict(AuditEventSerializer(event).data)
+    explanation = getattr(event, "explanation", "")
+    if explanation:
+        data["explanation"] = explanation
+    return data
 
 
 def _alert_sample_data(item: AlertSample) -> dict:

@@ -341,3 +341,28 @@ def test_engine_holds_only_enabled_rules(fresh_engine):
     rule_create(data=FAILED_LOGINS, actor=None)
     rule_create(data={**FAILED_LOGINS, "name": "Off", "enabled": False}, actor=None)
     assert engine_current().rule_count == 1
+
+
+# -- matching_positions (detections need every condition an event matches) -------------------------
+
+
+def test_matching_positions_reports_every_condition_of_a_detection_rule():
+    detection = {"type": "sequence", "steps": [0, 1], "by": [], "within_minutes": 5}
+    engine = RuleEngine(
+        [
+            RuleSpec(id=1, conditions=(login(), login(FAILED)), detection=detection),
+            rule(2, login(), login(FAILED)),
+        ]
+    )
+    found = engine.matching_positions(make_event(success=False))
+    assert sorted(position for rule_id, position in found if rule_id == 1) == [0, 1]
+    assert len([position for rule_id, position in found if rule_id == 2]) == 1
+    assert engine.matching_positions(make_event(event_type="admin_create")) == []
+
+
+def test_matching_positions_agrees_with_matching_rules():
+    engine = RuleEngine([rule(1, login(FAILED)), RuleSpec(id=2, conditions=(login(),), detection={"type": "x"})])
+    for event in (make_event(success=False), make_event(success=True)):
+        assert sorted({rule_id for rule_id, _ in engine.matching_positions(event)}) == sorted(
+            engine.matching_rules(event)
+        )

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from events.services import event_batch_ingest
 from events.validation import Limits, event_validate
-from rules import preview
+from rules import preview_scan
 from rules.conditions import conditions_parse
 from rules.engine import RuleEngine, RuleSpec
 from rules.preview import rule_change_preview, rule_preview
@@ -150,7 +150,7 @@ def test_samples_are_the_newest_matches_first():
 
 
 def test_beyond_the_scan_limit_only_the_newest_events_count(monkeypatch):
-    monkeypatch.setattr(preview, "MAX_SCANNED", 4)
+    monkeypatch.setattr(preview_scan, "MAX_SCANNED", 4)
     store_all()
     result = rule_preview(values={"conditions": BODIES[2]}, since=timezone.now() - timedelta(hours=1), sample_size=10)
     # The newest 4 user_login_attempt events are pre-6 .. pre-9; of them success is false only in pre-9.

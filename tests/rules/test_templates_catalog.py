@@ -198,6 +198,32 @@ EXAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         make_event(event_type="remote_session_start", initiated_by=ADMIN),
         make_event(event_type="remote_session_end", initiated_by=ADMIN),
     ),
+    # Detection templates (api.md section 12): their first condition; tests/rules/test_detection_templates.py
+    # fires each on a whole sample set.
+    "login_new_country": (
+        make_event(event_type="user_login_attempt", success=True, geoip={"country_code": "DE"}),
+        make_event(event_type="user_login_attempt", success=True, geoip=...),
+    ),
+    "first_admin_privilege_grant": (
+        make_event(event_type="user_admin_granted", initiated_by=ADMIN, resource={"id": "u1", "type": "user"}),
+        make_event(event_type="user_admin_revoked", initiated_by=ADMIN, resource={"id": "u1", "type": "user"}),
+    ),
+    "totp_disabled_then_password_changed": (
+        make_event(event_type="admin_totp_disable", initiated_by=ADMIN, resource={"email": "helpdesk@example.com"}),
+        make_event(event_type="admin_password_change", initiated_by=ADMIN, resource={"email": "helpdesk@example.com"}),
+    ),
+    "password_reset_then_login_new_country": (
+        make_event(event_type="user_password_reset_request"),
+        make_event(event_type="user_password_change"),
+    ),
+    "admin_privilege_granted_then_revoked": (
+        make_event(event_type="user_admin_granted", initiated_by=ADMIN, resource={"id": "u1", "type": "user"}),
+        make_event(event_type="user_admin_revoked", initiated_by=ADMIN, resource={"id": "u1", "type": "user"}),
+    ),
+    "admin_login_new_device_type": (
+        make_event(event_type="admin_login_attempt", initiated_by=ADMIN, success=True, useragent={"device": "iPhone"}),
+        make_event(event_type="admin_login_attempt", initiated_by=ADMIN, success=False, useragent={"device": "iPhone"}),
+    ),
 }
 
 

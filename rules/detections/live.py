@@ -1,0 +1,270 @@
+"""Detections on the live path: a batch's matches of detection rules against the stored state.
+
+Set-based, whatever the batch size: per kind one query reads the state of every (rule, key) the
+batch touches and one statement writes it back (plus, for sequences, one DELETE of the
+consumed steps and, on PostgreSQL, one statement taking the per-key locks).
+
+- new_value (rules.models.DetectionValue): the read locks the existing rows (FOR UPDATE, in
+  one order), so a value seen again after `history_days` is decided by one worker at a time;
+  a value nobody has stored yet is decided by the INSERT ... ON CONFLICT: each batch writes a
+  random claim, and only the batch whose claim comes back inserted the row and fires.
+- sequence (rules.models.DetectionStep): a transaction-level advisory lock per (rule, by key)
+  serializes workers on one key; the unconsumed step events of the window and the batch's are
+  fed to the same state machine as replay (rules.detections.sequence), in event-time order.
+"""
+
+from __future__ import annotations
+
+import secrets
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import connection
+
+from alertsite.registry import Registry
+from rules.detections.base import Decision, DetectionEvent, event_order
+from rules.detections.new_value import ValueKey, history_span, is_new, value_key
+from rules.detections.new_value import explanation as value_explanation
+from rules.detections.sequence import SequenceRun, by_key, window
+from rules.detections.sequence import explanation as sequence_explanation
+from rules.models import DetectionStep, DetectionValue
+
+VALUE_TABLE = DetectionValue._meta.db_table
+CHUNK = 300
+
+# (detections by rule id, the batch's events by rule id, learning rule ids, step labels by rule id)
+LiveKind = Callable[
+    [Mapping[int, dict[str, Any]], Mapping[int, Sequence[DetectionEvent]], set[int], Mapping[int, Sequence[str]]],
+    list[tuple[int, Decision]],
+]
+live_kinds: Registry[LiveKind] = Registry("live detection kind")
+
+
+def detections_decide(
+    detections: Mapping[int, dict[str, Any]],
+    hits: Mapping[int, Sequence[DetectionEvent]],
+    *,
+    learning: set[int] | frozenset[int] = frozenset(),
+    step_labels: Mapping[int, Sequence[str]] | None = None,
+) -> list[tuple[int, Decision]]:
+    """(rule id, decision) for the batch's matches that count. Call inside the batch's transaction."""
+    by_kind: dict[str, dict[int, Sequence[DetectionEvent]]] = defaultdict(dict)
+    for rule_id, events in hits.items():
+        if events:
+            by_kind[detections[rule_id]["type"]][rule_id] = events
+    decided: list[tuple[int, Decision]] = []
+    for kind, kind_hits in sorted(by_kind.items()):
+        decided.extend(live_kinds.get(kind)(detections, kind_hits, set(learning), step_labels or {}))
+    return decided
+
+
+# -- new_value ---------------------------------------------------------------------------------------
+
+
+@live_kinds.register("new_value")
+def new_values_decide(
+    detections: Mapping[int, dict[str, Any]],
+    hits: Mapping[int, Sequence[DetectionEvent]],
+    learning: set[int],
+    step_labels: Mapping[int, Sequence[str]],
+) -> list[tuple[int, Decision]]:
+    keyed: list[tuple[int, DetectionEvent, ValueKey]] = []
+    for rule_id, events in hits.items():
+        for event in events:
+            key = value_key(detections[rule_id], event.payload)
+            if key is not None:
+                keyed.append((rule_id, event, key))
+    if not keyed:
+        return []
+    pairs = {(rule_id, key.hash) for rule_id, _, key in keyed}
+    rows = (
+        DetectionValue.objects.filter(
+            rule_id__in={rule_id for rule_id, _ in pairs}, value_hash__in={value for _, value in pairs}
+        )
+        .order_by("rule_id", "value_hash")
+        .select_for_update()
+        .values_list("rule_id", "value_hash", "last_seen")
+    )
+    state: dict[tuple[int, str], datetime] = {
+        (rule_id, value): last for rule_id, value, last in rows if (rule_id, value) in pairs
+    }
+    absent = pairs - set(state)
+    seen: dict[tuple[int, str], tuple[datetime, datetime]] = {}
+    decided: list[tuple[tuple[int, str], int, Decision]] = []
+    for rule_id, event, key in sorted(keyed, key=lambda item: event_order(item[1])):
+        pair = (rule_id, key.hash)
+        detection = detections[rule_id]
+        last = state.get(pair)
+        if rule_id not in learning and is_new(last, event.timestamp, history_span(detection)):
+            decided.append((pair, rule_id, Decision(event.pk, (event.pk,), value_explanation(detection, key))))
+        state[pair] = event.timestamp if last is None else max(last, event.timestamp)
+        first, latest = seen.get(pair, (event.timestamp, event.timestamp))
+        seen[pair] = (min(first, event.timestamp), max(latest, event.timestamp))
+    won = values_write(seen)
+    return [(rule_id, decision) for pair, rule_id, decision in decided if pair not in absent or pair in won]
+
+
+def values_write(seen: Mapping[tuple[int, str], tuple[datetime, datetime]]) -> set[tuple[int, str]]:
+    """Upsert the values seen (first/last seen widened); answers the pairs this call inserted."""
+    claim = secrets.randbits(62) + 1
+    items = sorted(seen.items())  # one order for every writer: no deadlock between two batches
+    if connection.vendor == "postgresql":
+        return _values_write_postgres(items, claim)
+    ops = connection.ops
+    won: set[tuple[int, str]] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), CHUNK):
+            chunk = items[start : start + CHUNK]
+            params: list[Any] = []
+            for (rule_id, value), (first, last) in chunk:
+                params.extend(
+                    (rule_id, value, ops.adapt_datetimefield_value(first), ops.adapt_datetimefield_value(last), claim)
+                )
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {VALUE_TABLE} (rule_id, value_hash, first_seen, last_seen, claim) VALUES {values} "
+                f"ON CONFLICT (rule_id, value_hash) DO UPDATE SET "
+                f"first_seen = MIN({VALUE_TABLE}.first_seen, excluded.first_seen), "
+                f"last_seen = MAX({VALUE_TABLE}.last_seen, excluded.last_seen) "
+                f"RETURNING rule_id, value_hash, claim",
+                params,
+            )
+            won.update((rule_id, value) for rule_id, value, got in cursor.fetchall() if got == claim)
+    return won
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(at: datetime) -> int:
+    """Microseconds since the epoch, exactly (a float of seconds would round the last digit)."""
+    return (at - EPOCH) // timedelta(microseconds=1)
+
+
+# The values travel as three comma-joined text parameters, split by the server: binding them as
+# arrays had the driver quote every element (a third of learning's time).
+POSTGRES_VALUES_UPSERT = f"""
+INSERT INTO {VALUE_TABLE} (rule_id, value_hash, first_seen, last_seen, claim)
+SELECT rule_id::bigint, value_hash,
+    'epoch'::timestamptz + first_seen::bigint * interval '1 microsecond',
+    'epoch'::timestamptz + last_seen::bigint * interval '1 microsecond', %s
+FROM unnest(
+    string_to_array(%s, ','), string_to_array(%s, ','), string_to_array(%s, ','), string_to_array(%s, ',')
+) AS v(rule_id, value_hash, first_seen, last_seen)
+ON CONFLICT (rule_id, value_hash) DO UPDATE SET
+    first_seen = LEAST({VALUE_TABLE}.first_seen, excluded.first_seen),
+    last_seen = GREATEST({VALUE_TABLE}.last_seen, excluded.last_seen)
+RETURNING rule_id, value_hash, claim
+"""
+
+
+def _values_write_postgres(
+    items: Sequence[tuple[tuple[int, str], tuple[datetime, datetime]]], claim: int
+) -> set[tuple[int, str]]:
+    """One statement, whatever the number of values (hashes are hex, so commas cannot clash)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            POSTGRES_VALUES_UPSERT,
+            [
+                claim,
+                ",".join(str(rule_id) for (rule_id, _), _ in items),
+                ",".join(value for (_, value), _ in items),
+                ",".join(str(_micros(first)) for _, (first, _) in items),
+                ",".join(str(_micros(last)) for _, (_, last) in items),
+            ],
+        )
+        return {(rule_id, value) for rule_id, value, got in cursor.fetchall() if got == claim}
+
+
+# -- sequence ----------------------------------------------------------------------------------------
+
+
+def mask_of(positions: frozenset[int]) -> int:
+    return sum(1 << position for position in positions if 0 <= position < 31)
+
+
+def positions_of(mask: int) -> frozenset[int]:
+    return frozenset(position for position in range(31) if mask >> position & 1)
+
+
+def keys_lock(pairs: Sequence[tuple[int, str]]) -> None:
+    """Transaction-level advisory locks on (rule, by key), taken in one order by one statement."""
+    if connection.vendor != "postgresql" or not pairs:
+        return
+    keys = sorted({(rule_id, zlib.crc32(key.encode()) - (1 << 31)) for rule_id, key in pairs})
+    values = ", ".join(["(%s, %s)"] * len(keys))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(k.rule_id, k.key_id)) FROM "
+            f"(SELECT rule_id, key_id FROM (VALUES {values}) AS v(rule_id, key_id) ORDER BY rule_id, key_id) AS k",
+            [part for key in keys for part in key],
+        )
+
+
+@live_kinds.register("sequence")
+def sequences_decide(
+    detections: Mapping[int, dict[str, Any]],
+    hits: Mapping[int, Sequence[DetectionEvent]],
+    learning: set[int],
+    step_labels: Mapping[int, Sequence[str]],
+) -> list[tuple[int, Decision]]:
+    fresh: dict[tuple[int, str], list[DetectionEvent]] = defaultdict(list)
+    for rule_id, events in hits.items():
+        for event in events:
+            key = by_key(detections[rule_id], event.payload)
+            if key is not None:
+                fresh[(rule_id, key)].append(event)
+    if not fresh:
+        return []
+    keys_lock(list(fresh))
+    earliest = min(event.timestamp for events in fresh.values() for event in events)
+    stored: dict[tuple[int, str], list[tuple[int, DetectionEvent]]] = defaultdict(list)
+    rows = DetectionStep.objects.filter(
+        rule_id__in={rule_id for rule_id, _ in fresh},
+        key_hash__in={key for _, key in fresh},
+        expires_at__gte=earliest,
+    ).values_list("pk", "rule_id", "key_hash", "event_id", "event_timestamp", "positions")
+    for pk, rule_id, key, event_id, at, mask in rows:
+        if (rule_id, key) in fresh:
+            stored[(rule_id, key)].append((pk, DetectionEvent(event_id, at, {}, positions_of(mask))))
+
+    decided: list[tuple[int, Decision]] = []
+    consumed_rows: list[int] = []
+    new_rows: list[DetectionStep] = []
+    for (rule_id, key), events in sorted(fresh.items()):
+        detection = detections[rule_id]
+        labels = step_labels.get(rule_id, ())
+        known = {event.pk: pk for pk, event in stored[(rule_id, key)]}
+        batch = [event for event in events if event.pk not in known]
+        run = SequenceRun.of(detection)
+        consumed: set[int] = set()
+        for event in sorted([event for _, event in stored[(rule_id, key)]] + batch, key=event_order):
+            chain = run.feed(key, event)
+            if chain is not None:
+                consumed.update(step.pk for step in chain)
+                decision = Decision(
+                    event.pk, tuple(step.pk for step in chain), sequence_explanation(detection, chain, labels)
+                )
+                decided.append((rule_id, decision))
+        consumed_rows.extend(known[pk] for pk in consumed if pk in known)
+        span = window(detection)
+        new_rows.extend(
+            DetectionStep(
+                rule_id=rule_id,
+                key_hash=key,
+                event_id=event.pk,
+                event_timestamp=event.timestamp,
+                positions=mask_of(event.positions),
+                expires_at=event.timestamp + span,
+            )
+            for event in batch
+            if event.pk not in consumed
+        )
+    if consumed_rows:
+        DetectionStep.objects.filter(pk__in=consumed_rows).delete()
+    if new_rows:
+        DetectionStep.objects.bulk_create(new_rows, ignore_conflicts=True, batch_size=CHUNK * 3)
+    return decided
