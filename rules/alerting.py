@@ -35,21 +35,7 @@ POLICY_FIELDS = frozenset(
 )
 
 # The columns a policy is made of (not the conditions, which may be long and are not needed here).
-POLICY_READ = (
-    "pk",
-    "name",
-    "priority",
-    "generate_alerts",
-    "send_notifications",
-    "notify_on_acknowledge",
-    "notify_on_resolve",
-    "group_window_minutes",
-    "threshold",
-    "remind_every_minutes",
-    "remind_max",
-    "escalation",
-    "snoozed_until",
-)
+POLICY_READ = ("pk", "name", "priority", "snoozed_until", *sorted(POLICY_FIELDS - {"channels"}))
 
 
 def alert_policy(rule: Rule, channel_ids: Sequence[int], *, now: datetime | None = None) -> AlertPolicy:
