@@ -492,6 +492,7 @@ def main() -> None:
             rule_counts=detection_counts or [1_000],
             events=events[: args.db_events],
             learn_events=args.learn_events,
+            learn_pool=events,
             detected=lambda rules: with_detections(rules, factory.present),
         )
     print(f"load average after: {load_average()} (events/s well below (cpu) ev/s: the machine was busy)")

@@ -117,6 +117,7 @@ def evaluate_all(pks: Sequence[int]) -> tuple[float, int]:
 
 
 LEARN_BASE = 20_000  # events stored through the ORM; the rest are copies made by SQL, a day apart
+# (1,000,000 events: 50 copies, 50 days, well inside the rule's 365 days of history)
 
 
 def events_copy(wanted: int, base: int) -> int:
@@ -141,6 +142,7 @@ def database_bench(
     rule_counts: Sequence[int],
     events: Sequence[dict[str, Any]],
     learn_events: int,
+    learn_pool: Sequence[dict[str, Any]],
     detected: Callable[[Sequence[RuleSpec]], list[RuleSpec]],
 ) -> None:
     database_ready()
@@ -174,7 +176,7 @@ def database_bench(
             f"{detect_matches:>9,}   {verdict} target >= {DETECTION_TARGET:.0%} of plain"
         )
     if learn_events:
-        learning_bench(factory, events, learn_events)
+        learning_bench(factory, learn_pool, learn_events)
 
 
 def learning_bench(factory: Any, events: Sequence[dict[str, Any]], count: int) -> None:
