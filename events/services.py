@@ -48,7 +48,9 @@ class IngestResult:
     new_pks: list[int] = field(default_factory=list)
 
 
-def event_batch_ingest(*, records: Sequence[EventRecord], origin: str = ORIGIN_OTHER) -> IngestResult:
+def event_batch_ingest(
+    *, records: Sequence[EventRecord], origin: str = ORIGIN_OTHER, savepoint: bool = True
+) -> IngestResult:
     """Store a validated batch in one transaction; hand the new events on after commit.
 
     - New events are counted under `origin` (the way in) by the statement that stores them.
@@ -58,6 +60,8 @@ def event_batch_ingest(*, records: Sequence[EventRecord], origin: str = ORIGIN_O
       enabled rule selects) are marked pending evaluation by the same statement that stores
       them, and listeners hear about them after commit. The others need no evaluation: no
       pending row, no task.
+    - `savepoint=False` for callers inside a larger write that fails as a whole (the product's
+      own audit events): two round trips less, but an error here dooms the caller's transaction.
     """
     ids = [record.event_id for record in records]
     unique: dict[str, EventRecord] = {}
@@ -67,9 +71,7 @@ def event_batch_ingest(*, records: Sequence[EventRecord], origin: str = ORIGIN_O
     shallow = [r for r in unique.values() if r.causal_depth <= MAX_EVALUATED_CAUSAL_DEPTH]
     wanted = hooks.types_to_evaluate({r.event_type for r in shallow}) if shallow else set()
     to_evaluate = {r.event_id for r in shallow if r.event_type in wanted}
-    # No savepoint when nested (audit events of an evaluation batch): nothing here is retried on
-    # its own, an error fails the caller's transaction anyway, and it saves two round trips.
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=savepoint):
         new = events_insert_new(list(unique.values()), received_at=now, to_evaluate=to_evaluate, origin=origin)
         new_pks = sorted(pk for event_id, pk in new.items() if event_id in to_evaluate)
         if new:
@@ -168,7 +170,8 @@ def audit_events_record(*, payloads: Sequence[tuple[dict[str, Any], int]]) -> In
         if isinstance(record, list):
             raise ValueError(f"invalid audit event: {[error.message for error in record]}")
         records.append(record)
-    return event_batch_ingest(records=records, origin=ORIGIN_AUDIT)
+    # Part of the change it records: no savepoint of its own (an error fails the change anyway).
+    return event_batch_ingest(records=records, origin=ORIGIN_AUDIT, savepoint=False)
 
 
 def audit_event_record(*, causal_depth: int = 0, **fields: Any) -> AuditEvent:
