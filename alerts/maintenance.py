@@ -12,11 +12,12 @@ in-memory comparisons per match.
 
 from __future__ import annotations
 
+import math
 import threading
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -262,6 +263,34 @@ def occurrences(spec: WindowSpec, start: datetime, end: datetime) -> list[tuple[
         if opened < end and closes > start:
             found.append((opened, closes))
     return found
+
+
+# Patterns whose occurrences repeat exactly every week of wall-clock time, so moving the first one
+# back by whole weeks keeps every later one where it is.
+WEEK_ALIGNED_FREQUENCIES = ("FREQ=HOURLY", "FREQ=DAILY", "FREQ=WEEKLY")
+
+
+def pattern_before(spec: WindowSpec, since: datetime) -> WindowSpec:
+    """The same window with its first occurrence moved back by whole weeks (wall clock, in its
+    time zone) to at or before `since`, when it repeats hourly, daily or weekly and starts later.
+
+    For a preview: "weekends from next Saturday" has no occurrence in the last 7 days, but what
+    a user asks before saving it is what that pattern would have muted there.
+    """
+    text = spec.recurrence.upper()
+    if not text or spec.starts_at <= since or not any(freq in text for freq in WEEK_ALIGNED_FREQUENCIES):
+        return spec
+    if "COUNT=" in text:
+        return spec  # a counted series would end earlier once moved
+    zone = ZoneInfo(spec.timezone)
+    weeks = math.ceil((spec.starts_at - since) / timedelta(weeks=1))
+    shift = timedelta(weeks=weeks)
+
+    def back(moment: datetime) -> datetime:
+        local = moment.astimezone(zone).replace(tzinfo=None) - shift
+        return local.replace(tzinfo=zone)
+
+    return replace(spec, starts_at=back(spec.starts_at), ends_at=back(spec.ends_at))
 
 
 def covers(spec: WindowSpec, at: datetime) -> bool:

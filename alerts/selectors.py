@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from alerts.maintenance import WindowSpec, current_end, next_start, occurrences
+from alerts.maintenance import WindowSpec, current_end, next_start, occurrences, pattern_before
 from alerts.models import Alert, AlertEvent, MaintenanceWindow, reference_for, reference_parse
 from alerts.states import UNRESOLVED, AlertStatus
 from alertsite.ids import id_or_none
@@ -202,12 +202,14 @@ def window_preview(spec: WindowSpec, *, now: datetime | None = None, days: int =
 
     Each alert is replayed by its triggering event's timestamp and its rule, priority and event
     type, as evaluation decides; its notification counts when an `alert.created` was written for
-    it. Two queries (counts, sample) whatever the number of alerts: the occurrences become time
+    it. An hourly, daily or weekly window whose first occurrence is still ahead is replayed as
+    its pattern, moved back by whole weeks. Two queries (counts, sample) whatever the number of alerts: the occurrences become time
     ranges in SQL.
     """
     now = now or timezone.now()
     since = now - timedelta(days=days)
-    spans = occurrences(spec, since, now)
+    # A repeating window that starts later is previewed as its pattern (maintenance.pattern_before).
+    spans = occurrences(pattern_before(spec, since), since, now)
     result: dict[str, Any] = {
         "since": since,
         "until": now,

@@ -197,6 +197,24 @@ def test_preview_counts_what_the_window_would_have_muted_over_seven_days(auth_cl
     assert not MaintenanceWindow.objects.exists()
 
 
+def test_preview_of_a_weekly_window_that_starts_next_week_replays_its_pattern(auth_client, ingest):
+    rule_create(data=FAILED_LOGINS, actor=None)
+    now = timezone.now()
+    ingest(make_event(id="three-days-ago", timestamp=iso(now - timedelta(days=3))))
+    first = now + timedelta(days=4, hours=-1)  # next week's occurrence of "three days ago, one hour either side"
+    preview = {
+        "name": "From next week",
+        "starts_at": iso(first),
+        "ends_at": iso(first + timedelta(hours=2)),
+        "timezone": "UTC",
+        "recurrence": "RRULE:FREQ=WEEKLY",
+        "mute": "alerts",
+    }
+    result = auth_client("viewer").post(f"{URL}/preview", preview, format="json").json()
+    assert result["alerts"] == 1
+    assert len(result["occurrences"]) == 1
+
+
 def test_preview_of_a_bad_window_is_a_400(admin):
     response = admin.post(f"{URL}/preview", body(timezone="Nowhere/Land"), format="json")
     assert response.status_code == 400

@@ -16,6 +16,7 @@ from alerts.maintenance import (
     current_end,
     next_start,
     occurrences,
+    pattern_before,
     recurrence_normalize,
     recurrence_parse,
     windows_active,
@@ -209,3 +210,20 @@ def test_occurrences_far_from_the_first_agree_with_dateutil_walking_from_the_sta
         assert [moment for moment in got if moment + timedelta(hours=1, minutes=1) > start] == expected, start
         following = reference.after(end)
         assert next_start(spec, end) == (following.astimezone(UTC) if following is not None else None)
+
+
+def test_pattern_before_moves_a_later_weekly_window_back_by_whole_weeks_on_the_wall_clock():
+    berlin = ZoneInfo("Europe/Berlin")
+    spec = saturday_night(berlin, datetime(2026, 4, 4, 22, tzinfo=berlin))  # after the spring change
+    moved = pattern_before(spec, utc(2026, 3, 20))
+    assert moved.starts_at.astimezone(berlin) == datetime(2026, 3, 14, 22, tzinfo=berlin)  # before it: 22:00 still
+    assert moved.ends_at - moved.starts_at == spec.ends_at - spec.starts_at
+
+
+def test_pattern_before_leaves_one_off_and_earlier_windows_alone():
+    spec = WindowSpec(id=1, name="once", starts_at=utc(2026, 5, 1), ends_at=utc(2026, 5, 2))
+    assert pattern_before(spec, utc(2026, 4, 1)) is spec
+    weekly = WindowSpec(
+        id=2, name="w", starts_at=utc(2026, 3, 1), ends_at=utc(2026, 3, 2), recurrence="RRULE:FREQ=WEEKLY"
+    )
+    assert pattern_before(weekly, utc(2026, 4, 1)) is weekly
