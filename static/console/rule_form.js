@@ -551,7 +551,7 @@
       el("label", { for: matchId }, "Matching logic"), match,
       el("span", { class: "muted small", text: "of the filters must match" })));
 
-    var rows = el("ol", { class: "filter-rows" });
+    var rows = el("div", { class: "filter-rows" });  // a div of groups: an <ol> may hold only list items
     condition.filters.forEach(function (filter, index) { append(rows, buildRow(entry, condition, filter, index)); });
     append(panel, rows);
     if (!condition.filters.length) {
@@ -583,7 +583,7 @@
     var base = filter.uid;
     var errors = filter.errors;
     var hasError = Object.keys(errors).length > 0;
-    var row = el("li", { class: "filter-row" + (hasError ? " has-error" : ""), role: "group", "aria-label": "Filter " + (index + 1) });
+    var row = el("div", { class: "filter-row" + (hasError ? " has-error" : ""), role: "group", "aria-label": "Filter " + (index + 1) });
     function touched() {
       if (Object.keys(filter.errors).length) { filter.errors = {}; row.classList.remove("has-error"); clearRowErrors(row); refreshSummary(entry); }
       sync();
