@@ -306,6 +306,28 @@ def audit_as(browser: Browser, base_url: str, axe_source: str) -> Iterator[Calla
         audit.close()
 
 
+def test_the_checks_fail_on_what_they_look_for(audit_as: Callable[[Any], Audit], make_user: Callable[..., Any]) -> None:
+    """A nameless button, faint text, a too-wide box and an inline style attribute are each reported."""
+    audit = audit_as(make_user("admin"))
+    assert audit.check("/") == []
+    audit.page.evaluate(
+        """() => {
+      const main = document.querySelector("main");
+      main.appendChild(document.createElement("button")).className = "icon";
+      const faint = main.appendChild(document.createElement("p"));
+      faint.textContent = "Faint"; faint.style.color = "#bbbbbb";
+      const wide = main.appendChild(document.createElement("div"));
+      wide.style.width = "2000px"; wide.textContent = "Wide";
+      main.insertAdjacentHTML("beforeend", '<p style="color: red">inline</p>');
+    }"""
+    )
+    found = "\n".join(audit.inspect("desktop")) + "\n" + "\n".join(audit.problems)
+    assert "axe critical button-name" in found
+    assert "axe serious color-contrast" in found
+    assert "wider than the window" in found
+    assert "CSP violation: style-src" in found
+
+
 def test_every_console_route_is_a_page_here_or_said_not_to_be() -> None:
     routes = set(console_route_names()) | {"home"}
     assert set(PAGES) | set(NOT_PAGES) == routes, "place each new console route in PAGES or NOT_PAGES"
