@@ -33,8 +33,25 @@ document.addEventListener("focusin", (event) => {
     key: Array.prototype.indexOf.call(document.getElementsByTagName("*"), el),
     name: window.__describe(el),
     indicator: outline || shadow,
+    contrast: outline ? window.__ringContrast(el, style.outlineColor) : null,
   });
 }, true);
+// The outline's contrast with what shows just outside it: the first painted background under the
+// middle of the ring's top edge (the element itself and what it holds left out).
+window.__ringContrast = (el, color) => {
+  const rgba = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
+  const luminance = ([r, g, b]) => [r, g, b].map((v) => {
+    v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  }).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const painted = (node) => { const c = rgba(getComputedStyle(node).backgroundColor); return c.length === 3 || c[3] > 0.5; };
+  const box = el.getBoundingClientRect();
+  const under = document.elementsFromPoint(box.left + box.width / 2, box.top - 3.5)
+    .filter((node) => node !== el && !el.contains(node));
+  const ground = under.find(painted) || [...(function* () { for (let up = el.parentElement; up; up = up.parentElement) yield up; })()].find(painted);
+  const [a, b] = [luminance(rgba(color)), luminance(ground ? rgba(getComputedStyle(ground).backgroundColor) : [255, 255, 255])];
+  return Math.round(((Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) * 10) / 10;
+};
 window.__describe = (el) => {
   const text = (el.getAttribute("aria-label") || el.textContent || el.value || "").trim().replace(/\\s+/g, " ");
   return el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.name ? `[name=${el.name}]` : "")
@@ -77,6 +94,7 @@ POINTER_ONLY = """() => {
     .filter((el) => !el.closest(focusable))
     .map((el) => window.__describe(el)).slice(0, 10);
 }"""
+MIN_RING_CONTRAST = 3.0  # WCAG 1.4.11, non-text contrast
 POSITIVE_TABINDEX = "() => [...document.querySelectorAll('[tabindex]')].filter((el) => el.tabIndex > 0).length"
 
 
@@ -115,6 +133,11 @@ def focus_problems(page: Page) -> list[str]:
             f"{names.get(want[at]) if at < len(want) else 'nothing'} ({len(got)} of {len(want)} reached)"
         )
     problems += [f"no visible focus on {entry['name']}" for entry in reached if not entry["indicator"]]
+    problems += [
+        f"focus ring contrast {entry['contrast']}:1 on {entry['name']}"
+        for entry in reached
+        if entry["contrast"] is not None and entry["contrast"] < MIN_RING_CONTRAST
+    ]
     problems += [f"clickable but not reachable by keyboard: {name}" for name in page.evaluate(POINTER_ONLY)]
     if page.evaluate(POSITIVE_TABINDEX):
         problems.append("a positive tabindex reorders the page")
@@ -149,6 +172,8 @@ def test_the_checks_fail_on_an_invisible_focus_a_mouse_only_control_and_a_positi
       const main = document.querySelector("main");
       const plain = main.appendChild(document.createElement("button"));
       plain.textContent = "No ring"; plain.id = "no-ring"; plain.style.outline = "none";
+      const faint = main.appendChild(document.createElement("button"));
+      faint.textContent = "Faint ring"; faint.style.outlineColor = "#dddddd";
       const div = main.appendChild(document.createElement("div"));
       div.textContent = "Mouse only"; div.style.cursor = "pointer";
       const jump = main.appendChild(document.createElement("a"));
@@ -158,6 +183,7 @@ def test_the_checks_fail_on_an_invisible_focus_a_mouse_only_control_and_a_positi
     problems = focus_problems(page)
     assert any(problem.startswith("Tab #1 reached a") and "Jumps the queue" in problem for problem in problems)
     assert 'no visible focus on button#no-ring "No ring"' in problems
+    assert any(problem.startswith("focus ring contrast 1.") and "Faint ring" in problem for problem in problems)
     assert 'clickable but not reachable by keyboard: div "Mouse only"' in problems
     assert "a positive tabindex reorders the page" in problems
 
