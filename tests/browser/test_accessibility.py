@@ -1,13 +1,15 @@
 """Accessibility of every console page (README "Accessibility"): Debian's Chromium opens each page
-as an admin, at a desktop size (1400x1000) and at a phone size (390x844), runs axe-core on it and
-fails on any serious or critical violation; it also fails on a page wider than the window, on a
-console error and on a Content-Security-Policy violation.
+(as an admin; the sign-in page anonymously, a viewer's read-only pages as a viewer), runs axe-core
+on it at a desktop size (1400x1000), then on the same page shrunk to a phone size (390x844), then
+on its menus and disclosures opened; it fails on any serious or critical violation, on a page
+wider than the window, on a console error and on a Content-Security-Policy violation. One live
+server, one browser and one context per user serve all the pages.
 
 The pages come from the URL conf: every `console-*` route is either a page here (with the seeded
 objects its URL needs) or named in NOT_PAGES with the reason (a POST action, an htmx fragment, a
 CSV). A new route fails `test_every_console_route_is_a_page_here_or_said_not_to_be` until it is
-placed, so no page can be missed. axe-core is test data (tests/browser/vendor/README.md): it is
-evaluated through the DevTools protocol, which the page's CSP does not govern, and never served.
+placed, so no page can be missed. axe-core is test data (tests/browser/vendor/README.md), added
+as a Playwright init script, which the page's CSP does not govern; the console never serves it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from events.sources.services import source_create
 from rules.models import Rule
 from rules.services import rule_update
 from tests.browser import test_console_flow as flow
-from tests.browser.conftest import HERE, TIMEOUT_MS, login_as
+from tests.browser.conftest import HERE, TIMEOUT_MS, login_as, screenshot
 from tests.browser.test_content_security_policy import CSP_LISTENER
 from tests.conftest import PASSWORD
 from tests.test_console_urls import console_route_names
@@ -44,6 +46,7 @@ AXE_VERSION = "4.14.1"
 AXE = HERE / "vendor" / "axe.min.js"
 VIEWPORTS = {"desktop": {"width": 1400, "height": 1000}, "phone": {"width": 390, "height": 844}}
 FAILING_IMPACTS = {"serious", "critical"}
+PHONE_SCREENSHOTS = {"/": "home-phone", "/insights/alerts/": "alerts-phone"}
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,7 @@ def seeded(console_data: dict[str, Any], make_user: Callable[..., Any]) -> Seede
         data={"name": "Acme", "config": {"base_url": "http://127.0.0.1:9", "api_key": "k"}}, actor=None
     )
     alert = Alert.objects.order_by("pk").first()
-    event = AuditEvent.objects.order_by("pk").first()
+    event = AuditEvent.objects.filter(event_type="user_login_attempt").order_by("pk").first()
     assert alert is not None and event is not None
     return Seeded(
         alert=alert,
@@ -271,6 +274,8 @@ class Audit:
         found = self.inspect("desktop")
         page.set_viewport_size(VIEWPORTS["phone"])
         found += self.inspect("phone")
+        if url in PHONE_SCREENSHOTS:
+            screenshot(page, PHONE_SCREENSHOTS[url])  # README pictures, with ALERTSITE_SCREENSHOTS=1
         if page.evaluate(OPEN_DETAILS):
             found += self.inspect("phone, menus and disclosures open", within="[data-a11y-opened]")
         found += [f"{problem}" for problem in self.problems]

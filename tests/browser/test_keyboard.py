@@ -1,7 +1,9 @@
-"""The console with the keyboard alone (README "Accessibility"): Tab reaches every control of the main
-pages in the order they are read, each with a visible focus indicator; nothing that looks clickable
-is out of reach; the skip link leads to the content; the menus (user menu, Snooze) and the rule
-form's dialog open with Enter and close with Escape, giving the focus back; the bell is a link.
+"""The console with the keyboard alone (README "Accessibility"): Tab reaches every control of every
+console page (the main ones first: home, alerts, an alert, the rule form, rules, channels) in the
+order they are read, each with a focus ring that shows (3:1 against its surroundings); nothing that
+looks clickable is out of reach; the skip link leads to the content; the menus (user menu, Snooze)
+and the rule form's dialog open with Enter and close with Escape, giving the focus back; the bell
+is a link.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from playwright.sync_api import Page, expect
 
 from alerts.models import Alert
 from rules.models import Rule
+from tests.browser import test_accessibility as a11y
 from tests.browser import test_console_flow as flow
+from tests.browser.test_accessibility import Seeded, page_urls
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 rules_and_channels = flow.rules_and_channels
+console_data = flow.console_data
 open_alert = flow.open_alert
+seeded = a11y.seeded  # one object of every kind a console page shows
 
 # Records, for each element that takes the focus, its place in the document and whether it shows a
 # focus indicator (an outline or a box-shadow) while focused. An init script: the CSP does not apply.
@@ -94,6 +100,7 @@ POINTER_ONLY = """() => {
     .filter((el) => !el.closest(focusable))
     .map((el) => window.__describe(el)).slice(0, 10);
 }"""
+IN_DATE_FIELD = "() => document.activeElement.matches('input[type=date], input[type=time], input[type=datetime-local]')"
 MIN_RING_CONTRAST = 3.0  # WCAG 1.4.11, non-text contrast
 POSITIVE_TABINDEX = "() => [...document.querySelectorAll('[tabindex]')].filter((el) => el.tabIndex > 0).length"
 
@@ -119,9 +126,17 @@ def focus_problems(page: Page) -> list[str]:
     reach or focused invisibly."""
     page.evaluate("document.activeElement && document.activeElement.blur(); window.__focusLog = []")
     expected = page.evaluate(TABBABLE)
-    for _ in expected:
-        page.keyboard.press("Tab")
-    reached = page.evaluate("window.__focusLog")
+    reached: list[dict[str, Any]] = []
+    # A date or time field takes one Tab per part (day, month, year, ...) without a new focus, so
+    # Tab again for what is still missing until nothing moves (a keyboard trap would stop it here).
+    for _round in range(20):
+        if len(reached) >= len(expected):
+            break
+        for _ in range(len(expected) - len(reached)):
+            page.keyboard.press("Tab")
+        before, reached = len(reached), page.evaluate("window.__focusLog")
+        if len(reached) == before and not page.evaluate(IN_DATE_FIELD):
+            break
     problems: list[str] = []
     got = [entry["key"] for entry in reached]
     want = [entry["key"] for entry in expected]
@@ -144,19 +159,19 @@ def focus_problems(page: Page) -> list[str]:
     return problems
 
 
-@pytest.mark.usefixtures("rules_and_channels")
-def test_tab_reaches_every_control_of_the_main_pages_in_order_with_a_visible_focus(
-    admin_page: Page, open_alert: Alert
+def test_tab_reaches_every_control_of_every_console_page_in_order_with_a_visible_focus(
+    admin_page: Page, seeded: Seeded
 ) -> None:
-    rule = Rule.objects.get(name="Admin TOTP disabled")
-    pages = [
+    """The main pages first (home, alerts, an alert, the rule form, rules, channels), then the rest."""
+    main = [
         "/",
         "/insights/alerts/",
-        f"/insights/alerts/{open_alert.pk}/",
-        f"/insights/alerts/rules/{rule.pk}/edit/",
+        f"/insights/alerts/{seeded.alert.pk}/",
+        f"/insights/alerts/rules/{seeded.rule.pk}/edit/",
         "/insights/alerts/rules/",
         "/settings/notification-channels/",
     ]
+    pages = main + [url for url in page_urls(seeded) if url not in main]
     report = {url: found for url in pages if (found := tab_through(admin_page, url))}
     assert not report, "\n".join(f"{url}\n    " + "\n    ".join(found) for url, found in report.items())
 
