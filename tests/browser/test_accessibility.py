@@ -46,6 +46,13 @@ AXE_VERSION = "4.14.1"
 AXE = HERE / "vendor" / "axe.min.js"
 VIEWPORTS = {"desktop": {"width": 1400, "height": 1000}, "phone": {"width": 390, "height": 844}}
 FAILING_IMPACTS = {"serious", "critical"}
+# Forms sent empty, to check the page that shows the server's errors: (URL, its submit button).
+FAILED_SAVES = [
+    ("/insights/alerts/rules/new/", "Save"),
+    ("/settings/notification-channels/new/webhook/", "Create"),
+    ("/settings/data-sources/new/", "Add source"),
+    ("/settings/maintenance-windows/new/", "Add window"),
+]
 PHONE_SCREENSHOTS = {"/": "home-phone", "/insights/alerts/": "alerts-phone"}
 
 
@@ -261,14 +268,20 @@ class Audit:
     def close(self) -> None:
         self.page.context.close()
 
-    def check(self, url: str) -> list[str]:
-        """Open `url` at the desktop size, check it, shrink the window to the phone size, check it
-        again, then open its menus and disclosures and check those (and the width) once more."""
+    def check(self, url: str, submit: str | None = None) -> list[str]:
+        """Open `url` at the desktop size (and, given `submit`, send its form empty past the
+        browser's own checks, to show the server's errors), check it, shrink the window to the
+        phone size, check it again, then open its menus and disclosures and check those (and the
+        width) once more."""
         page = self.page
         page.set_viewport_size(VIEWPORTS["desktop"])
         response = page.goto(url)
         if response is None or response.status != 200:
             return [f"answered {response and response.status}"]
+        if submit:
+            page.evaluate("document.querySelectorAll('form').forEach((form) => { form.noValidate = true; })")
+            with page.expect_navigation():
+                page.get_by_role("button", name=submit, exact=True).click()
         if page.locator("[hx-trigger^='load']").count():
             page.wait_for_load_state("networkidle")  # a fragment the page asks for once loaded (the rule preview)
         found = self.inspect("desktop")
@@ -278,7 +291,8 @@ class Audit:
             screenshot(page, PHONE_SCREENSHOTS[url])  # README pictures, with ALERTSITE_SCREENSHOTS=1
         if page.evaluate(OPEN_DETAILS):
             found += self.inspect("phone, menus and disclosures open", within="[data-a11y-opened]")
-        found += [f"{problem}" for problem in self.problems]
+        # A form sent with errors comes back as a 400, which Chromium logs as a failed load.
+        found += [problem for problem in self.problems if not (submit and "status of 400" in problem)]
         self.problems.clear()
         return found
 
@@ -353,19 +367,20 @@ def test_no_route_said_not_to_be_a_page_answers_a_get_with_one(seeded: Seeded) -
 def test_every_console_page_is_accessible_and_fits_desktop_and_phone(
     seeded: Seeded, audit_as: Callable[[Any], Audit]
 ) -> None:
-    visits = [(None, "/accounts/login/")]
-    visits += [(seeded.admin, url) for url in page_urls(seeded)]
+    visits: list[tuple[Any, str, str | None]] = [(None, "/accounts/login/", None)]
+    visits += [(seeded.admin, url, None) for url in page_urls(seeded)]
+    visits += [(seeded.admin, url, submit) for url, submit in FAILED_SAVES]
     # A viewer's pages differ where they may change nothing: the rule read as words, no buttons.
     viewer_urls = [f"/insights/alerts/rules/{seeded.rule.pk}/edit/", f"/insights/alerts/{seeded.alert.pk}/"]
-    visits += [(seeded.viewer, url) for url in [*viewer_urls, "/settings/maintenance-windows/"]]
+    visits += [(seeded.viewer, url, None) for url in [*viewer_urls, "/settings/maintenance-windows/"]]
     audits: dict[Any, Audit] = {}
     report: dict[str, list[str]] = {}
-    for user, url in visits:
+    for user, url, submit in visits:
         if user not in audits:
             audits[user] = audit_as(user)
-        found = audits[user].check(url)
+        found = audits[user].check(url, submit)
         if found:
-            report[f"{url} (as {user or 'anonymous'})"] = found
+            report[f"{url}{' after a failed save' if submit else ''} (as {user or 'anonymous'})"] = found
     if report:
         lines = [f"{url}\n    " + "\n    ".join(found) for url, found in report.items()]
         pytest.fail(f"{len(report)} of {len(visits)} pages fail:\n" + "\n".join(lines))
