@@ -304,7 +304,7 @@
   function scalarFrom(text, filter, op) {
     var trimmed = text.trim();
     if (/^-?\d+(\.\d+)?$/.test(trimmed) && numberWanted(filter, op)) return Number(trimmed);
-    if (/^(true|false)$/i.test(trimmed) && op.boolean && (filter.boolish || BOOLEAN_KEYS[lastSegment(filter.key)])) {
+    if (/^(true|false)$/i.test(trimmed) && (op.boolean || op.input === "list") && (filter.boolish || BOOLEAN_KEYS[lastSegment(filter.key)])) {
       return trimmed.toLowerCase() === "true";
     }
     return text;
