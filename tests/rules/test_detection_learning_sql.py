@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from events.models import AuditEvent
 from rules.conditions import Condition, Filter
@@ -86,6 +88,7 @@ def store(payloads: list[dict[str, Any]], *, days_apart: float = 0.25) -> None:
                 service="directory",
                 timestamp=at,
                 received_at=NOW,
+                success=payload.get("success") if isinstance(payload.get("success"), bool) else None,
                 payload=payload,
             )
         )
@@ -227,3 +230,54 @@ def test_a_payload_is_rebuilt_from_values_and_whole_keys() -> None:
     paths = [("a", "b"), ("a", "b", "c"), ("d", "e"), ("f",), ("g", "h")]
     columns = ['{"c": 1, "x": 2}', "1", 'W[{"e": "E"}]', "null", None]
     assert payload_rebuild(paths, columns) == {"a": {"b": {"c": 1, "x": 2}}, "d": [{"e": "E"}], "f": None}
+
+
+# -- property: random shapes ----------------------------------------------------------------------
+
+LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.sampled_from([0, 1, 1.0, 1.5, -2, 10**18]),
+    st.sampled_from(["DE", "de", "Dé", "straße", "STRASSE", "\u212a", "k", "\u0130", "日本", "", "0"]),
+)
+
+
+def holding(key: str) -> st.SearchStrategy[Any]:
+    """Values, lists, and objects that hold `key` (nested any way): where a path may or may not lead."""
+    return st.recursive(
+        LEAVES,
+        lambda children: st.one_of(
+            st.lists(children, max_size=3),
+            st.fixed_dictionaries({key: children}, optional={"x": LEAVES, "0": children}),
+        ),
+        max_leaves=5,
+    )
+
+
+PAYLOADS = st.fixed_dictionaries(
+    {"initiated_by": holding("email"), "geoip": holding("country_code")},
+    optional={"success": st.one_of(st.just(True), LEAVES)},
+)
+RANDOM_RULE = [
+    {
+        "event_type": LOGIN,
+        "match": "any",
+        "filters": [
+            {"key": "success", "operator": "eq", "value": True},
+            {"key": "geoip.country_code", "operator": "in", "value": ["de", "0"]},
+            {"key": "initiated_by.x", "operator": "exists"},
+        ],
+    }
+]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payloads=st.lists(PAYLOADS, min_size=1, max_size=12))
+def test_for_random_shapes_both_paths_learn_alike(payloads: list[dict[str, Any]]) -> None:
+    AuditEvent.objects.all().delete()
+    rule = Rule.objects.filter(name="Learns").first() or new_value_rule(
+        RANDOM_RULE, ["initiated_by.email", "geoip.country_code"]
+    )
+    store(payloads, days_apart=0.5)
+    python, sql = both_paths(rule)
+    assert sql == python
