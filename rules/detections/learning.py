@@ -5,9 +5,10 @@ Learning runs when a new_value rule is saved or enabled: stored events of the la
 (one statement a chunk), with progress on the rule (`learn_status`, `learn_total`,
 `learn_done`). On PostgreSQL the chunks are slices of days whose events the database groups on
 the values the rule reads (rules.detections.learning_sql), so Python sees one row per distinct
-combination; conditions with a real expression are read event by event. Until it is done the rule records values live but fires on none, so it does not
-fire on everything at start. The periodic prune drops values unseen for `history_days` and
-partial sequences past their window (plus a grace for late events).
+combination; conditions with a real expression are read event by event. Until it is done the
+rule records values live but fires on none, so it does not fire on everything at start. The
+periodic prune drops values unseen for `history_days` and partial sequences past their window
+(plus a grace for late events).
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ from rules.detections.base import key_paths
 from rules.engine import condition_as_filters
 from rules.operators import operators
 from rules.paths import Path, path_parse
+from rules.prefilter import PAYLOAD
 
-PAYLOAD = '"events_auditevent"."payload"'
 WHOLE = "W"  # before a column's text: it is the path's whole top-level key (an array on the way)
 
 
