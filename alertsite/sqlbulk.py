@@ -24,13 +24,23 @@ def insert_new(objs: Sequence[Model]) -> list[int]:
     constraint; answer the primary keys of the rows written, in ascending order."""
     if not objs:
         return []
+    pk_column = str(objs[0]._meta.pk.column)
+    return sorted(int(row[0]) for row in insert_new_returning(objs, [pk_column]))
+
+
+def insert_new_returning(objs: Sequence[Model], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """`insert_new`, answering these columns of each row written (in no particular order): a
+    caller that must tell which of its instances were written returns their unique key too."""
+    if not objs:
+        return []
     meta = objs[0]._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(field.column)) for field in fields)
+    names = ", ".join(quote(str(field.column)) for field in fields)
+    returning = ", ".join(quote(column) for column in columns)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     per_chunk = max(1, MAX_PARAMETERS // len(fields))
-    written: list[int] = []
+    written: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         for start in range(0, len(objs), per_chunk):
             chunk = objs[start : start + per_chunk]
@@ -38,10 +48,10 @@ def insert_new(objs: Sequence[Model]) -> list[int]:
             for obj in chunk:
                 params.extend(field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields)
             cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+                f"INSERT INTO {quote(meta.db_table)} ({names}) "
                 f"VALUES {', '.join([row] * len(chunk))} ON CONFLICT DO NOTHING "
-                f"RETURNING {quote(str(meta.pk.column))}",
+                f"RETURNING {returning}",
                 params,
             )
-            written.extend(int(pk) for (pk,) in cursor.fetchall())
-    return sorted(written)
+            written.extend(tuple(found) for found in cursor.fetchall())
+    return written

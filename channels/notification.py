@@ -64,6 +64,8 @@ class AlertInfo:
     url: str
     rule: RuleRef
     transition: TransitionInfo | None = None
+    # Why a detection's alert was raised ("first time in 30 days: alice@example.com, FR"); "" for plain rules.
+    explanation: str = ""
 
     def as_json(self, *, with_transition: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -75,6 +77,8 @@ class AlertInfo:
             "event_count": self.event_count,
             "rule": self.rule.as_json(),
         }
+        if self.explanation:  # only detections explain: a plain alert's body stays as it was
+            body["explanation"] = self.explanation
         if with_transition or self.transition is not None:
             body["transition"] = self.transition.as_json() if self.transition is not None else None
         body["url"] = self.url
@@ -94,6 +98,7 @@ class AlertInfo:
             url=str(data.get("url") or ""),
             rule=RuleRef(id=rule.get("id"), name=str(rule.get("name") or "")),
             transition=TransitionInfo.from_json(transition) if isinstance(transition, dict) else None,
+            explanation=str(data.get("explanation") or ""),
         )
 
 

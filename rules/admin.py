@@ -149,6 +149,7 @@ class RuleAdmin(admin.ModelAdmin):
         "updated_by",
         "updated_at",
         "last_triggered_at",
+        "last_matched_at",
         "alert_count",
         "match_count",
         "backfill_progress",

@@ -117,7 +117,7 @@ def index_key(value: Any) -> Hashable | None:
     return None
 
 
-def _as_filters(condition: Condition) -> Condition:
+def condition_as_filters(condition: Condition) -> Condition:
     """An expression that is a flat chain of filter twins is evaluated (and indexed) as those filters."""
     if condition.expression is None:
         return condition
@@ -190,7 +190,7 @@ class RuleEngine:
                     self.learning.add(rule.id)
             self.group_by[rule.id] = tuple(path_parse(key) for key in rule.group_by)
             for position, original in enumerate(rule.conditions):
-                condition = _as_filters(original)
+                condition = condition_as_filters(original)
                 type_index = self.by_type.setdefault(condition.event_type, TypeIndex())
                 indexed = _index_filters(condition)
                 if not indexed:

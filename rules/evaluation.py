@@ -163,6 +163,7 @@ def matches_record(
     new = matches_insert_new(pending, matched_at=now)
     if new:
         by_pair = {(m.rule_id, m.event_id): m for m in pending}
+        policies = alert_policies({m.rule_id for m in new})
         opened = matches_handle(
             matches=[
                 NewMatch(
@@ -176,11 +177,12 @@ def matches_record(
                 )
                 for m in new
             ],
-            policies=alert_policies({m.rule_id for m in new}),
+            policies=policies,
             history=RuleMatchHistory(),
             events=events,
         )
-        rules_mark_triggered(new, at=now, alerts_opened=opened)
+        counted = {rule_id for rule_id, policy in policies.items() if policy.threshold and policy.generate_alerts}
+        rules_mark_triggered(new, at=now, alerts_opened=opened, threshold_rules=counted)
     return new
 
 
@@ -220,23 +222,41 @@ def matches_insert_new(pending: Sequence[PendingMatch], *, matched_at: datetime)
     return new
 
 
-def rules_mark_triggered(matches: Sequence[RuleMatch], *, at: datetime, alerts_opened: dict[int, int]) -> None:
+def rules_mark_triggered(
+    matches: Sequence[RuleMatch],
+    *,
+    at: datetime,
+    alerts_opened: dict[int, int],
+    threshold_rules: Collection[int] = (),
+) -> None:
     """Add the batch's matches and alerts to each rule's counters: one UPDATE for all the rules
-    (plain SQL: built by the ORM, its CASE expressions cost more than the statement itself)."""
+    (plain SQL: built by the ORM, its CASE expressions cost more than the statement itself).
+
+    Every match moves `last_matched_at`. `last_triggered_at` moves with it, except for a rule in
+    `threshold_rules` (a threshold that raises alerts): that one triggers only when an alert opened,
+    so a match below the threshold, or one joining the alert already open, leaves it.
+    """
     counts: dict[int, int] = {}
     for match in matches:
         counts[match.rule_id] = counts.get(match.rule_id, 0) + 1
     if not counts:
         return
     ids = sorted(counts)
+    fired = [rule_id for rule_id in ids if rule_id not in threshold_rules or alerts_opened.get(rule_id, 0)]
     when = " ".join(["WHEN %s THEN %s"] * len(ids))
-    params: list[Any] = [connection.ops.adapt_datetimefield_value(at)]
+    stamp = connection.ops.adapt_datetimefield_value(at)
+    triggered = (
+        f"CASE WHEN id IN ({', '.join(['%s'] * len(fired))}) THEN %s ELSE last_triggered_at END"
+        if fired
+        else "last_triggered_at"
+    )
+    params: list[Any] = [stamp, *fired, stamp] if fired else [stamp]
     params += [value for rule_id in ids for value in (rule_id, counts[rule_id])]
     params += [value for rule_id in ids for value in (rule_id, alerts_opened.get(rule_id, 0))]
     params += ids
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {RULE_TABLE} SET last_triggered_at = %s, "
+            f"UPDATE {RULE_TABLE} SET last_matched_at = %s, last_triggered_at = {triggered}, "
             f"match_count = match_count + CASE id {when} ELSE 0 END, "
             f"alert_count = alert_count + CASE id {when} ELSE 0 END "
             f"WHERE id IN ({', '.join(['%s'] * len(ids))})",

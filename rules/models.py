@@ -59,7 +59,11 @@ class Rule(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When the rule last fired: for a threshold rule, the last time it raised an alert (its
+    # threshold was crossed); for any other rule, its last match. `last_matched_at` is every match,
+    # so a threshold rule can say "matched ..., not yet over the threshold".
     last_triggered_at = models.DateTimeField(null=True, blank=True)
+    last_matched_at = models.DateTimeField(null=True, blank=True)
     alert_count = models.PositiveIntegerField(default=0)
     match_count = models.PositiveBigIntegerField(default=0)
     # While snoozed_until is ahead, matches still record and raise alerts, but nothing is sent

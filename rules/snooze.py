@@ -3,7 +3,8 @@
 The snooze is three fields on the rule. Evaluation reads them with the batch's policies
 (rules.alerting.alert_policies: `AlertPolicy.snoozed`), so muting costs no query per match,
 and a snooze whose time has passed mutes nothing even before the periodic job
-(`rule_snoozes_expire`) clears it. Starting, ending and the end by time are each an
+(`rule_snoozes_expire`) clears it. Each write bumps the rules version stamp, under which
+evaluation keeps the policies it read. Starting, ending and the end by time are each an
 `alert_rule_update` event with the fields that changed.
 """
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 from alertsite.snooze import snooze_request_parse
 from events.services import AUDIT_SERVICE, actor_reference, audit_event_record, audit_events_record, audit_payload
 from rules.models import Rule
+from rules.services import rules_version_bump
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -54,6 +56,7 @@ def rule_snooze(*, rule: Rule | int, body: Any, actor: User | None) -> Rule:
         before = (rule.snoozed_until if rule.snoozed_until and rule.snoozed_until > now else None, rule.snooze_note)
         rule.snoozed_until, rule.snoozed_by, rule.snooze_note = request.until, _user(actor), request.note
         rule.save(update_fields=SNOOZE_FIELDS)
+        rules_version_bump()
         audit_event_record(
             event_type="alert_rule_update",
             service=AUDIT_SERVICE,
@@ -85,6 +88,7 @@ def _snooze_clear(rule: Rule) -> list[dict[str, Any]]:
     before = (rule.snoozed_until, rule.snooze_note)
     rule.snoozed_until, rule.snoozed_by, rule.snooze_note = None, None, ""
     rule.save(update_fields=SNOOZE_FIELDS)
+    rules_version_bump()
     return _changes(before, (None, ""))
 
 

@@ -56,6 +56,7 @@ from rules.forms import (
     form_parse,
     form_values,
 )
+from rules.key_types import form_key_types
 from rules.models import Rule, RuleVersion
 from rules.operators import BOOLEAN, LIST, NONE, NUMBER, STRING, operators
 from rules.preview import rule_change_preview, rule_preview
@@ -87,11 +88,6 @@ SORT_COLUMNS = (
     ("last_triggered_at", "Last triggered", "-last_triggered_at"),
     ("alert_count", "Alerts", "-alert_count"),
 )
-# Keys whose values are true/false or numbers: the filter editor offers a toggle, or sends a number.
-BOOLEAN_KEY_NAMES = frozenset(
-    {"success", "mfa", "idp_initiated", "sso_token_success", "start_tls", "tls_established", "enabled", "suspended"}
-)
-NUMBER_KEY_NAMES = frozenset({"error_code", "number_of_results", "logon_type", "count"})
 # Keys with a known set of values (spec 10.1-10.3): the filter editor offers them in a dropdown,
 # with "Other value..." for anything else. By full key path.
 ENUM_VALUES: dict[str, list[str]] = {
@@ -391,9 +387,8 @@ def _editor_data() -> dict[str, Any]:
             }
             for key, operator in operators.items()
         ],
-        "boolean_keys": sorted(BOOLEAN_KEY_NAMES),
+        **form_key_types(),  # key kinds (True/False, number, IP address) and the operators each is offered
         "enum_values": ENUM_VALUES,
-        "number_keys": sorted(NUMBER_KEY_NAMES),
         "max_filters": MAX_FILTERS,
         "convert_url": reverse("condition-convert"),
     }

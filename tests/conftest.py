@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from alertsite.accounts import services
 from alertsite.accounts.roles import Role
 from events.services import event_types_forget
+from rules.alerting import alert_policies_forget
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -26,6 +27,7 @@ _usernames = count(1)
 def _event_types_forgotten() -> None:
     """Each test starts with a catalog this process has not seen (rolled-back tests insert types too)."""
     event_types_forget()
+    alert_policies_forget()  # rolled-back tests may leave rule rows kept under a stamp that comes back
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ def alert_notification(
             url=alert_url(alert.pk),
             rule=rule,
             transition=transition_info(transition) if transition is not None else None,
+            explanation=alert.explanation,
         ),
     )
 

@@ -6,6 +6,7 @@ before anyone has assigned a role.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import models
@@ -63,8 +64,20 @@ def _role_from_db(user: Any) -> Role | None:
         names = [group.name for group in user.groups.all() if group.name in Role.values]
     else:
         names = list(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
-    # Services keep one role group per user; if someone added more by hand, the strongest wins.
+    return role_from_group_names(names)
+
+
+def role_from_group_names(names: Collection[str]) -> Role | None:
+    """The role of a (non-superuser) user in these groups.
+
+    Services keep one role group per user; if someone added more by hand, the strongest wins.
+    """
     for role in Role:
         if role.value in names:
             return role
     return None
+
+
+def user_role_remember(user: AbstractBaseUser, role: Role | None) -> None:
+    """Keep the role read with the user (token authentication reads both in one query)."""
+    setattr(user, _CACHE_ATTR, role)

@@ -27,10 +27,11 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from alertsite.sqlbulk import insert_new
+from alertsite.sqlbulk import insert_new_returning
 from channels.models import Channel, Delivery, DeliveryStatus, NotificationKind
 from channels.notification import Notification, sample_notification
-from channels.services.sending import deliveries_send_batch
+from channels.services.sending import BatchResult, deliveries_send_batch
+from channels.services.sending import deliveries_send_claimed as deliveries_send_claimed_rows
 from channels.transports import transports
 from events.services import AUDIT_SERVICE, actor_reference, audit_event_record
 
@@ -86,8 +87,17 @@ def notifications_enqueue(orders: Sequence[NotificationOrder]) -> list[int]:
     wanted = {channel_id for order in orders for channel_id in order.channel_ids}
     if not wanted:
         return []
-    enabled = dict(Channel.objects.filter(pk__in=sorted(wanted), enabled=True).values_list("pk", "kind"))
+    # A few rows a worker's task will send itself right after the commit are written claimed
+    # (`sending`), with their channels loaded whole: no claim transaction and no channel read then.
+    claim = inline_send_fits(_waiting_count() + sum(len(order.channel_ids) for order in orders))
+    channels: dict[int, Channel] = {}
+    if claim:
+        channels = {channel.pk: channel for channel in Channel.objects.filter(pk__in=sorted(wanted), enabled=True)}
+        enabled = {pk: channel.kind for pk, channel in channels.items()}
+    else:
+        enabled = dict(Channel.objects.filter(pk__in=sorted(wanted), enabled=True).values_list("pk", "kind"))
     triggered = _followers_triggered(orders, enabled)
+    now = timezone.now()
     rows: list[Delivery] = []
     for order in orders:
         targets = (set(order.channel_ids) & enabled.keys()) - set(order.except_channel_ids)
@@ -105,13 +115,27 @@ def notifications_enqueue(orders: Sequence[NotificationOrder]) -> list[int]:
                 rule_id=notification.rule.id or None,
                 payload=payload,
                 causal_depth=order.causal_depth,
+                **(_claimed_now(channels[channel_id], notification.kind, now) if claim else {}),
             )
             for channel_id in sorted(targets)
         )
     if not rows:
         return []
-    pks = insert_new(rows)
-    if len(pks) < len(rows):
+    by_key = {(row.source, row.channel_id, row.kind): row for row in rows}
+    written = insert_new_returning(rows, ["id", "source", "channel_id", "kind"])
+    claimed: list[Delivery] = []
+    pks: list[int] = []
+    for pk, source, channel_id, kind in written:
+        row = by_key[(source, channel_id, kind)]
+        row.pk = pk
+        if row.status == DeliveryStatus.SENDING:
+            row.channel = channels[channel_id]
+            claimed.append(row)
+        else:
+            pks.append(pk)
+    claimed.sort(key=lambda row: row.pk)
+    pks.sort()
+    if len(written) < len(rows):
         # Some were written before (a repeated hand-over): those still pending are sent too.
         keys = {(row.source, row.kind, row.channel_id) for row in rows}
         pks = [
@@ -124,9 +148,17 @@ def notifications_enqueue(orders: Sequence[NotificationOrder]) -> list[int]:
             .values_list("pk", "source", "kind", "channel_id")
             if (source, kind, channel_id) in keys
         ]
-    if pks:
-        deliveries_send_after_commit(pks)
-    return pks
+    if pks or claimed:
+        deliveries_send_after_commit(pks, claimed=claimed, claimed_at=now)
+    return sorted([*pks, *(row.pk for row in claimed)])
+
+
+def _claimed_now(channel: Channel, kind: str, now: Any) -> dict[str, Any]:
+    """A row's claim when it is written (`sending` at `now`), unless its channel is paused: such a
+    row waits for the pause's end like any other (the claim would defer it), no attempt spent."""
+    if kind != NotificationKind.TEST and channel.paused_until is not None and channel.paused_until > now:
+        return {}
+    return {"status": DeliveryStatus.SENDING, "claimed_at": now}
 
 
 def _followers_triggered(orders: Sequence[NotificationOrder], enabled: dict[int, str]) -> set[tuple[str, int]]:
@@ -143,28 +175,80 @@ def _followers_triggered(orders: Sequence[NotificationOrder], enabled: dict[int,
     )
 
 
+@dataclass
+class _Waiting:
+    """What this thread's transaction wrote to the outbox, to send after its commit."""
+
+    pks: list[int] = dataclasses.field(default_factory=list)  # pending rows: claimed when sent
+    claimed: list[Delivery] = dataclasses.field(default_factory=list)  # rows written `sending`
+    claimed_at: Any = None
+
+
 _pending = threading.local()
 DELIVER_CHUNK = 50
 
 
-def deliveries_send_after_commit(pks: list[int]) -> None:
+def _waiting_count() -> int:
+    """Rows this transaction has already written for sending after its commit."""
+    waiting: _Waiting | None = getattr(_pending, "batch", None)
+    if waiting is None or not any(entry[1] is _flush_pending for entry in transaction.get_connection().run_on_commit):
+        return 0
+    return len(waiting.pks) + len(waiting.claimed)
+
+
+def deliveries_send_after_commit(pks: list[int], *, claimed: Sequence[Delivery] = (), claimed_at: Any = None) -> None:
     """Queue the rows for sending when the transaction commits: one task per 50 rows of the
-    whole transaction, not one per notification (outside a transaction: now)."""
+    whole transaction, not one per notification (outside a transaction: now). `claimed` rows
+    (written `sending` at `claimed_at`) are sent by this thread right after the commit."""
     current = transaction.get_connection()
-    waiting: list[int] | None = getattr(_pending, "pks", None)
+    waiting: _Waiting | None = getattr(_pending, "batch", None)
     registered = waiting is not None and any(entry[1] is _flush_pending for entry in current.run_on_commit)
     if waiting is None or not registered:
         # First notification of this transaction (or the last one rolled back): start afresh.
-        waiting = _pending.pks = []
-    waiting.extend(pks)
+        waiting = _pending.batch = _Waiting()
+    waiting.pks.extend(pks)
+    if claimed:
+        if waiting.claimed and waiting.claimed_at != claimed_at:
+            # A second claim time in one transaction (rare): those rows are sent the usual way.
+            waiting.pks.extend(row.pk for row in claimed)
+            _claims_release(claimed, claimed_at)
+        else:
+            waiting.claimed.extend(claimed)
+            waiting.claimed_at = claimed_at
     if not registered:
         transaction.on_commit(_flush_pending)
 
 
-def _flush_pending() -> None:
-    from channels.tasks import deliver_task, deliveries_send_scheduling_retries
+def _claims_release(rows: Sequence[Delivery], claimed_at: Any) -> None:
+    """Hand rows written claimed back as pending (they will be claimed when sent)."""
+    Delivery.objects.filter(
+        pk__in=[row.pk for row in rows], status=DeliveryStatus.SENDING, claimed_at=claimed_at
+    ).update(status=DeliveryStatus.PENDING, claimed_at=None)
 
-    pks, _pending.pks = getattr(_pending, "pks", None) or [], None
+
+def _flush_pending() -> None:
+    from channels.tasks import (
+        deliver_task,
+        deliveries_send_claimed_scheduling_retries,
+        deliveries_send_scheduling_retries,
+    )
+
+    waiting: _Waiting = getattr(_pending, "batch", None) or _Waiting()
+    _pending.batch = None
+    pks = list(waiting.pks)
+    if waiting.claimed:
+        try:
+            started = time.monotonic()
+            run = deliveries_send_claimed_scheduling_retries(waiting.claimed, claimed_at=waiting.claimed_at)
+            if set(run.counts) - {"sent"} or time.monotonic() - started > INLINE_SLOW_SECONDS:
+                _inline.paused_until = time.monotonic() + INLINE_PAUSE_SECONDS
+        except Exception:
+            logger.exception("sending in the raising task failed; queueing the deliveries instead")
+            _inline.paused_until = time.monotonic() + INLINE_PAUSE_SECONDS
+            # Rows still ours go back to pending and through the queue; any the failed pass
+            # recorded are no longer `sending` under this claim and are left as they are.
+            _claims_release(waiting.claimed, waiting.claimed_at)
+            pks.extend(row.pk for row in waiting.claimed)
     if pks and inline_send_fits(len(pks)):
         try:
             started = time.monotonic()
@@ -241,11 +325,19 @@ def deliveries_send(delivery_pks: Sequence[int]) -> SendRun:
     once a channel fails in this pass, its remaining deliveries wait for that channel's retry time
     instead of each sitting out the same timeout (a dead receiver would otherwise hold a worker
     for timeout x deliveries). A deferral costs no attempt."""
-    result = deliveries_send_batch(delivery_pks)
+    return _send_run(delivery_pks, deliveries_send_batch(delivery_pks))
+
+
+def deliveries_send_claimed(rows: Sequence[Delivery], *, claimed_at: Any) -> SendRun:
+    """`deliveries_send` for rows the outbox wrote claimed (`sending` at `claimed_at`)."""
+    return _send_run([row.pk for row in rows], deliveries_send_claimed_rows(list(rows), claimed_at=claimed_at))
+
+
+def _send_run(delivery_pks: Sequence[int], result: BatchResult) -> SendRun:
     run = SendRun()
     deferred = {pk for pks in result.deferred.values() for pk in pks}
     for pk in delivery_pks:
-        status = "deferred" if pk in deferred else result.status[pk]
+        status = "deferred" if pk in deferred else result.status.get(pk, "missing")
         run.counts[status] = run.counts.get(status, 0) + 1
     for pk, retry_at in result.retry_at.items():
         run.retries.setdefault(retry_at, []).append(pk)

@@ -34,6 +34,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -125,21 +126,21 @@ def deliveries_claim(pks: Sequence[int], now: datetime) -> list[Delivery]:
         f"AND (kind = %s OR channel_id NOT IN (SELECT id FROM {channel_table} WHERE paused_until > %s)) "
     )
     claim_params = [DeliveryStatus.SENDING, at, *params, DeliveryStatus.PENDING, at, NotificationKind.TEST, at]
-    with transaction.atomic():
-        relaxed_commit()
-        if connection.vendor == "postgresql":
-            # One statement: the paused channels' rows deferred (a CTE: the rows it moves are the
-            # ones the claim leaves), the others claimed and returned with what sending reads.
-            deferred = PAUSED_DEFER_CTE.format(table=table, channels=channel_table)
-            returning = ", ".join(connection.ops.quote_name(name) for name in CLAIMED_FIELDS)
-            claimed_rows = list(
-                Delivery.objects.raw(
-                    f"{deferred} {claim_sql} RETURNING {returning}",
-                    [list(pks), DeliveryStatus.PENDING, NotificationKind.TEST, at, at, *claim_params],
-                )
+    if connection.vendor == "postgresql":
+        # One statement, its own transaction: the paused channels' rows deferred (a CTE: the rows
+        # it moves are the ones the claim leaves), the others claimed and returned with what
+        # sending reads, and the commit relaxed in the statement itself (no BEGIN, SET, COMMIT).
+        deferred = PAUSED_DEFER_CTE.format(table=table, channels=channel_table)
+        returning = ", ".join(connection.ops.quote_name(name) for name in CLAIMED_FIELDS)
+        claimed_rows = list(
+            Delivery.objects.raw(
+                f"{deferred} {claim_sql} AND EXISTS (SELECT 1 FROM relaxed) RETURNING {returning}",
+                [list(pks), DeliveryStatus.PENDING, NotificationKind.TEST, at, at, *claim_params],
             )
-            rows = {row.pk: row for row in claimed_rows}
-        else:
+        )
+        rows = {row.pk: row for row in claimed_rows}
+    else:
+        with transaction.atomic():
             paused_defer(pks, now)
             with connection.cursor() as cursor:
                 cursor.execute(claim_sql + "RETURNING id", claim_params)
@@ -159,14 +160,21 @@ def deliveries_claim(pks: Sequence[int], now: datetime) -> list[Delivery]:
     return [rows[pk] for pk in dict.fromkeys(pks) if pk in rows]
 
 
-PAUSED_DEFER_CTE = """
-WITH deferred AS (
+# In a statement of its own (autocommit), `set_config(..., true)` lasts until that statement's
+# commit: the relaxed commit of `relaxed_commit`, without a transaction around one statement.
+RELAXED_CTE = "relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS setting)"
+
+PAUSED_DEFER_CTE = (
+    "WITH "
+    + RELAXED_CTE
+    + """, deferred AS (
     UPDATE {table} d SET next_attempt_at = c.paused_until FROM {channels} c
     WHERE d.id = ANY(%s) AND d.channel_id = c.id AND d.status = %s AND d.kind <> %s
     AND c.paused_until > %s AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= %s)
     RETURNING d.id
 )
 """
+)
 
 
 def paused_defer(pks: Sequence[int], now: datetime) -> None:
@@ -360,12 +368,17 @@ def attempts_record(
         row.last_error = a.error.message if a.error else ""
         row.response_snippet = (a.snippet or "")[:500]
         row.duration_ms = a.duration_ms
-    with transaction.atomic():
-        relaxed_commit()
+    failures = [a for a in attempts if a.status == DeliveryStatus.FAILED and a.delivery.kind != NotificationKind.TEST]
+    # The common case (everything sent or retried, nothing handed back) is one statement, its own
+    # transaction; failures (their events) and deferred rows are written with it in one transaction.
+    together = bool(failures or deferred) or connection.vendor != "postgresql"
+    with transaction.atomic() if together else nullcontext():
+        if together:
+            relaxed_commit()
         ours = outcomes_record(attempts, now=now, claimed_at=claimed_at)
         kept = [a for a in attempts if a.delivery.pk in ours]
-        for a in kept:
-            if a.status == DeliveryStatus.FAILED and a.delivery.kind != NotificationKind.TEST:
+        for a in failures:
+            if a.delivery.pk in ours:
                 delivery_failure_record(a.delivery, a.error, a.number)
         for retry_at, rows in deferred.items():
             # Back to pending without spending an attempt; claimed rows were due, so this is never earlier.
@@ -389,8 +402,10 @@ def _health_outcome(a: Attempt) -> Outcome:
     return Outcome(ok=False, error=a.error.message, retry_at=a.retry_at, throttled=a.status_code == 429)
 
 
-RECORD_SQL = """
-WITH v AS (
+RECORD_SQL = (
+    "WITH "
+    + RELAXED_CTE
+    + """, v AS (
     SELECT * FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, status varchar, attempts smallint,
         next_attempt_at timestamptz, response_code smallint, last_error varchar, response_snippet varchar,
         duration_ms integer, outcome varchar, kind varchar)
@@ -409,9 +424,10 @@ WITH v AS (
 )
 INSERT INTO {attempt} (delivery_id, number, at, duration_ms, status_code, error, response_snippet, outcome)
 SELECT v.id, v.attempts, %s, v.duration_ms, v.response_code, v.last_error, v.response_snippet, v.outcome
-FROM v JOIN updated ON updated.id = v.id
+FROM v JOIN updated ON updated.id = v.id CROSS JOIN relaxed
 RETURNING delivery_id
 """
+)
 COUNT_UPSERT = """
 INSERT INTO {count} (kind, outcome, shard, attempts) VALUES (%s, %s, %s, %s)
 ON CONFLICT (kind, outcome, shard) DO UPDATE SET attempts = {count}.attempts + excluded.attempts
@@ -526,20 +542,28 @@ def _log(attempts: list[Attempt]) -> None:
 # -- all three -----------------------------------------------------------------------------------
 
 
+def deliveries_send_claimed(rows: list[Delivery], *, claimed_at: datetime, final: bool = False) -> BatchResult:
+    """Attempt and record rows already `sending` under `claimed_at`, each with its `channel` set:
+    claimed here, or written claimed by the outbox for the raising task to send (steps 2 and 3)."""
+    result = BatchResult()
+    if not rows:
+        return result
+    attempts, deferred = deliveries_attempt(rows, final=final)
+    recorded = attempts_record(attempts, deferred, claimed_at=claimed_at)
+    for a in attempts:
+        result.status[a.delivery.pk] = a.status if a.delivery.pk in recorded else "superseded"
+        if a.retry_at is not None and a.delivery.pk in recorded:
+            result.retry_at[a.delivery.pk] = a.retry_at
+    for retry_at, deferred_rows in deferred.items():
+        result.deferred[retry_at] = [row.pk for row in deferred_rows]
+    return result
+
+
 def deliveries_send_batch(pks: Sequence[int], *, final: bool = False) -> BatchResult:
     """Claim, attempt and record the deliveries `pks` (each at most once); see the module docstring."""
-    result = BatchResult()
     claimed_at = timezone.now()
     rows = deliveries_claim(pks, claimed_at)
-    if rows:
-        attempts, deferred = deliveries_attempt(rows, final=final)
-        recorded = attempts_record(attempts, deferred, claimed_at=claimed_at)
-        for a in attempts:
-            result.status[a.delivery.pk] = a.status if a.delivery.pk in recorded else "superseded"
-            if a.retry_at is not None and a.delivery.pk in recorded:
-                result.retry_at[a.delivery.pk] = a.retry_at
-        for retry_at, deferred_rows in deferred.items():
-            result.deferred[retry_at] = [row.pk for row in deferred_rows]
+    result = deliveries_send_claimed(rows, claimed_at=claimed_at, final=final)
     claimed = {row.pk for row in rows}
     unclaimed = [pk for pk in pks if pk not in claimed]
     if unclaimed:

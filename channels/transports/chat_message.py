@@ -102,6 +102,8 @@ def chat_message(message: Outgoing) -> ChatMessage:
         facts.append(("Status", notification.alert.status.capitalize()))
     if notification.rule.name and notification.alert is not None:  # without an alert the rule is the title
         facts.append(("Rule", _short(notification.rule.name)))
+    if notification.alert is not None and notification.alert.explanation:
+        facts.append(("Why", _short(notification.alert.explanation)))
     transition = _transition_fact(message)
     if transition is not None:
         facts.append(transition)

@@ -85,6 +85,8 @@ def event_body(routing_key: str, message: Outgoing) -> dict[str, Any]:
     summary = notification.title or notification.rule.name or "alertsite notification"
     if notification.alert is not None:
         summary = f"[{notification.alert.reference}] {summary}"
+        if notification.alert.explanation:  # the incident's title says why a detection fired
+            summary += f" ({notification.alert.explanation})"
     payload: dict[str, Any] = {
         "summary": summary[:MAX_SUMMARY],
         "source": _source(event)[:255],

@@ -35,6 +35,7 @@ class RuleSerializer(serializers.ModelSerializer):
             "created_by",
             "updated_by",
             "last_triggered_at",
+            "last_matched_at",
             "alert_count",
             "match_count",
             "existing_conditions_progress",

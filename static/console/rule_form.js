@@ -154,9 +154,16 @@
 
   var OPERATORS = {};
   DATA.operators.forEach(function (op) { OPERATORS[op.key] = op; });
-  var BOOLEAN_KEYS = {}, NUMBER_KEYS = {};
+  var BOOLEAN_KEYS = {}, NUMBER_KEYS = {}, IP_KEYS = {};
   DATA.boolean_keys.forEach(function (k) { BOOLEAN_KEYS[k] = true; });
   DATA.number_keys.forEach(function (k) { NUMBER_KEYS[k] = true; });
+  DATA.ip_keys.forEach(function (k) { IP_KEYS[k] = true; });
+  // Operator keys offered per kind of key (rules/key_types.py): no "greater than" for an address.
+  var KIND_OPERATORS = {};
+  Object.keys(DATA.kind_operators).forEach(function (kind) {
+    KIND_OPERATORS[kind] = {};
+    DATA.kind_operators[kind].forEach(function (key) { KIND_OPERATORS[kind][key] = true; });
+  });
   var ORDERING = { gt: true, gte: true, lt: true, lte: true };
   // Keys with known values get a dropdown (one value) or checkboxes (a list) for these operators.
   var ENUMS = DATA.enum_values || {};
@@ -194,8 +201,12 @@
       custom: false,
     };
     if ("value" in raw) filter.value = raw.value;
-    filter.numeric = typeof raw.value === "number" ||
-      (Array.isArray(raw.value) && raw.value.some(function (item) { return typeof item === "number"; }));
+    function has(type) {
+      return typeof raw.value === type ||
+        (Array.isArray(raw.value) && raw.value.some(function (item) { return typeof item === type; }));
+    }
+    filter.numeric = has("number");
+    filter.boolish = has("boolean"); // a saved true/false stays a JSON boolean when edited as text
     return filter;
   }
 
@@ -249,17 +260,25 @@
     return Object.prototype.hasOwnProperty.call(ENUMS, filter.key) ? ENUMS[filter.key] : null;
   }
 
-  // The operators that make sense for the filter's key: true/false keys get equality and
-  // presence, number keys the comparisons, and "changed ..." only on events that carry changes[].
-  function operatorsFor(filter, entry) {
+  // The kind of value a key holds, by its last segment; a custom key ("Other key...") may be anything.
+  function kindOf(filter) {
+    if (filter.custom) return "any";
     var name = lastSegment(filter.key);
+    if (BOOLEAN_KEYS[name]) return "boolean";
+    if (NUMBER_KEYS[name]) return "number";
+    if (IP_KEYS[name]) return "ip";
+    return "text";
+  }
+
+  // The operators that make sense for the filter's key: true/false keys get equality and
+  // presence, number keys the comparisons, IP addresses equality, lists and networks, and
+  // "changed ..." only on events that carry changes[].
+  function operatorsFor(filter, entry) {
+    var fitting = KIND_OPERATORS[kindOf(filter)];
     var hasChanges = (entry.keys || []).indexOf("changes.field") !== -1;
     return DATA.operators.filter(function (op) {
       if (op.on_changes) return hasChanges;
-      if (op.input === "none") return true;
-      if (BOOLEAN_KEYS[name]) return op.boolean;
-      if (NUMBER_KEYS[name]) return op.number;
-      return true;
+      return !!fitting[op.key];
     });
   }
 
@@ -285,6 +304,9 @@
   function scalarFrom(text, filter, op) {
     var trimmed = text.trim();
     if (/^-?\d+(\.\d+)?$/.test(trimmed) && numberWanted(filter, op)) return Number(trimmed);
+    if (/^(true|false)$/i.test(trimmed) && (op.boolean || op.input === "list") && (filter.boolish || BOOLEAN_KEYS[lastSegment(filter.key)])) {
+      return trimmed.toLowerCase() === "true";
+    }
     return text;
   }
 
@@ -664,15 +686,7 @@
       append(valueField, el("span", { class: "fr-label small muted", text: "Value" }),
         el("span", { class: "none-value", text: "No value needed" }));
     } else if (widget === "boolean") {
-      var toggle = el("input", {
-        type: "checkbox", role: "switch", id: valueId, checked: filter.value === true,
-        "aria-describedby": describedBy([errors.value ? valueId + "-error" : null]),
-      });
-      var state = el("span", { "aria-hidden": "true", text: filter.value === true ? "true" : "false" });
-      toggle.addEventListener("change", function () {
-        filter.value = toggle.checked; state.textContent = toggle.checked ? "true" : "false"; touched();
-      });
-      append(valueField, el("label", { for: valueId, text: "Value" }), el("span", { class: "value-switch" }, toggle, state));
+      buildBooleanValue(valueField, filter, valueId, errors, touched);
     } else if (widget === "enum") {
       buildEnumValue(valueField, entry, filter, valueId, errors, touched);
     } else if (widget === "enum-list") {
@@ -711,6 +725,25 @@
 
     append(row, keyField, opField, valueField, remove);
     return row;
+  }
+
+  // A true/false value: two named choices, True and False, each a JSON boolean.
+  function buildBooleanValue(valueField, filter, valueId, errors, touched) {
+    var legendId = valueId + "-legend";
+    var group = el("fieldset", {
+      class: "boolean-value", id: valueId, role: "radiogroup", "aria-labelledby": legendId,
+      "aria-invalid": errors.value ? "true" : null,
+      "aria-describedby": describedBy([errors.value ? valueId + "-error" : null]),
+    }, el("legend", { id: legendId, class: "fr-label", text: "Value" }));
+    var choices = el("div", { class: "boolean-choices" });
+    [true, false].forEach(function (choice) {
+      var id = valueId + (choice ? "-true" : "-false");
+      var radio = el("input", { type: "radio", id: id, name: valueId, value: String(choice), checked: filter.value === choice });
+      radio.addEventListener("change", function () { if (radio.checked) { filter.value = choice; touched(); } });
+      append(choices, el("label", { class: "checkbox", for: id }, radio, choice ? " True" : " False"));
+    });
+    append(group, choices);
+    append(valueField, group);
   }
 
   // One known value from a dropdown, or "Other value..." and a text box for anything else.

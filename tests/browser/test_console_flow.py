@@ -202,7 +202,7 @@ def test_admin_creates_an_event_based_rule_following_the_vendor_steps(
     first = login_entry.get_by_role("group", name="Filter 1", exact=True)
     first.get_by_label("Select Key").select_option("success")
     first.get_by_label("Operator").select_option("eq")
-    expect(first.get_by_role("switch", name="Value")).not_to_be_checked()  # false
+    expect(first.get_by_role("radio", name="False", exact=True)).to_be_checked()  # a True/False choice
     add_row.click()
     second = login_entry.get_by_role("group", name="Filter 2", exact=True)
     second.get_by_label("Select Key").select_option("geoip.country_code")

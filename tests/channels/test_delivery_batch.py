@@ -138,8 +138,22 @@ def test_on_postgresql_the_claim_defers_paused_rows_and_returns_the_claimed_ones
         hook.wait_for(3)
     claims = [q["sql"] for q in queries.captured_queries if "SET status = 'sending'" in q["sql"]]
     assert len(claims) == 1
-    assert claims[0].lstrip().startswith("WITH deferred AS (")  # the paused channels' rows, same statement
+    assert "deferred AS (" in claims[0]  # the paused channels' rows, same statement
     assert not [q for q in queries.captured_queries if "channels_delivery" in q["sql"] and "SELECT" in q["sql"][:10]]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_claim_and_the_record_are_a_statement_each_with_no_transaction_around(make_webhook):
+    """Claim and record each relax their own commit (set_config in the statement): no BEGIN, SET, COMMIT."""
+    with WebhookReceiver(keep_alive=True) as hook:
+        channel = make_webhook(hook.url)
+        pks = [enqueue(channel).pk for _ in range(3)]
+        with CaptureQueriesContext(connection) as queries:
+            deliveries_send(pks)
+        hook.wait_for(3)
+    statements = [q["sql"].strip() for q in queries.captured_queries]
+    assert not [sql for sql in statements if sql in ("BEGIN", "COMMIT") or sql.startswith("SET LOCAL")]
+    assert len([sql for sql in statements if "set_config('synchronous_commit', 'off', true)" in sql]) == 2
 
 
 @override_settings(ALERTSITE_DELIVERY_CONCURRENCY=4)

@@ -192,7 +192,7 @@ def test_dashboard_shows_the_template_each_rule_came_from(login):
         name: text_of(row)
         for name, row in re.findall(r'<tr id="rule-row-\d+"[^>]*>\s*<td>\s*<a [^>]*>([^<]+)</a>(.*?)</tr>', page, re.S)
     }
-    assert "Blank" in rows["Blank one"]  # the blank "Rule For Event Based Alerts"
+    assert "Rule For Event Based Alerts" in rows["Blank one"]  # the vendor's name, not "Blank"
     assert "Brute-force user logins" in rows["Brute force"]
     assert "None" in rows["No template"]
 

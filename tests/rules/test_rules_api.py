@@ -38,6 +38,7 @@ CONTRACT_FIELDS = {
     "created_at",
     "updated_at",
     "last_triggered_at",
+    "last_matched_at",
     "alert_count",
 }
 
