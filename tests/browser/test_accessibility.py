@@ -290,6 +290,11 @@ class Audit:
         if url in PHONE_SCREENSHOTS:
             screenshot(page, PHONE_SCREENSHOTS[url])  # README pictures, with ALERTSITE_SCREENSHOTS=1
         if page.evaluate(OPEN_DETAILS):
+            # Some disclosures fetch their content when opened (the message template preview):
+            # let the toggle events fire, their htmx requests end and the swaps settle.
+            page.wait_for_timeout(50)
+            page.wait_for_function("() => !document.querySelector('.htmx-request')")
+            page.wait_for_timeout(50)
             found += self.inspect("phone, menus and disclosures open", within="[data-a11y-opened]")
         # A form sent with errors comes back as a 400, which Chromium logs as a failed load.
         found += [problem for problem in self.problems if not (submit and "status of 400" in problem)]
