@@ -121,8 +121,8 @@ class DetectionValue(models.Model):
 
     One row per (rule, hash), learned from stored events when the rule is saved or enabled and
     kept current by evaluation; rows not seen for `history_days` are pruned. `claim` is the
-    random token of the batch that inserted the row: a writer whose insert lost the race to
-    another worker reads someone else's token back and does not fire.
+    random token of the batch that inserted the row (0 when learned): a writer whose insert lost
+    the race to another worker gets no row back, reads what that worker stored and decides after it.
     """
 
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="+")
