@@ -12,8 +12,11 @@ consumed steps and, on PostgreSQL, one statement taking the per-key locks).
   two workers seeing one new value at once raise one alert, and the loser's events beyond
   `history_days` of the winner's still count.
 - sequence (rules.models.DetectionStep): a transaction-level advisory lock per (rule, by key)
-  serializes workers on one key; the unconsumed step events of the window and the batch's are
-  fed to the same state machine as replay (rules.detections.sequence), in event-time order.
+  serializes workers on one key. Each stored step records the partial sequence it went into,
+  so a batch resumes them as they stood before its first event and feeds that event and every
+  later one, stored or new, to the same state machine as replay (rules.detections.sequence),
+  in event-time order (a late step still completes a sequence). Only when a late step changed
+  where stored steps went, one more statement records it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import secrets
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -257,27 +261,36 @@ def sequences_decide(
         return []
     keys_lock(list(fresh))
     earliest = min(event.timestamp for events in fresh.values() for event in events)
-    stored: dict[tuple[int, str], list[tuple[int, DetectionEvent]]] = defaultdict(list)
+    stored: dict[tuple[int, str], list[StoredStep]] = defaultdict(list)
     rows = DetectionStep.objects.filter(
         rule_id__in={rule_id for rule_id, _ in fresh},
         key_hash__in={key for _, key in fresh},
         expires_at__gte=earliest,
-    ).values_list("pk", "rule_id", "key_hash", "event_id", "event_timestamp", "positions")
-    for pk, rule_id, key, event_id, at, mask in rows:
+    ).values_list("pk", "rule_id", "key_hash", "event_id", "event_timestamp", "positions", "chain")
+    for pk, rule_id, key, event_id, at, mask, placed in rows:
         if (rule_id, key) in fresh:
-            stored[(rule_id, key)].append((pk, DetectionEvent(event_id, at, {}, positions_of(mask))))
+            stored[(rule_id, key)].append(StoredStep(pk, DetectionEvent(event_id, at, {}, positions_of(mask)), placed))
 
     decided: list[tuple[int, Decision]] = []
     consumed_rows: list[int] = []
     new_rows: list[DetectionStep] = []
+    moved_rows: list[DetectionStep] = []
     for (rule_id, key), events in sorted(fresh.items()):
         detection = detections[rule_id]
         labels = step_labels.get(rule_id, ())
-        known = {event.pk: pk for pk, event in stored[(rule_id, key)]}
+        steps = stored[(rule_id, key)]
+        known = {step.event.pk: step.pk for step in steps}
         batch = [event for event in events if event.pk not in known]
+        if not batch:
+            continue  # delivered again: decided already
+        # Resume the partial sequences as they stood before the batch's first event, then feed
+        # that event and every later one, stored or new, in event-time order.
+        start = min(event_order(event) for event in batch)
         run = SequenceRun.of(detection)
+        run.resume(key, resumed_chains(steps, start))
+        again = [step for step in steps if event_order(step.event) >= start or step.chain is None]
         consumed: set[int] = set()
-        for event in sorted([event for _, event in stored[(rule_id, key)]] + batch, key=event_order):
+        for event in sorted([step.event for step in again] + batch, key=event_order):
             chain = run.feed(key, event)
             if chain is not None:
                 consumed.update(step.pk for step in chain)
@@ -286,6 +299,11 @@ def sequences_decide(
                 )
                 decided.append((rule_id, decision))
         consumed_rows.extend(known[pk] for pk in consumed if pk in known)
+        moved_rows.extend(
+            DetectionStep(pk=step.pk, chain=run.placed.get(step.event.pk, 0))
+            for step in again
+            if step.event.pk not in consumed and run.placed.get(step.event.pk, 0) != step.chain
+        )
         span = window(detection)
         new_rows.extend(
             DetectionStep(
@@ -295,12 +313,36 @@ def sequences_decide(
                 event_timestamp=event.timestamp,
                 positions=mask_of(event.positions),
                 expires_at=event.timestamp + span,
+                chain=run.placed.get(event.pk, 0),
             )
             for event in batch
             if event.pk not in consumed
         )
     if consumed_rows:
         DetectionStep.objects.filter(pk__in=consumed_rows).delete()
+    if moved_rows:  # only when a late event changed where stored steps went
+        DetectionStep.objects.bulk_update(moved_rows, ["chain"], batch_size=CHUNK * 3)
     if new_rows:
         DetectionStep.objects.bulk_create(new_rows, ignore_conflicts=True, batch_size=CHUNK * 3)
     return decided
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStep:
+    pk: int  # the DetectionStep row
+    event: DetectionEvent
+    chain: int | None  # DetectionStep.chain
+
+
+def resumed_chains(steps: Sequence[StoredStep], start: tuple[datetime, int]) -> list[list[DetectionEvent]]:
+    """The partial sequences of the stored steps before `start`, oldest first, as recorded when
+    those steps were fed; a chain whose first step is no longer stored has expired."""
+    chains: dict[int, list[DetectionEvent]] = {}
+    for step in sorted(steps, key=lambda step: event_order(step.event)):
+        if step.chain is None or event_order(step.event) >= start:
+            continue
+        if step.chain == step.event.pk:
+            chains[step.chain] = [step.event]
+        elif step.chain in chains:
+            chains[step.chain].append(step.event)
+    return list(chains.values())

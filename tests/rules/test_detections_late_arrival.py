@@ -37,6 +37,8 @@ from tests.rules.detection_streams import (
     COUNTRIES,
     LOGIN_CONDITIONS,
     NEW_VALUE,
+    OVERLAPPING,
+    OVERLAPPING_CONDITIONS,
     SEQUENCE,
     STEP_CONDITIONS,
     STEP_TYPES,
@@ -47,6 +49,8 @@ from tests.rules.detection_streams import (
     arrival_late,
     arrival_replay,
     as_detected,
+    attempt,
+    attempt_positions,
     by_key,
     clean_slate,
     ingest_in_time_order,
@@ -68,6 +72,7 @@ logins = st.lists(
     max_size=25,
 )
 steps = st.lists(st.tuples(st.sampled_from(USERS[:2]), st.integers(0, 1), st.integers(0, 60)), max_size=25)
+attempts = st.lists(st.tuples(st.sampled_from([False, False, True]), st.integers(0, 90)), min_size=10, max_size=30)
 examples = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -79,6 +84,7 @@ def in_key_order(batches: Batches, events: list[DetectionEvent], key: Key, key_o
 
 
 def check_keys_in_order_equal_replay(batches, events, live, replayed, key_of) -> None:
+    """Keys whose events did not overtake each other: exactly the replay's alerts."""
     by_pk = {event.pk: event for event in events}
     live_by_key = by_key(live, lambda pk: key_of(by_pk[pk]))
     replay_by_key = by_key(replayed, lambda pk: key_of(by_pk[pk]))
@@ -175,3 +181,56 @@ def test_sequence_late_steps_complete_with_the_steps_no_alert_used(stream, data,
         assert 0 in by_pk[first].positions and 1 in by_pk[last].positions
         assert admin_of(by_pk[first]) == admin_of(by_pk[last])
         assert timedelta(0) <= by_pk[last].timestamp - by_pk[first].timestamp <= window(SEQUENCE)
+
+
+def check_sequences(live, by_pk, detection) -> None:
+    """No event in two alerts; each alert is the steps in order, of one key, within the window."""
+    used = [pk for pks in live for pk in pks]
+    assert len(used) == len(set(used)), "an event in two alerts"
+    for pks in live:
+        chain = [by_pk[pk] for pk in pks]
+        assert all(step in event.positions for step, event in zip(detection["steps"], chain, strict=True))
+        assert chain == sorted(chain, key=event_order)
+        assert len({admin_of(event) for event in chain}) == 1
+        assert chain[-1].timestamp - chain[0].timestamp <= window(detection)
+
+
+@examples
+@given(stream=attempts, data=st.data())
+def test_sequence_of_steps_matching_one_event_late_completes_valid_sequences(stream, data, monkeypatch):
+    """ "Two failures then a success" with failures arriving late: a late failure can move the
+    stored ones after it into other partial sequences (recorded with them); every alert is still
+    a valid sequence, no event is in two, and without overtaking it is the replay's."""
+    monkeypatch.setattr(event_services, "events_ingested_notify", lambda pks: None)
+    rule = setup_rule("Overlapping steps, late", OVERLAPPING_CONDITIONS, OVERLAPPING)
+    clean_slate()
+    ordered = sorted(stream, key=lambda item: item[1])
+    stored = ingest_in_time_order(
+        [attempt(n, USERS[0], ok, BASE + timedelta(minutes=minute)) for n, (ok, minute) in enumerate(ordered)]
+    )
+    batches = arrival_late(data, stored, late=LATE)
+    for batch in batches:
+        events_evaluate(event_pks=batch)
+    events = as_detected(stored, attempt_positions)
+    live = live_alerts(rule)
+    replayed = [d.event_pks for d in detection_replay(OVERLAPPING, events)]
+    check_keys_in_order_equal_replay(batches, events, live, replayed, admin_of)
+    aim_at_differences(batches, events, live, replayed, admin_of)
+    check_sequences(live, {event.pk: event for event in events}, OVERLAPPING)
+
+
+def test_a_late_step_moves_the_stored_steps_after_it_into_the_replays_sequences(monkeypatch):
+    """Failures at 10:05 and 10:08 are stored as one partial sequence; a failure of 10:02 arriving
+    late takes 10:05 as its second step and leaves 10:08 to start its own. The success at 10:11
+    then completes 10:02, 10:05, 10:11, as the replay does (not 10:05, 10:08, 10:11)."""
+    monkeypatch.setattr(event_services, "events_ingested_notify", lambda pks: None)
+    rule = setup_rule("Overlapping steps, moved", OVERLAPPING_CONDITIONS, OVERLAPPING)
+    clean_slate()
+    times = [(False, 2), (False, 5), (False, 8), (True, 11)]
+    late, first, second, success = ingest_in_time_order(
+        [attempt(n, USERS[0], ok, BASE + timedelta(minutes=minute)) for n, (ok, minute) in enumerate(times)]
+    )
+    for batch in ([first.pk, second.pk], [late.pk], [success.pk]):
+        events_evaluate(event_pks=batch)
+    replayed = detection_replay(OVERLAPPING, as_detected([late, first, second, success], attempt_positions))
+    assert live_alerts(rule) == [d.event_pks for d in replayed] == [(late.pk, first.pk, success.pk)]
