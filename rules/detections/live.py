@@ -284,11 +284,13 @@ def sequences_decide(
         if not batch:
             continue  # delivered again: decided already
         # Resume the partial sequences as they stood before the batch's first event, then feed
-        # that event and every later one, stored or new, in event-time order.
-        start = min(event_order(event) for event in batch)
+        # that event and every later one, stored or new, in event-time order (from the first
+        # step stored before chains were recorded, if any: those are fed again, as then).
+        unplaced = [event_order(step.event) for step in steps if step.chain is None]
+        start = min([event_order(event) for event in batch] + unplaced)
         run = SequenceRun.of(detection)
         run.resume(key, resumed_chains(steps, start))
-        again = [step for step in steps if event_order(step.event) >= start or step.chain is None]
+        again = [step for step in steps if event_order(step.event) >= start]
         consumed: set[int] = set()
         for event in sorted([step.event for step in again] + batch, key=event_order):
             chain = run.feed(key, event)
@@ -340,7 +342,7 @@ def resumed_chains(steps: Sequence[StoredStep], start: tuple[datetime, int]) -> 
     chains: dict[int, list[DetectionEvent]] = {}
     for step in sorted(steps, key=lambda step: event_order(step.event)):
         if step.chain is None or event_order(step.event) >= start:
-            continue
+            continue  # fed again
         if step.chain == step.event.pk:
             chains[step.chain] = [step.event]
         elif step.chain in chains:
