@@ -19,6 +19,22 @@ from django.db.models import Model
 MAX_PARAMETERS = 30_000
 
 
+def insert_all(objs: Sequence[Model]) -> None:
+    """Insert the instances (all of one model) and set each one's primary key, as
+    `bulk_create` does (RETURNING in VALUES order, which Django relies on too), without
+    building its query: for the few rows an alerting batch writes, that was most of the cost."""
+    if not objs:
+        return
+    pk_column = str(objs[0]._meta.pk.column)
+    rows = insert_new_returning(objs, [pk_column], on_conflict="")
+    if len(rows) != len(objs):
+        raise RuntimeError(f"INSERT answered {len(rows)} rows for {len(objs)} instances")
+    for obj, (pk,) in zip(objs, rows, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
 def insert_new(objs: Sequence[Model]) -> list[int]:
     """Insert the instances (all of one model), skipping any that would break a unique
     constraint; answer the primary keys of the rows written, in ascending order."""
@@ -28,9 +44,11 @@ def insert_new(objs: Sequence[Model]) -> list[int]:
     return sorted(int(row[0]) for row in insert_new_returning(objs, [pk_column]))
 
 
-def insert_new_returning(objs: Sequence[Model], columns: Sequence[str]) -> list[tuple[Any, ...]]:
-    """`insert_new`, answering these columns of each row written (in no particular order): a
-    caller that must tell which of its instances were written returns their unique key too."""
+def insert_new_returning(
+    objs: Sequence[Model], columns: Sequence[str], *, on_conflict: str = "ON CONFLICT DO NOTHING"
+) -> list[tuple[Any, ...]]:
+    """`insert_new`, answering these columns of each row written: a caller that must tell which
+    of its instances were written returns their unique key too."""
     if not objs:
         return []
     meta = objs[0]._meta
@@ -49,7 +67,7 @@ def insert_new_returning(objs: Sequence[Model], columns: Sequence[str]) -> list[
                 params.extend(field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields)
             cursor.execute(
                 f"INSERT INTO {quote(meta.db_table)} ({names}) "
-                f"VALUES {', '.join([row] * len(chunk))} ON CONFLICT DO NOTHING "
+                f"VALUES {', '.join([row] * len(chunk))} {on_conflict} "
                 f"RETURNING {returning}",
                 params,
             )

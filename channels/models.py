@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from alertsite.fields import FastJSONField
+
 
 def channel_kinds() -> list[tuple[str, str]]:
     """The kinds of channel: one per registered transport, so the database, API, admin and
@@ -89,7 +91,7 @@ class Delivery(models.Model):
         "alerts.Alert", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
     rule = models.ForeignKey("rules.Rule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    payload = models.JSONField(default=dict)
+    payload = FastJSONField(default=dict)
     causal_depth = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)

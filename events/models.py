@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from alertsite.fields import FastJSONField
+
 
 class EventCategory(models.TextChoices):
     ADMIN = "admin", "Admin"
@@ -58,7 +60,7 @@ class AuditEvent(models.Model):
     causal_depth = models.PositiveSmallIntegerField(
         default=0, help_text="0 for events from outside; audit events caused by alerts count up."
     )
-    payload = models.JSONField()
+    payload = FastJSONField()
 
     class Meta:
         indexes = [

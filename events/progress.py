@@ -74,6 +74,15 @@ def pending_claim_events(rows: QuerySet[PendingEvaluation], *, limit: int | None
     return list(AuditEvent.objects.filter(pk__in=Subquery(claim)).only(*EVALUATED_FIELDS).order_by("pk"))
 
 
+def pending_claim_oldest(*, received_since: datetime, exclude: Collection[int], limit: int) -> list[AuditEvent]:
+    """`pending_claim_events` of the oldest `limit` rows received since then, bar `exclude`: the
+    evaluation drain's claim, every batch. On PostgreSQL one plain statement written once (the
+    ORM built and compiled the locking sub-select anew for each batch)."""
+    if connection.vendor != "postgresql":
+        return pending_claim_events(pending_rows(received_since=received_since, exclude=exclude), limit=limit)
+    return list(AuditEvent.objects.raw(CLAIM_OLDEST_SQL, [received_since, list(exclude), limit]))
+
+
 # What evaluation reads of each claimed event: enough to match it and to raise an alert from
 # it, so a batch that raises alerts reads its events once.
 EVALUATED_FIELDS = (
@@ -87,6 +96,13 @@ EVALUATED_FIELDS = (
     "client_ip",
     "causal_depth",
 )
+_EVALUATED_COLUMNS = ", ".join(f'"{name}"' for name in ("id", *EVALUATED_FIELDS[1:]))  # plain columns
+CLAIM_OLDEST_SQL = f"""
+SELECT {_EVALUATED_COLUMNS} FROM {AuditEvent._meta.db_table} WHERE id IN (
+    SELECT event_id FROM {PENDING_TABLE} WHERE received_at >= %s AND NOT (event_id = ANY(%s::bigint[]))
+    ORDER BY event_id LIMIT %s FOR UPDATE SKIP LOCKED
+) ORDER BY id
+"""
 POSTGRES_DONE = f"""
 WITH done AS (
     DELETE FROM {PENDING_TABLE} WHERE event_id = ANY(%s::bigint[]) RETURNING 1

@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from alerts.policy import NewMatch
 from alerts.services import matches_handle
-from events.models import AuditEvent, PendingEvaluation
-from events.progress import pending_claim_events, pending_done, pending_rows, pending_stale
+from events.models import AuditEvent
+from events.progress import pending_claim_events, pending_claim_oldest, pending_done, pending_rows, pending_stale
 from rules.alerting import RuleMatchHistory, alert_policies
 from rules.detections import DetectionEvent
 from rules.detections.live import detections_decide
@@ -61,7 +60,7 @@ class PendingMatch:
 
 def events_evaluate(*, event_pks: Sequence[int], engine: RuleEngine | None = None) -> EvaluationResult:
     """Evaluate the still-pending events among `event_pks` against every enabled rule."""
-    return _evaluate(pending_rows(event_pks=event_pks), engine=engine)
+    return _evaluate(lambda: pending_claim_events(pending_rows(event_pks=event_pks)), engine=engine)
 
 
 def events_pending(*, received_since: datetime, exclude: Collection[int] = (), limit: int | None = None) -> list[int]:
@@ -74,16 +73,17 @@ def events_evaluate_pending(
     *, limit: int, received_since: datetime, exclude: Collection[int] = (), engine: RuleEngine | None = None
 ) -> EvaluationResult:
     """Evaluate the oldest `limit` events still waiting, whoever queued them (the coalesced drain)."""
-    return _evaluate(pending_rows(received_since=received_since, exclude=exclude), engine=engine, limit=limit)
+    return _evaluate(
+        lambda: pending_claim_oldest(received_since=received_since, exclude=exclude, limit=limit), engine=engine
+    )
 
 
-def _evaluate(
-    rows: QuerySet[PendingEvaluation], *, engine: RuleEngine | None, limit: int | None = None
-) -> EvaluationResult:
+def _evaluate(claim: Callable[[], list[AuditEvent]], *, engine: RuleEngine | None) -> EvaluationResult:
+    """Claim a batch (in the transaction: another worker evaluating some keeps them), match it,
+    record what it matched and end its pending rows, all in one transaction."""
     with rules_stamp_pinned(), transaction.atomic():
         engine = engine or engine_current()
-        # Another worker already evaluating some of these keeps them; we take the rest.
-        events = pending_claim_events(rows, limit=limit)
+        events = claim()
         if not events:
             return EvaluationResult(events=0, matches=0, new_matches=0)
         pks = [event.pk for event in events]

@@ -125,8 +125,8 @@ class DetectionValue(models.Model):
 
     One row per (rule, hash), learned from stored events when the rule is saved or enabled and
     kept current by evaluation; rows not seen for `history_days` are pruned. `claim` is the
-    random token of the batch that inserted the row: a writer whose insert lost the race to
-    another worker reads someone else's token back and does not fire.
+    random token of the batch that inserted the row (0 when learned): a writer whose insert lost
+    the race to another worker gets no row back, reads what that worker stored and decides after it.
     """
 
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="+")
@@ -147,7 +147,8 @@ class DetectionStep(models.Model):
     """`sequence` state: a step event of a rule not yet consumed by a completed sequence.
 
     Kept until `expires_at` (its event time plus the window) and a grace for late events, so a
-    step that arrives late but inside the window still finds the others.
+    step that arrives late but inside the window still finds the others. `chain` records which
+    partial sequence the step went into, so the next batch resumes them as they stood.
     """
 
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="+")
@@ -156,6 +157,11 @@ class DetectionStep(models.Model):
     event_timestamp = models.DateTimeField()
     positions = models.PositiveIntegerField(help_text="Bit mask of the rule's conditions (steps) the event matches.")
     expires_at = models.DateTimeField()
+    chain = models.BigIntegerField(
+        null=True,
+        help_text="Event pk of the first step of the partial sequence this step went into (its own when it "
+        "started one); 0 when in none; null when stored before this was recorded (fed again from nothing).",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "event"], name="detection_step_once")]

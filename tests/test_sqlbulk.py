@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
-from alertsite.sqlbulk import insert_new
+from alertsite.sqlbulk import insert_all, insert_new
 from channels.models import Channel, Delivery
 
 pytestmark = pytest.mark.django_db
@@ -43,3 +43,16 @@ def test_many_rows_take_one_statement(channel):
     with CaptureQueriesContext(connection) as queries:
         pks = insert_new([delivery(channel, f"alert:{n}") for n in range(200)])
     assert len(pks) == 200 and len(queries) == 1
+
+
+def test_insert_all_sets_each_instances_primary_key_in_order(channel):
+    rows = [delivery(channel, f"alert:{n}") for n in range(5)]
+    insert_all(rows)
+    assert [row.source for row in rows] == [Delivery.objects.get(pk=row.pk).source for row in rows]
+    assert not rows[0]._state.adding
+
+
+def test_insert_all_raises_on_a_conflict_instead_of_skipping(channel):
+    insert_all([delivery(channel, "alert:1")])
+    with pytest.raises(IntegrityError):
+        insert_all([delivery(channel, "alert:1")])

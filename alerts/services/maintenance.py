@@ -270,20 +270,29 @@ def window_delete(*, window: MaintenanceWindow, actor: User | None) -> None:
         )
 
 
+WINDOW_COLUMNS = (
+    "id",
+    "name",
+    "starts_at",
+    "ends_at",
+    "timezone",
+    "recurrence",
+    "scope_rules",
+    "scope_priorities",
+    "scope_event_types",
+    "mute",
+)
+# Read by every alerting batch: plain SQL written once (the ORM compiled it anew each time,
+# about a tenth of a worker's CPU when every event alerts and no window exists at all).
+POSSIBLE_SQL = (
+    f"SELECT {', '.join(WINDOW_COLUMNS)} FROM {MaintenanceWindow._meta.db_table} "
+    "WHERE starts_at <= %s AND (recurrence <> '' OR ends_at > %s)"
+)
+
+
 def windows_possible(start: datetime, end: datetime) -> list[WindowSpec]:
     """The windows that may have an occurrence in [start, end]: one query (recurring ones all load)."""
-    rows = MaintenanceWindow.objects.filter(Q(starts_at__lte=end) & (~Q(recurrence="") | Q(ends_at__gt=start))).only(
-        "pk",
-        "name",
-        "starts_at",
-        "ends_at",
-        "timezone",
-        "recurrence",
-        "scope_rules",
-        "scope_priorities",
-        "scope_event_types",
-        "mute",
-    )
+    rows = MaintenanceWindow.objects.raw(POSSIBLE_SQL, [end, start])
     specs = []
     for row in rows:
         try:

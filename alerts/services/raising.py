@@ -30,6 +30,7 @@ from alerts.services.notify import alert_notification, match_notification
 from alerts.services.reminders import alerts_reminders_update, reminder_fields
 from alerts.states import UNRESOLVED, AlertStatus
 from alerts.subjects import alert_category_for, alert_source_for
+from alertsite.sqlbulk import insert_all, insert_new
 from channels.services import NotificationOrder, notifications_enqueue
 from events.models import AuditEvent
 from events.services import audit_events_record
@@ -174,27 +175,25 @@ def _alerts_open_ungrouped(
     """One alert per match of a rule that neither groups nor counts: two INSERTs for all of them."""
     if not ungrouped:
         return []
-    alerts = Alert.objects.bulk_create(
-        [
-            _alert_new(
-                policy,
-                event,
-                steps,
-                group_key=match.group_key,
-                collecting=False,
-                explanation=match.explanation,
-                suppressed_by=suppressed,
-            )
-            for policy, event, match, steps, suppressed in ungrouped
-        ]
-    )
-    AlertEvent.objects.bulk_create(
+    alerts = [
+        _alert_new(
+            policy,
+            event,
+            steps,
+            group_key=match.group_key,
+            collecting=False,
+            explanation=match.explanation,
+            suppressed_by=suppressed,
+        )
+        for policy, event, match, steps, suppressed in ungrouped
+    ]
+    insert_all(alerts)
+    insert_new(
         [
             link
             for alert, (_, _, match, steps, _) in zip(alerts, ungrouped, strict=True)
             for link in _alert_links(alert, steps, match)
-        ],
-        ignore_conflicts=True,
+        ]
     )
     return [(policy, alert, event) for alert, (policy, event, _, _, _) in zip(alerts, ungrouped, strict=True)]
 

@@ -72,6 +72,8 @@ class SequenceRun:
     steps: tuple[int, ...]
     span: timedelta
     chains: dict[str, list[list[DetectionEvent]]] = field(default_factory=dict)
+    # event pk -> pk of the first step of the chain the event went into (its own when it started one)
+    placed: dict[int, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, detection: dict[str, Any]) -> SequenceRun:
@@ -84,13 +86,23 @@ class SequenceRun:
         for index, chain in enumerate(chains):
             if self.steps[len(chain)] in event.positions:
                 chain.append(event)
+                self.placed[event.pk] = chain[0].pk
                 if len(chain) == len(self.steps):
                     del chains[index]
                     return chain
                 return None
         if self.steps[0] in event.positions:
             chains.append([event])
+            self.placed[event.pk] = event.pk
         return None
+
+    def resume(self, key: str, chains: Iterable[Sequence[DetectionEvent]]) -> None:
+        """Start from these partial sequences of the key (oldest first), as an earlier run left them.
+
+        An event's place depends on the chains before it, also ones that expired since; the
+        live path resumes them rather than feeding the stored steps again from nothing.
+        """
+        self.chains[key] = [list(chain) for chain in chains]
 
     def waiting(self, key: str) -> list[list[DetectionEvent]]:
         return self.chains.get(key, [])

@@ -63,7 +63,9 @@ def alert(pagerduty_channel: Channel, hook_channel: Channel, ingest, monkeypatch
         "channels": [pagerduty_channel.pk, hook_channel.pk],
     }
     rule_create(data=rule, actor=None)
-    monkeypatch.setattr("channels.services.outbox.deliveries_send_after_commit", lambda pks: None)  # rows only
+    monkeypatch.setattr(
+        "channels.services.outbox.deliveries_send_after_commit", lambda pks, **claims: None
+    )  # rows only
     ingest(make_event(id="login-pd"))
     return Alert.objects.get()
 

@@ -193,6 +193,16 @@ def test_sequence_late_first_step_inside_the_window_still_completes_once(ingest)
     assert Alert.objects.filter(rule=rule).count() == 1
 
 
+def test_a_step_stored_before_its_chain_was_recorded_still_completes_the_sequence(ingest):
+    """Steps stored by a release that did not record their partial sequence (chain null) are fed
+    again from nothing, as then."""
+    rule = sequence_rule()
+    ingest(totp_off("t1", 0))
+    DetectionStep.objects.filter(rule=rule).update(chain=None)
+    ingest(password("p1", 4))
+    assert alert_events(Alert.objects.get(rule=rule)) == ["t1", "p1"]
+
+
 def test_sequence_in_one_batch_out_of_order(ingest):
     rule = sequence_rule()
     ingest(password("p1", 4), totp_off("t1", 0))
