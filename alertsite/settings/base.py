@@ -142,7 +142,7 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "alertsite.rediscache.KeptRedisCache",
             "LOCATION": CELERY_BROKER_URL,
             "KEY_PREFIX": "alertsite",
         }
