@@ -6,6 +6,8 @@
   make one attempt each through the channel's transport (webhooks side by side on kept
   connections), and record them per batch: sent, rescheduled with exponential backoff and
   jitter (Retry-After honoured), or failed for good (channels.services.sending).
+- A worker's task that wrote at most `ALERTSITE_DELIVERY_INLINE_MAX` rows sends them itself after
+  its commit; it writes them claimed (`sending`), so that send starts at step 2 of the batch.
 - `deliveries_requeue` (the beat sweep) picks up rows whose retry is due and rows stuck
   in `sending` after a worker died; receivers de-duplicate by the delivery UUID.
 """
