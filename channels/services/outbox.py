@@ -38,7 +38,7 @@ from channels.transports import transports
 from events.services import AUDIT_SERVICE, actor_reference, audit_event_record
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from django.contrib.auth.models import User
 
@@ -190,22 +190,28 @@ _pending = threading.local()
 DELIVER_CHUNK = 50
 
 
-def _waiting_count() -> int:
-    """Rows this transaction has already written for sending after its commit."""
+def _waiting_now() -> _Waiting | None:
+    """What this thread's current transaction has written for sending after its commit (None
+    when nothing yet, or when what is kept belongs to a transaction that rolled back)."""
     waiting: _Waiting | None = getattr(_pending, "batch", None)
     if waiting is None or not any(entry[1] is _flush_pending for entry in transaction.get_connection().run_on_commit):
-        return 0
-    return len(waiting.pks) + len(waiting.claimed)
+        return None
+    return waiting
+
+
+def _waiting_count() -> int:
+    """Rows this transaction has already written for sending after its commit."""
+    waiting = _waiting_now()
+    return 0 if waiting is None else len(waiting.pks) + len(waiting.claimed)
 
 
 def deliveries_send_after_commit(pks: list[int], *, claimed: Sequence[Delivery] = (), claimed_at: Any = None) -> None:
     """Queue the rows for sending when the transaction commits: one task per 50 rows of the
     whole transaction, not one per notification (outside a transaction: now). `claimed` rows
     (written `sending` at `claimed_at`) are sent by this thread right after the commit."""
-    current = transaction.get_connection()
-    waiting: _Waiting | None = getattr(_pending, "batch", None)
-    registered = waiting is not None and any(entry[1] is _flush_pending for entry in current.run_on_commit)
-    if waiting is None or not registered:
+    waiting = _waiting_now()
+    registered = waiting is not None
+    if waiting is None:
         # First notification of this transaction (or the last one rolled back): start afresh.
         waiting = _pending.batch = _Waiting()
     waiting.pks.extend(pks)
@@ -238,34 +244,37 @@ def _flush_pending() -> None:
     waiting: _Waiting = getattr(_pending, "batch", None) or _Waiting()
     _pending.batch = None
     pks = list(waiting.pks)
-    if waiting.claimed:
-        try:
-            started = time.monotonic()
-            run = deliveries_send_claimed_scheduling_retries(waiting.claimed, claimed_at=waiting.claimed_at)
-            if set(run.counts) - {"sent"} or time.monotonic() - started > INLINE_SLOW_SECONDS:
-                _inline.paused_until = time.monotonic() + INLINE_PAUSE_SECONDS
-        except Exception:
-            logger.exception("sending in the raising task failed; queueing the deliveries instead")
-            _inline.paused_until = time.monotonic() + INLINE_PAUSE_SECONDS
-            # Rows still ours go back to pending and through the queue; any the failed pass
-            # recorded are no longer `sending` under this claim and are left as they are.
-            _claims_release(waiting.claimed, waiting.claimed_at)
-            pks.extend(row.pk for row in waiting.claimed)
-    if pks and inline_send_fits(len(pks)):
-        try:
-            started = time.monotonic()
-            run = deliveries_send_scheduling_retries(pks)
-            if set(run.counts) - {"sent"} or time.monotonic() - started > INLINE_SLOW_SECONDS:
-                _inline.paused_until = time.monotonic() + INLINE_PAUSE_SECONDS
-            return
-        except Exception:
-            logger.exception("sending in the raising task failed; queueing the deliveries instead")
-            _inline.paused_until = time.monotonic() + INLINE_PAUSE_SECONDS
+    if waiting.claimed and not _sent_here(
+        lambda: deliveries_send_claimed_scheduling_retries(waiting.claimed, claimed_at=waiting.claimed_at)
+    ):
+        # Rows still ours go back to pending and through the queue; any the failed pass
+        # recorded are no longer `sending` under this claim and are left as they are.
+        _claims_release(waiting.claimed, waiting.claimed_at)
+        pks.extend(row.pk for row in waiting.claimed)
+    if pks and inline_send_fits(len(pks)) and _sent_here(lambda: deliveries_send_scheduling_retries(pks)):
+        return
     for start in range(0, len(pks), DELIVER_CHUNK):
         deliver_task.delay(pks[start : start + DELIVER_CHUNK])
 
 
 # -- sending in the task that raised the alert ---------------------------------------------------
+
+
+def _sent_here(send: Callable[[], SendRun]) -> bool:
+    """Run one send in the raising task; False when it raised. A failed, slow or raising send
+    pauses sending here for a while (inline_send_fits), so a dead receiver holds up evaluation
+    once at most."""
+    started = time.monotonic()
+    try:
+        run = send()
+    except Exception:
+        logger.exception("sending in the raising task failed; queueing the deliveries instead")
+        _inline.paused_until = time.monotonic() + INLINE_PAUSE_SECONDS
+        return False
+    if set(run.counts) - {"sent"} or time.monotonic() - started > INLINE_SLOW_SECONDS:
+        _inline.paused_until = time.monotonic() + INLINE_PAUSE_SECONDS
+    return True
+
 
 INLINE_SLOW_SECONDS = 1.0
 INLINE_PAUSE_SECONDS = 60.0
