@@ -96,7 +96,7 @@ EVALUATED_FIELDS = (
     "client_ip",
     "causal_depth",
 )
-_EVALUATED_COLUMNS = ", ".join(f'"{name}"' for name in ("id", *EVALUATED_FIELDS[1:]))  # plain columns
+_EVALUATED_COLUMNS = ", ".join(f'"{"id" if name == "pk" else name}"' for name in EVALUATED_FIELDS)  # plain columns
 CLAIM_OLDEST_SQL = f"""
 SELECT {_EVALUATED_COLUMNS} FROM {AuditEvent._meta.db_table} WHERE id IN (
     SELECT event_id FROM {PENDING_TABLE} WHERE received_at >= %s AND NOT (event_id = ANY(%s::bigint[]))

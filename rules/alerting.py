@@ -103,7 +103,7 @@ def _policy_rows(rule_ids: Collection[int]) -> _PolicyRows:
     stamp = rules_stamp()
     with _policy_lock:
         cached_stamp, cached = _policy_cache
-        if cached_stamp != stamp or not stamp:
+        if cached_stamp != stamp or not stamp:  # no stamp row yet (no rule written): keep nothing
             cached = {}
             _policy_cache = (stamp, cached)
     missing = [rule_id for rule_id in rule_ids if rule_id not in cached]
@@ -114,13 +114,10 @@ def _policy_rows(rule_ids: Collection[int]) -> _PolicyRows:
         ):
             channels[rule_id].append(channel_id)
         found = {rule.pk: rule for rule in Rule.objects.filter(pk__in=missing).only(*POLICY_READ)}
-        fresh = {
-            rule_id: (found.get(rule_id), tuple(sorted(channels[rule_id])) if rule_id in found else ())
+        cached.update(
+            (rule_id, (found.get(rule_id), tuple(sorted(channels[rule_id])) if rule_id in found else ()))
             for rule_id in missing
-        }
-        if stamp:  # without a stamp row (a database nobody wrote a rule to) nothing is kept
-            cached.update(fresh)
-        return {rule_id: cached.get(rule_id) or fresh[rule_id] for rule_id in rule_ids}
+        )
     return {rule_id: cached[rule_id] for rule_id in rule_ids}
 
 

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import connection
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
@@ -45,7 +46,7 @@ def _statement() -> str:
         f"SELECT {columns}, g.name AS role_group FROM {quote(Token._meta.db_table)} t "
         f"JOIN {quote(user_model._meta.db_table)} u ON u.{user_pk} = t.user_id "
         f"LEFT JOIN {quote(user_model.groups.through._meta.db_table)} ug ON ug.user_id = u.{user_pk} "
-        f"LEFT JOIN {quote('auth_group')} g ON g.id = ug.group_id AND g.name IN ({names}) "
+        f"LEFT JOIN {quote(Group._meta.db_table)} g ON g.id = ug.group_id AND g.name IN ({names}) "
         f"WHERE t.{quote('key')} = %s"
     )
 

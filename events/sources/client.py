@@ -162,7 +162,7 @@ class DirectoryInsightsClient:
         status, headers, payload = self.post(EVENTS_PATH, body, org=org)
         _raise_for_status(status, headers, payload, secret=self.api_key)
         try:
-            rows = rows_decode(payload)
+            rows = json_loads_exact(payload)
         except (orjson.JSONDecodeError, ValueError, RecursionError):
             raise VendorUnavailable(
                 f"The vendor answered {status} with a body that is not JSON: {_snippet(payload, self.api_key)!r}",
@@ -187,12 +187,6 @@ class DirectoryInsightsClient:
 def _masked(text: str, secret: str) -> str:
     """The vendor's text with the API key masked: a vendor or a proxy may echo it back."""
     return text.replace(secret, "***") if secret else text
-
-
-def rows_decode(payload: bytes) -> Any:
-    """The vendor's rows: `json_loads_exact` (its cheap scan skips the second decoding unless a
-    19-digit run may be a number)."""
-    return json_loads_exact(payload)
 
 
 def _snippet(payload: bytes, secret: str) -> str:
