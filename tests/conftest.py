@@ -23,6 +23,37 @@ PASSWORD = "correct-horse-battery-staple"
 _usernames = count(1)
 
 
+def _serialized_rollback_into_empty_tables() -> None:
+    """`serialized_rollback` restores the database as it was serialized, row ids included. A
+    transactional test without it ends with a flush whose post_migrate signal puts back the
+    content types, role groups, event-type catalog and rule templates under new ids, so the next
+    serialized test's restore collided with them on their unique names (in whichever order the
+    two happened to run). Such leftovers are flushed first (without the signal): the restore
+    then starts from empty tables, as after a serialized test."""
+    from django.core.management import call_command
+    from django.db.backends.base.creation import BaseDatabaseCreation
+
+    load = BaseDatabaseCreation.deserialize_db_from_string
+    if getattr(load, "into_empty_tables", False):
+        return
+
+    def load_into_empty_tables(self: BaseDatabaseCreation, data: str) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM django_content_type LIMIT 1")
+            leftovers = cursor.fetchone() is not None
+        if leftovers:
+            call_command(
+                "flush", verbosity=0, interactive=False, database=self.connection.alias, inhibit_post_migrate=True
+            )
+        load(self, data)
+
+    load_into_empty_tables.into_empty_tables = True  # type: ignore[attr-defined]
+    BaseDatabaseCreation.deserialize_db_from_string = load_into_empty_tables  # type: ignore[method-assign]
+
+
+_serialized_rollback_into_empty_tables()
+
+
 @pytest.fixture(autouse=True)
 def _event_types_forgotten() -> None:
     """Each test starts with a catalog this process has not seen (rolled-back tests insert types too)."""
