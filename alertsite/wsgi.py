@@ -6,13 +6,14 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from alertsite.afterresponse import AfterResponse
 from alertsite.startup import StartupRefused, database_refusal, refuse
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alertsite.settings.base")
 # A weak key or an unreachable database stops the server with one line (and gunicorn's master
 # with it, see alertsite.startup.EXIT_REFUSED) instead of a traceback in every worker.
 try:
-    application = get_wsgi_application()
+    django_application = get_wsgi_application()
 except StartupRefused as refusal:
     refuse(refusal)
 if refusal := database_refusal():
@@ -22,3 +23,6 @@ if refusal := database_refusal():
 from alertsite.runtime.scheduler import embedded_scheduler_start  # after the app is loaded
 
 embedded_scheduler_start()
+
+# Work a request defers (evaluating its few events) runs after its response is sent.
+application = AfterResponse(django_application)

@@ -83,6 +83,14 @@ def pending_claim_oldest(*, received_since: datetime, exclude: Collection[int], 
     return list(AuditEvent.objects.raw(CLAIM_OLDEST_SQL, [received_since, list(exclude), limit]))
 
 
+def pending_claim_listed(event_pks: Collection[int]) -> list[AuditEvent]:
+    """`pending_claim_events` of these events' rows: a request's own events, evaluated after its
+    response, or a task's batch. On PostgreSQL one plain statement written once."""
+    if connection.vendor != "postgresql":
+        return pending_claim_events(pending_rows(event_pks=event_pks))
+    return list(AuditEvent.objects.raw(CLAIM_LISTED_SQL, [list(event_pks)]))
+
+
 # What evaluation reads of each claimed event: enough to match it and to raise an alert from
 # it, so a batch that raises alerts reads its events once.
 EVALUATED_FIELDS = (
@@ -101,6 +109,12 @@ CLAIM_OLDEST_SQL = f"""
 SELECT {_EVALUATED_COLUMNS} FROM {AuditEvent._meta.db_table} WHERE id IN (
     SELECT event_id FROM {PENDING_TABLE} WHERE received_at >= %s AND NOT (event_id = ANY(%s::bigint[]))
     ORDER BY event_id LIMIT %s FOR UPDATE SKIP LOCKED
+) ORDER BY id
+"""
+CLAIM_LISTED_SQL = f"""
+SELECT {_EVALUATED_COLUMNS} FROM {AuditEvent._meta.db_table} WHERE id IN (
+    SELECT event_id FROM {PENDING_TABLE} WHERE event_id = ANY(%s::bigint[])
+    ORDER BY event_id FOR UPDATE SKIP LOCKED
 ) ORDER BY id
 """
 POSTGRES_DONE = f"""

@@ -24,7 +24,7 @@ from django.utils import timezone
 from alerts.policy import NewMatch
 from alerts.services import matches_handle
 from events.models import AuditEvent
-from events.progress import pending_claim_events, pending_claim_oldest, pending_done, pending_rows, pending_stale
+from events.progress import pending_claim_listed, pending_claim_oldest, pending_done, pending_rows, pending_stale
 from rules.alerting import RuleMatchHistory, alert_policies
 from rules.detections import DetectionEvent
 from rules.detections.live import detections_decide
@@ -60,7 +60,7 @@ class PendingMatch:
 
 def events_evaluate(*, event_pks: Sequence[int], engine: RuleEngine | None = None) -> EvaluationResult:
     """Evaluate the still-pending events among `event_pks` against every enabled rule."""
-    return _evaluate(lambda: pending_claim_events(pending_rows(event_pks=event_pks)), engine=engine)
+    return _evaluate(lambda: pending_claim_listed(event_pks), engine=engine)
 
 
 def events_pending(*, received_since: datetime, exclude: Collection[int] = (), limit: int | None = None) -> list[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from alertsite import afterresponse
 from alertsite.wakeups import tasks_run_inline, wake, woken
 from rules.evaluation import (
     evaluation_batches,
@@ -113,13 +115,30 @@ def rule_backfill_task(rule_id: int) -> int:
 
 def evaluation_enqueue(event_pks: list[int]) -> None:
     """The ingest listener: a task per full batch, so big imports spread over the workers; a
+    request's few events are evaluated by its own web process after its response; any other
     smaller rest wakes the coalesced drain, so many small requests share one task."""
     batches = evaluation_batches(event_pks)
     for batch in batches:
-        if len(batch) < settings.ALERTSITE_EVALUATION_BATCH_SIZE:
-            wake(PENDING, evaluate_pending_task)
-        else:
+        if len(batch) >= settings.ALERTSITE_EVALUATION_BATCH_SIZE:
             evaluate_events_task.delay(batch)
+        elif len(batch) <= settings.ALERTSITE_EVALUATION_AFTER_RESPONSE_MAX and afterresponse.deferrable():
+            afterresponse.defer(functools.partial(evaluate_after_response, batch))
+        else:
+            wake(PENDING, evaluate_pending_task)
+
+
+def evaluate_after_response(event_pks: list[int]) -> None:
+    """A request's own events, evaluated once its client has the answer: no task, no queue hop.
+
+    The same claim as a task's (an event another process took is skipped), so exactly once
+    holds; if this fails the drain is woken to take them, and if the process dies here the
+    pending rows stay for the sweep, as for a lost task.
+    """
+    try:
+        events_evaluate(event_pks=event_pks)
+    except Exception:
+        logger.exception("evaluating after the response failed; the queue takes the events")
+        wake(PENDING, evaluate_pending_task)
 
 
 @shared_task(name="rules.tasks.rule_snoozes_expire_task")

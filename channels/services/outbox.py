@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from alertsite import afterresponse
 from alertsite.sqlbulk import insert_new_returning
 from channels.models import Channel, Delivery, DeliveryStatus, NotificationKind
 from channels.notification import Notification, sample_notification
@@ -290,7 +291,8 @@ _inline = _InlineState()
 def inline_send_fits(count: int) -> bool:
     """Send right here instead of through the queue: one queue hop (and a task) less per alert.
 
-    Only inside a worker's task (a web request never waits on a receiver), only for a few
+    Only inside a worker's task or a web process's work after its response (a request never
+    waits on a receiver), only for a few
     rows (a storm still spreads over the workers), and not for a minute after a send here
     failed or was slow (a dead receiver must not hold up evaluation more than once a minute).
     What is claimed here follows the same claim/record/retry path as a queued delivery, and
@@ -298,11 +300,14 @@ def inline_send_fits(count: int) -> bool:
     """
     from celery import current_task
 
-    if count > settings.ALERTSITE_DELIVERY_INLINE_MAX or not current_task:  # a proxy: falsy outside tasks
+    if count > settings.ALERTSITE_DELIVERY_INLINE_MAX:
         return False
-    request = current_task.request
-    if request.is_eager or request.id is None:
-        return False
+    if not afterresponse.running():  # after a response nobody waits either
+        if not current_task:  # a proxy: falsy outside tasks
+            return False
+        request = current_task.request
+        if request.is_eager or request.id is None:
+            return False
     return time.monotonic() >= _inline.paused_until
 
 

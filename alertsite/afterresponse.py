@@ -1,0 +1,98 @@
+"""Work a web request leaves for after its response: the client has its answer, this process goes on.
+
+Why: at a few single-event requests a second, handing each request's event to a worker cost more
+than evaluating it (a Celery publish in the web process, the worker's message handling, a
+second connection's round trips) and added a queue hop to every alert's latency. Every WSGI
+server calls the response iterable's `close()` once the last byte is written (gunicorn's sync
+worker before it closes the socket), so a request may `defer` a job to then: the client is not
+kept waiting, and no other process is involved.
+
+Only `AfterResponse`, wrapped around the WSGI application (`alertsite.wsgi`), runs the jobs;
+elsewhere (Django's test client, a management command, a Celery task) `deferrable()` is False
+and callers do what they would do without it. A job runs once, in its request's thread, after
+Django closed the response (its `request_finished` housekeeping done); an exception is logged
+and the next job still runs, so a job whose work must not be lost keeps its own fallback (the
+evaluation sweep backs up evaluation either way, as for a lost task).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+Job = Callable[[], None]
+
+_jobs: ContextVar[list[Job] | None] = ContextVar("after_response_jobs", default=None)
+_running: ContextVar[bool] = ContextVar("after_response_running", default=False)
+
+
+def deferrable() -> bool:
+    """True inside a request served through `AfterResponse`: `defer` will run the job."""
+    return _jobs.get() is not None
+
+
+def running() -> bool:
+    """True while this thread runs a deferred job: nobody waits on it any more."""
+    return _running.get()
+
+
+def defer(job: Job) -> None:
+    """Run `job` after this request's response is sent. Only when `deferrable()`."""
+    jobs = _jobs.get()
+    if jobs is None:
+        raise RuntimeError("defer() outside a request served through AfterResponse")
+    jobs.append(job)
+
+
+def jobs_run(jobs: list[Job]) -> None:
+    token = _running.set(True)
+    try:
+        for job in jobs:
+            try:
+                job()
+            except Exception:
+                logger.exception("a job deferred to after the response failed")
+    finally:
+        _running.reset(token)
+
+
+class AfterResponse:
+    """WSGI middleware: collects the request's deferred jobs and runs them when the response is closed."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        jobs: list[Job] = []
+        token = _jobs.set(jobs)
+        try:
+            result = self.app(environ, start_response)
+        finally:
+            _jobs.reset(token)
+        if not jobs:
+            return result  # untouched: a file response keeps its server's sendfile path
+        return _ClosingThenJobs(result, jobs)
+
+
+class _ClosingThenJobs:
+    """The response body as it was; `close()` closes it, then runs the jobs."""
+
+    def __init__(self, body: Iterable[bytes], jobs: list[Job]) -> None:
+        self.body = body
+        self.jobs = jobs
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.body)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            jobs, self.jobs = self.jobs, []
+            jobs_run(jobs)
