@@ -49,15 +49,21 @@ def defer(job: Job) -> None:
 
 
 def jobs_run(jobs: list[Job]) -> None:
-    token = _running.set(True)
+    """Run the jobs in order; a job may defer more (evaluating a request's events raises alerts
+    whose audit events may be evaluated too): they run after it, here."""
+    running, deferring = _running.set(True), _jobs.set(jobs)
     try:
-        for job in jobs:
+        done = 0
+        while done < len(jobs):
+            job = jobs[done]
+            done += 1
             try:
                 job()
             except Exception:
                 logger.exception("a job deferred to after the response failed")
     finally:
-        _running.reset(token)
+        _jobs.reset(deferring)
+        _running.reset(running)
 
 
 class AfterResponse:

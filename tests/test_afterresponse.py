@@ -93,3 +93,20 @@ def test_closing_twice_runs_the_jobs_once():
     result.close()
     result.close()
     assert log == ["ran"]
+
+
+def test_a_job_may_defer_more_work_which_runs_after_it():
+    log: list[str] = []
+
+    def first() -> None:
+        log.append("first")
+        afterresponse.defer(lambda: log.append("deferred by the first"))
+
+    def app(environ, start_response):
+        afterresponse.defer(first)
+        afterresponse.defer(lambda: log.append("second"))
+        return Body()
+
+    served(app, log).close()
+    assert log == ["first", "second", "deferred by the first"]
+    assert afterresponse.deferrable() is False

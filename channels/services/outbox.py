@@ -33,7 +33,7 @@ from alertsite import afterresponse
 from alertsite.sqlbulk import insert_new_returning
 from channels.models import Channel, Delivery, DeliveryStatus, NotificationKind
 from channels.notification import Notification, sample_notification
-from channels.services.sending import BatchResult, deliveries_send_batch
+from channels.services.sending import BatchResult, channels_whole, deliveries_send_batch
 from channels.services.sending import deliveries_send_claimed as deliveries_send_claimed_rows
 from channels.transports import transports
 from events.services import AUDIT_SERVICE, actor_reference, audit_event_record
@@ -95,7 +95,7 @@ def notifications_enqueue(orders: Sequence[NotificationOrder]) -> list[int]:
     claim = inline_send_fits(_waiting_count() + sum(len(order.channel_ids) for order in orders))
     channels: dict[int, Channel] = {}
     if claim:
-        channels = {channel.pk: channel for channel in Channel.objects.filter(pk__in=sorted(wanted), enabled=True)}
+        channels = channels_whole(sorted(wanted), enabled_only=True)
         enabled = {pk: channel.kind for pk, channel in channels.items()}
     else:
         enabled = dict(Channel.objects.filter(pk__in=sorted(wanted), enabled=True).values_list("pk", "kind"))

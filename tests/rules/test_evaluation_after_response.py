@@ -151,3 +151,12 @@ def test_without_the_wrapper_a_request_wakes_the_drain_as_before(ingest_client, 
     )
     assert response.status_code == 202
     assert woken == [tasks.PENDING]
+
+
+def test_the_audit_events_of_the_alerts_it_raised_are_evaluated_there_too(token, woken):
+    rule_create(data=FAILED_LOGINS, actor=None)
+    on_alerts = rule_create(data={"name": "Alert raised", "conditions": [{"event_type": "alert_created"}]}, actor=None)
+    Served(token, failed_logins(1, "n")).close()
+    assert RuleMatch.objects.filter(rule=on_alerts).count() == 1
+    assert not PendingEvaluation.objects.exists()
+    assert woken == []
