@@ -9,8 +9,9 @@ kept waiting, and no other process is involved.
 
 Only `AfterResponse`, wrapped around the WSGI application (`alertsite.wsgi`), runs the jobs;
 elsewhere (Django's test client, a management command, a Celery task) `deferrable()` is False
-and callers do what they would do without it. A job runs once, in its request's thread, after
-Django closed the response (its `request_finished` housekeeping done); an exception is logged
+and callers do what they would do without it. A job runs once, in its request's thread, on its
+request's database connection, before Django's own close of the response (its
+`request_finished` housekeeping then follows the jobs); an exception is logged
 and the next job still runs, so a job whose work must not be lost keeps its own fallback (the
 evaluation sweep backs up evaluation either way, as for a lost task).
 """
@@ -95,10 +96,12 @@ class _ClosingThenJobs:
         return iter(self.body)
 
     def close(self) -> None:
+        """The jobs first, then Django's own close: its request_finished housekeeping (the
+        database connection checked or closed) comes once, after them, as at a request's end."""
+        jobs, self.jobs = self.jobs, []
         try:
+            jobs_run(jobs)
+        finally:
             close = getattr(self.body, "close", None)
             if close is not None:
                 close()
-        finally:
-            jobs, self.jobs = self.jobs, []
-            jobs_run(jobs)

@@ -139,10 +139,12 @@ class CpuMeter:
             for pid in _descendants(roots):
                 pids[pid] = label
         rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [self.database]
+            "SELECT pid, backend_type FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [self.database],
         ).fetchall()
-        for (pid,) in rows:
-            pids[pid] = "postgres"
+        for pid, backend_type in rows:
+            # Autovacuum cleaning up after an earlier part is not this part's queries: shown apart.
+            pids[pid] = "autovacuum" if backend_type == "autovacuum worker" else "postgres"
         return pids
 
     def _sample(self, conn: psycopg.Connection[Any], *, baseline: bool) -> None:
@@ -485,6 +487,11 @@ def latency_alertsite(port: int, token: str, receiver: HookReceiver, rate: float
     return {"sent": len(record.sent), "elapsed": elapsed, "accepted": len(accepted), "spans": spans}
 
 
+def database_vacuum(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+
+
 def stages_line(database_url: str) -> str:
     """Where the latency went, from the rows' own timestamps (bench/delivery.py's stages), median/p95 ms."""
     with psycopg.connect(database_url) as conn:
@@ -608,6 +615,7 @@ def main() -> None:
                 notes.append(f"(d) {storm.detail}; {meter.line()}")
                 print(f"(d) storm: {storm.rate:,.0f}/s; {storm.detail}\n    {meter.line()}", flush=True)
             if "e" not in skip:
+                database_vacuum(database_url)  # (c) and (d) leave dead rows: clean them before, not during
                 result, meter = run_latency(stack, receiver, args.rate, args.latency_seconds)
                 rows.append(
                     (

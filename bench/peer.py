@@ -42,6 +42,7 @@ from e2e import (  # noqa: E402 - needs bench/ on the path
     DEFAULT_DATABASE_URL,
     TICKS,
     _stat,
+    database_vacuum,
     run_latency,
     run_storm,
     spans_line,
@@ -269,6 +270,7 @@ def main() -> None:
         stack = stack_prepare(database_url, fresh=False)
         storm, storm_meter = run_storm(stack, receiver, args.storm)
         print(f"alertsite storm: {storm.rate:,.0f}/s; {storm.detail}\n    {storm_meter.line()}", flush=True)
+        database_vacuum(database_url)  # the storm's dead rows cleaned before the latency part, not during
         latency, latency_meter = run_latency(stack, receiver, args.rate, args.latency_seconds)
         print(
             f"alertsite latency: {spans_line(latency['spans'])}\n    stages, median/p95 ms: "

@@ -24,7 +24,7 @@ def served(app, log: list[str]):
     return AfterResponse(app)({}, start_response)
 
 
-def test_deferred_jobs_run_after_the_body_is_closed_in_order():
+def test_deferred_jobs_run_when_the_server_closes_the_body_in_order_then_the_body_closes():
     log: list[str] = []
     body = Body([b"ok"])
 
@@ -38,7 +38,8 @@ def test_deferred_jobs_run_after_the_body_is_closed_in_order():
     assert b"".join(result) == b"ok"
     assert log == ["start 202 Accepted"]
     result.close()
-    assert log == ["start 202 Accepted", "first, body closed: True", "second"]
+    assert log == ["start 202 Accepted", "first, body closed: False", "second"]
+    assert body.closed
 
 
 def test_a_response_without_deferred_work_is_returned_untouched():
