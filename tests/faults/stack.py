@@ -243,3 +243,17 @@ class Stack:
         except RuntimeError as exc:
             raise AssertionError(f"{exc}: {latest}\n{self.output()}") from None
         return latest
+
+
+def every_stage_once(n: int) -> dict[str, int]:
+    """What `Stack.wait_until_caught_up` answers when n events each went through every stage once."""
+    return {
+        "stored": n,
+        "pending": 0,
+        "evaluated": n,
+        "matched": n,
+        "alerted": n,
+        "deliveries": n,
+        "sent": n,
+        "received": n,
+    }
