@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 from rest_framework.test import APIClient
@@ -31,7 +32,6 @@ def _serialized_rollback_into_empty_tables() -> None:
     serialized test's restore collided with them on their unique names (in whichever order the
     two happened to run). Such leftovers are flushed first (without the signal): the restore
     then starts from empty tables, as after a serialized test."""
-    from django.core.management import call_command
     from django.db.backends.base.creation import BaseDatabaseCreation
 
     load = BaseDatabaseCreation.deserialize_db_from_string
@@ -153,8 +153,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
     them (a new file for every table and index, 0.2 to 1 s a test here) and reloads the data
     object by object through the serializers (about 350 INSERTs, 0.3 s). Here the flush DELETEs
     the rows (every foreign key is DEFERRABLE INITIALLY DEFERRED and no table has a trigger, so
-    the order does not matter and nothing else happens), and a restore into empty tables COPYs
-    in the rows that Django's restore writes there, taken once at the start
+    the order does not matter and nothing else happens), and the restore COPYs in the rows that
+    Django's restore writes into empty tables, taken once at the start
     (tests/test_fast_restore.py compares the two).
     """
     from django.db import connections
@@ -187,7 +187,8 @@ class _RolledBack(Exception):
 
 def _restore_by_copy(connection) -> None:
     """Keep the rows that Django's restore puts in every serialized model's table (and in its
-    many-to-many tables) as COPY data, and load that data instead of the JSON into empty tables."""
+    many-to-many tables) as COPY data, and load that data instead of the JSON, into tables
+    emptied first if anything is left in them."""
     from django.apps import apps
 
     contents = connection._test_serialized_contents
@@ -230,13 +231,14 @@ def _restore_by_copy(connection) -> None:
         if data is not contents or not snapshot:
             deserialize(data)
             return
-        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(any_row)
-            if cursor.fetchone() is not None:
-                # Not flushed (the first transactional test, or one after a flush that ran the
-                # post_migrate handlers): Django's save-or-update of each object.
-                deserialize(data)
-                return
+            leftovers = cursor.fetchone() is not None
+        if leftovers:
+            # As _serialized_rollback_into_empty_tables does: the migrated rows before the first
+            # transactional test, or what a flush's post_migrate signal put back, go first.
+            call_command("flush", verbosity=0, interactive=False, database=connection.alias, inhibit_post_migrate=True)
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             for target, rows in snapshot.items():
                 with cursor.cursor.copy(f"COPY {target} FROM STDIN") as copy:
