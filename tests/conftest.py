@@ -145,7 +145,7 @@ def ingest(ingest_client: APIClient, django_capture_on_commit_callbacks) -> Call
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """pytest-django's test database, with the flush and the serialized restore of transactional
-    tests made cheap on PostgreSQL (README "Tests"; the same rows, the same empty tables).
+    tests made cheap on PostgreSQL, and kept for the tests that run after the browser has started.
 
     Every `transaction=True` test ends with a flush and every `serialized_rollback=True` test
     starts by loading back what the migrations put in (the event catalog, the rule templates,
@@ -156,6 +156,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
     the order does not matter and nothing else happens), and the restore COPYs in the rows that
     Django's restore writes into empty tables, taken once at the start
     (tests/test_fast_restore.py compares the two).
+
+    Once Playwright's sync API runs (the first browser test), this thread has a running asyncio
+    loop, and Django's connection handler (an asgiref Local) hands it a new DatabaseWrapper that
+    lacks the serialized contents: every later serialized_rollback test then got no restore, and
+    its flush ran the post_migrate handlers instead (0.5 to 1 s a test). The contents are kept on
+    the wrapper class, so those tests are restored as they ask.
     """
     from django.db import connections
 
@@ -170,15 +176,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 def _flush_by_delete(connection) -> None:
     """`flush` without sequence resets becomes one DELETE a table instead of one TRUNCATE of all."""
-    sql_flush = connection.ops.sql_flush
+    operations = type(connection.ops)
+    sql_flush = operations.sql_flush
 
-    def delete_all(style, tables, *, reset_sequences=False, allow_cascade=False):
+    def delete_all(self, style, tables, *, reset_sequences=False, allow_cascade=False):
         if reset_sequences or not tables:
-            return sql_flush(style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
-        quote = connection.ops.quote_name
-        return ["SET CONSTRAINTS ALL DEFERRED", *(f"DELETE FROM {quote(table)}" for table in sorted(tables))]
+            return sql_flush(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        return ["SET CONSTRAINTS ALL DEFERRED", *(f"DELETE FROM {self.quote_name(table)}" for table in sorted(tables))]
 
-    connection.ops.sql_flush = delete_all
+    operations.sql_flush = delete_all
 
 
 class _RolledBack(Exception):
@@ -206,7 +212,8 @@ def _restore_by_copy(connection) -> None:
                 tables[through.db_table] = ", ".join(
                     quote(column.column) for column in through.concrete_fields if not column.primary_key
                 )
-    deserialize = connection.creation.deserialize_db_from_string
+    creation = type(connection.creation)
+    deserialize = creation.deserialize_db_from_string
     snapshot: dict[str, bytes] = {}
     # What Django's restore writes into empty tables (its JSON keeps times to the millisecond):
     # restored once in a transaction that is rolled back, and copied out.
@@ -215,7 +222,7 @@ def _restore_by_copy(connection) -> None:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             for table in tables:
                 cursor.execute(f"DELETE FROM {quote(table)}")
-            deserialize(contents)
+            deserialize(connection.creation, contents)
             for table, columns in tables.items():
                 with cursor.cursor.copy(f"COPY {quote(table)} ({columns}) TO STDOUT") as copy:
                     data = b"".join(bytes(block) for block in copy)
@@ -227,24 +234,26 @@ def _restore_by_copy(connection) -> None:
 
     any_row = " UNION ALL ".join(f"(SELECT 1 FROM {quote(table)} LIMIT 1)" for table in tables)
 
-    def restore(data: str) -> None:
+    def restore(self, data: str) -> None:
         if data is not contents or not snapshot:
-            deserialize(data)
+            deserialize(self, data)
             return
-        with connection.cursor() as cursor:
+        db = self.connection
+        with db.cursor() as cursor:
             cursor.execute(any_row)
             leftovers = cursor.fetchone() is not None
         if leftovers:
             # As _serialized_rollback_into_empty_tables does: the migrated rows before the first
             # transactional test, or what a flush's post_migrate signal put back, go first.
-            call_command("flush", verbosity=0, interactive=False, database=connection.alias, inhibit_post_migrate=True)
-        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            call_command("flush", verbosity=0, interactive=False, database=db.alias, inhibit_post_migrate=True)
+        with transaction.atomic(using=db.alias), db.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             for target, rows in snapshot.items():
                 with cursor.cursor.copy(f"COPY {target} FROM STDIN") as copy:
                     copy.write(rows)
 
-    connection.creation.deserialize_db_from_string = restore
+    creation.deserialize_db_from_string = restore
+    type(connection)._test_serialized_contents = contents  # for wrappers made later (see above)
 
 
 # -- real parts: skip where they are absent -------------------------------------------

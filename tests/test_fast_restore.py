@@ -8,6 +8,7 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
+from django.db.backends.base.creation import BaseDatabaseCreation
 from django.test.utils import CaptureQueriesContext
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -61,7 +62,7 @@ def test_the_copy_restore_leaves_what_django_deserializing_leaves() -> None:
         rows_by_copy, moved_by_copy = restored(connection.creation.deserialize_db_from_string)
     assert len(queries) < 100, "the restore saved object by object instead of copying"
     rows_by_django, moved_by_django = restored(
-        lambda data: type(connection.creation).deserialize_db_from_string(connection.creation, data)
+        lambda data: BaseDatabaseCreation.deserialize_db_from_string(connection.creation, data)
     )
 
     assert sum(len(table) for table in rows_by_django.values()) > 300  # the catalog, templates, groups, ...
@@ -74,7 +75,7 @@ def test_a_restore_over_what_a_flush_with_post_migrate_put_back_empties_the_tabl
     without serialized_rollback finds the content types, groups, catalog and templates that the
     flush's post_migrate signal recreated under new ids: neither is copied over."""
     rows_by_django, _ = restored(
-        lambda data: type(connection.creation).deserialize_db_from_string(connection.creation, data)
+        lambda data: BaseDatabaseCreation.deserialize_db_from_string(connection.creation, data)
     )
     call_command("flush", verbosity=0, interactive=False)  # with the post_migrate signal
     assert rows() != rows_by_django and any(rows().values())
