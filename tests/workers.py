@@ -87,7 +87,7 @@ class CeleryWorker:
                 return self
             if self.process.poll() is not None:
                 raise RuntimeError(f"celery worker exited:\n{self.output()}")
-            time.sleep(0.2)
+            time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"celery worker not ready after {timeout}s:\n{self.output()}")
 
@@ -115,8 +115,11 @@ class CeleryWorker:
         self.stop()
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, describe=None):
-    """Poll `predicate` until it returns something truthy; return it, or fail after `timeout`."""
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05, describe=None):
+    """Poll `predicate` until it returns something truthy; return it, or fail after `timeout`.
+
+    Every 50 ms: a worker test waits for what a worker does, often several times, and a coarser
+    step only adds its half to each wait."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -145,7 +145,12 @@ NOT_PAGES: dict[str, tuple[str, Callable[[Seeded], str]]] = {
 AXE_RUN = """async (selector) => {
   // The whole page, or only what `selector` matches (the disclosures just opened).
   const context = selector ? { include: [...document.querySelectorAll(selector)].map((el) => [el]) } : document;
-  const result = await axe.run(context, { resultTypes: ["violations"] });
+  // Only the rules that can fail the test: a rule whose impact is fixed below serious (region,
+  // heading-order, the landmark rules, ...) is not run, which spares a third of axe's time.
+  const rules = Object.fromEntries(axe._audit.rules
+    .filter((rule) => rule.impact === "minor" || rule.impact === "moderate")
+    .map((rule) => [rule.id, { enabled: false }]));
+  const result = await axe.run(context, { resultTypes: ["violations"], rules });
   return result.violations.map((v) => ({
     id: v.id, impact: v.impact, help: v.help,
     targets: v.nodes.map((n) => n.target.join(" ")).slice(0, 5),
@@ -290,11 +295,12 @@ class Audit:
         if url in PHONE_SCREENSHOTS:
             screenshot(page, PHONE_SCREENSHOTS[url])  # README pictures, with ALERTSITE_SCREENSHOTS=1
         if page.evaluate(OPEN_DETAILS):
-            # Some disclosures fetch their content when opened (the message template preview):
-            # let the toggle events fire, their htmx requests end and the swaps settle.
-            page.wait_for_timeout(50)
-            page.wait_for_function("() => !document.querySelector('.htmx-request')")
-            page.wait_for_timeout(50)
+            if page.locator("[hx-trigger*='toggle']").count():
+                # Some disclosures fetch their content when opened (the message template preview):
+                # let the toggle events fire, their htmx requests end and the swaps settle.
+                page.wait_for_timeout(50)
+                page.wait_for_function("() => !document.querySelector('.htmx-request')")
+                page.wait_for_timeout(50)
             found += self.inspect("phone, menus and disclosures open", within="[data-a11y-opened]")
         # A form sent with errors comes back as a 400, which Chromium logs as a failed load.
         found += [problem for problem in self.problems if not (submit and "status of 400" in problem)]

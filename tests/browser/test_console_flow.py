@@ -261,6 +261,7 @@ def test_new_alert_appears_on_the_open_dashboard_without_a_reload(
     page: Page, login, make_user, console_data, ingest
 ) -> None:
     login(page, make_user("responder"))
+    page.clock.install()  # the page's own timers, which run on unless moved on below
     page.goto("/insights/alerts/")
     before = Alert.objects.filter(status="open").count()
     expect(page.get_by_test_id("bell-count")).to_have_text(str(before))
@@ -268,6 +269,7 @@ def test_new_alert_appears_on_the_open_dashboard_without_a_reload(
 
     ingest(failed_login("live-1", email="trent.white@example.com"))
     alert = Alert.objects.get(event__event_id="live-1")
+    page.clock.fast_forward(10_000)  # the table's and the bell's next polls come due now, not in up to 10 s
 
     expect(page.locator(f"#alert-{alert.pk}")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
     expect(page.locator(f"#alert-{alert.pk}")).to_contain_text(alert.reference)

@@ -181,9 +181,11 @@ def test_acting_on_alerts_and_live_rows_run_without_a_violation(
     page.get_by_label("Priority").select_option("high")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_load_state("load")
+    page.clock.install()  # the page's own timers, which run on unless moved on below
     visit(page, "/insights/alerts/")
     ingest(failed_login("csp-live-1", email="live.row@example.com"))
     live = Alert.objects.get(event__event_id="csp-live-1")
+    page.clock.fast_forward(5_000)  # the table's next poll comes due now, not in up to 5 s
     expect(page.get_by_role("link", name=live.reference, exact=True)).to_be_visible(timeout=LIVE_TIMEOUT_MS)
     page.get_by_role("row").filter(has_text=live.reference).get_by_role("checkbox").check()
     page.get_by_role("button", name="Acknowledge", exact=True).first.click()

@@ -23,7 +23,7 @@ from rules.services import rule_create
 from tests.factories import make_event
 from tests.receivers import WebhookReceiver
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the catalog, whatever ran before
 
 FAILED_LOGINS = {
     "name": "Failed logins",
