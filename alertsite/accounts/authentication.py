@@ -20,6 +20,8 @@ from rest_framework.authtoken.models import Token
 
 from alertsite.accounts.roles import Role, role_from_group_names, user_role_remember
 
+ROLE_NAMES = tuple(Role.values)  # Role.values builds its list anew on every read
+
 
 class TokenAuthentication(authentication.TokenAuthentication):
     """`Authorization: Token <key>`, as DRF's, read with one plain statement."""
@@ -41,7 +43,7 @@ def _statement() -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(f"u.{quote(str(field.column))}" for field in user_model._meta.concrete_fields)
     user_pk = quote(str(user_model._meta.pk.column))
-    names = ", ".join(["%s"] * len(Role.values))
+    names = ", ".join(["%s"] * len(ROLE_NAMES))
     return (
         f"SELECT {columns}, g.name AS role_group FROM {quote(Token._meta.db_table)} t "
         f"JOIN {quote(user_model._meta.db_table)} u ON u.{user_pk} = t.user_id "
@@ -60,13 +62,13 @@ def _token_user(key: str) -> tuple[Any, set[str]]:
     """
     user_model = get_user_model()
     if connection.vendor != "postgresql":
-        found = list(user_model.objects.raw(_statement(), [*Role.values, key]))
+        found = list(user_model.objects.raw(_statement(), [*ROLE_NAMES, key]))
         if not found:
             return None, set()
         groups = {getattr(row, "role_group", None) for row in found}
         return found[0], {name for name in groups if name is not None}
     with connection.cursor() as cursor:
-        cursor.execute(_statement(), [*Role.values, key])
+        cursor.execute(_statement(), [*ROLE_NAMES, key])
         rows = cursor.fetchall()
     if not rows:
         return None, set()
