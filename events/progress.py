@@ -105,18 +105,17 @@ EVALUATED_FIELDS = (
     "causal_depth",
 )
 _EVALUATED_COLUMNS = ", ".join(f'"{"id" if name == "pk" else name}"' for name in EVALUATED_FIELDS)  # plain columns
-CLAIM_OLDEST_SQL = f"""
+# The claim: the evaluated columns of the events whose pending rows this selects, locked
+# (rows another transaction holds are skipped). {rows} picks the pending rows.
+_CLAIM_SQL = f"""
 SELECT {_EVALUATED_COLUMNS} FROM {AuditEvent._meta.db_table} WHERE id IN (
-    SELECT event_id FROM {PENDING_TABLE} WHERE received_at >= %s AND NOT (event_id = ANY(%s::bigint[]))
-    ORDER BY event_id LIMIT %s FOR UPDATE SKIP LOCKED
+    SELECT event_id FROM {PENDING_TABLE} WHERE {{rows}} FOR UPDATE SKIP LOCKED
 ) ORDER BY id
 """
-CLAIM_LISTED_SQL = f"""
-SELECT {_EVALUATED_COLUMNS} FROM {AuditEvent._meta.db_table} WHERE id IN (
-    SELECT event_id FROM {PENDING_TABLE} WHERE event_id = ANY(%s::bigint[])
-    ORDER BY event_id FOR UPDATE SKIP LOCKED
-) ORDER BY id
-"""
+CLAIM_OLDEST_SQL = _CLAIM_SQL.format(
+    rows="received_at >= %s AND NOT (event_id = ANY(%s::bigint[])) ORDER BY event_id LIMIT %s"
+)
+CLAIM_LISTED_SQL = _CLAIM_SQL.format(rows="event_id = ANY(%s::bigint[]) ORDER BY event_id")
 POSTGRES_DONE = f"""
 WITH done AS (
     DELETE FROM {PENDING_TABLE} WHERE event_id = ANY(%s::bigint[]) RETURNING 1

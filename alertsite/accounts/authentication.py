@@ -18,9 +18,7 @@ from django.db import connection
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
-from alertsite.accounts.roles import Role, role_from_group_names, user_role_remember
-
-ROLE_NAMES = tuple(Role.values)  # Role.values builds its list anew on every read
+from alertsite.accounts.roles import ROLE_NAMES, Role, role_from_group_names, user_role_remember
 
 
 class TokenAuthentication(authentication.TokenAuthentication):

@@ -26,6 +26,8 @@ class Role(models.TextChoices):
     INGEST = "ingest", "Ingest"
 
 
+ROLE_NAMES: tuple[str, ...] = tuple(Role.values)  # the role groups' names (Role.values builds a list per read)
+
 # Roles that may read the console and the API (ingest is a write-only service account).
 READER_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.RESPONDER, Role.VIEWER})
 
@@ -61,9 +63,9 @@ def _role_from_db(user: Any) -> Role | None:
     prefetched = getattr(user, "_prefetched_objects_cache", {})
     if "groups" in prefetched:
         # A list endpoint prefetched the groups: read them without a query per row.
-        names = [group.name for group in user.groups.all() if group.name in Role.values]
+        names = [group.name for group in user.groups.all() if group.name in ROLE_NAMES]
     else:
-        names = list(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+        names = list(user.groups.filter(name__in=ROLE_NAMES).values_list("name", flat=True))
     return role_from_group_names(names)
 
 
