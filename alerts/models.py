@@ -47,7 +47,11 @@ class Alert(models.Model):
     `rule` is a string reference kept for filtering and links; alerts never reads the rule row.
     """
 
-    rule = models.ForeignKey("rules.Rule", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    # Foreign keys a composite index leads with (rule, assignee) or that are mostly empty (the
+    # partial indexes below) get no index of their own: each is one less index entry per alert.
+    rule = models.ForeignKey(
+        "rules.Rule", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts", db_index=False
+    )
     rule_name = models.CharField(max_length=100, help_text="The rule's name when the alert was raised.")
     priority = models.CharField(max_length=10, choices=Priority.choices)
     status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
@@ -71,14 +75,19 @@ class Alert(models.Model):
     created_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_alerts"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_alerts",
+        db_index=False,
     )
     seconds_to_acknowledge = models.PositiveIntegerField(null=True, blank=True)
     seconds_to_resolve = models.PositiveIntegerField(null=True, blank=True)
@@ -103,13 +112,18 @@ class Alert(models.Model):
     # (counted as snoozed); a periodic job ends the snooze and brings it back.
     snoozed_until = models.DateTimeField(null=True, blank=True)
     snoozed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     snooze_note = models.CharField(max_length=500, blank=True, default="")
     # The maintenance window (mute=notifications) inside which the alert was raised: nothing is
     # sent for it while that window is open (alerts.services.maintenance).
     suppressed_by = models.ForeignKey(
-        "alerts.MaintenanceWindow", null=True, blank=True, on_delete=models.SET_NULL, related_name="suppressed_alerts"
+        "alerts.MaintenanceWindow",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="suppressed_alerts",
+        db_index=False,
     )
 
     class Meta:
@@ -128,6 +142,12 @@ class Alert(models.Model):
             # with snoozed_until in the index PostgreSQL answers from the index alone.
             models.Index(fields=["status", "priority", "snoozed_until"], name="alert_status_prio_snooze_idx"),
             models.Index(fields=["rule", "status"], name="alert_rule_status_idx"),
+            # Who acknowledged, resolved or snoozed, and which window suppressed, are empty on most
+            # alerts: partial indexes serve a user's or a window's deletion without an entry per alert.
+            *(
+                models.Index(fields=[name], condition=Q(**{f"{name}__isnull": False}), name=f"alert_{name}_idx")
+                for name in ("acknowledged_by", "resolved_by", "snoozed_by", "suppressed_by")
+            ),
             models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
             models.Index(fields=["resolved_at"], name="alert_resolved_at_idx"),
             # Alert Metrics aggregates a period of alerts from this index alone (an index-only scan).
@@ -177,7 +197,9 @@ def reference_parse(text: str) -> int | None:
 class AlertEvent(models.Model):
     """An event that raised or joined an alert (grouping): a relation, not a copied list."""
 
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="alert_events")
+    alert = models.ForeignKey(
+        Alert, on_delete=models.CASCADE, related_name="alert_events", db_index=False
+    )  # alert_event_once leads with it
     event = models.ForeignKey("events.AuditEvent", on_delete=models.CASCADE, related_name="alert_links")
     event_timestamp = models.DateTimeField()
     joined_at = models.DateTimeField(auto_now_add=True)

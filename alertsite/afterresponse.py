@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -49,6 +50,17 @@ def defer(job: Job) -> None:
     jobs.append(job)
 
 
+@contextmanager
+def collecting() -> Iterator[list[Job]]:
+    """Inside, `defer` appends to the list it yields: what `AfterResponse` does around a request."""
+    jobs: list[Job] = []
+    token = _jobs.set(jobs)
+    try:
+        yield jobs
+    finally:
+        _jobs.reset(token)
+
+
 def jobs_run(jobs: list[Job]) -> None:
     """Run the jobs in order; a job may defer more (evaluating a request's events raises alerts
     whose audit events may be evaluated too): they run after it, here."""
@@ -74,12 +86,8 @@ class AfterResponse:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        jobs: list[Job] = []
-        token = _jobs.set(jobs)
-        try:
+        with collecting() as jobs:
             result = self.app(environ, start_response)
-        finally:
-            _jobs.reset(token)
         if not jobs:
             return result  # untouched: a file response keeps its server's sendfile path
         return _ClosingThenJobs(result, jobs)

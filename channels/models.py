@@ -84,11 +84,12 @@ class Delivery(models.Model):
     """One notification to one channel: the outbox row, written with the change that causes it."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    # No index of their own: delivery_channel_idx leads with the channel, delivery_alert_idx is the alert's.
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     kind = models.CharField(max_length=24, choices=NotificationKind.choices)
     source = models.CharField(max_length=120, help_text="What caused it, e.g. alert:7; unique with channel and kind.")
     alert = models.ForeignKey(
-        "alerts.Alert", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+        "alerts.Alert", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries", db_index=False
     )
     rule = models.ForeignKey("rules.Rule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     payload = FastJSONField(default=dict)
@@ -124,7 +125,9 @@ class Delivery(models.Model):
 class DeliveryAttempt(models.Model):
     """One try at sending a delivery: when, how long, what came back."""
 
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    delivery = models.ForeignKey(  # delivery_attempt_idx leads with it
+        Delivery, on_delete=models.CASCADE, related_name="attempt_log", db_index=False
+    )
     number = models.PositiveSmallIntegerField()
     at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField(default=0)

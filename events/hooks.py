@@ -2,6 +2,9 @@
 
 - Ingest listeners get the primary keys of newly stored events after the transaction
   commits (the rules app registers its evaluation task here).
+- An in-transaction evaluation may evaluate a request's few new events inside the very
+  transaction that stores them (the rules app registers it): no pending row, no second
+  transaction, and the events and their alerts commit together.
 - Retention guards name events that must outlive the retention period (the alerts app
   protects events that an unresolved alert points at).
 """
@@ -9,10 +12,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
+
+    from events.models import AuditEvent
 
 IngestListener = Callable[[list[int]], None]
 # Returns a queryset of AuditEvent primary keys to keep (used as a subquery).
@@ -22,7 +28,14 @@ RetentionGuard = Callable[[], "QuerySet | Iterable[int]"]
 # other types are stored as already evaluated and never queued (the rules app registers it).
 EvaluationScope = Callable[[set[str]], set[str]]
 
+# Entered around a whole ingest with how many of its events might be evaluated: yields the
+# function that evaluates stored events in the storing transaction, or None to decline (then
+# they get pending rows and go to the ingest listeners after the commit, as always).
+EvaluateStored = Callable[["list[AuditEvent]"], object]
+InTransactionEvaluation = Callable[[int], AbstractContextManager[EvaluateStored | None]]
+
 _ingest_listeners: list[IngestListener] = []
+_in_transaction_evaluation: list[InTransactionEvaluation] = []
 _evaluation_scopes: list[EvaluationScope] = []
 _retention_guards: list[RetentionGuard] = []
 
@@ -77,3 +90,21 @@ def types_to_evaluate(types: set[str]) -> set[str]:
     for scope in _evaluation_scopes:
         wanted |= scope(types)
     return wanted
+
+
+def in_transaction_evaluation_register(evaluation: InTransactionEvaluation) -> InTransactionEvaluation:
+    """Register the in-transaction evaluation (one at a time: a later one replaces it)."""
+    _in_transaction_evaluation[:] = [evaluation]
+    return evaluation
+
+
+def in_transaction_evaluation_unregister(evaluation: InTransactionEvaluation) -> None:
+    if evaluation in _in_transaction_evaluation:
+        _in_transaction_evaluation.remove(evaluation)
+
+
+def in_transaction_evaluation(count: int) -> AbstractContextManager[EvaluateStored | None]:
+    """The registered in-transaction evaluation for `count` events; declining when none is registered."""
+    if not _in_transaction_evaluation or count <= 0:
+        return nullcontext(None)
+    return _in_transaction_evaluation[0](count)

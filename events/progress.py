@@ -2,7 +2,9 @@
 
 Ingestion writes a `PendingEvaluation` row with each event to evaluate (events.storage, same
 statement); the evaluator claims rows with `pending_claim` and, in the transaction that records
-the matches, ends them with `pending_done`. A pending row is visible only once its event has
+the matches, ends them with `pending_done`. A request evaluating its own few events in the
+transaction that stores them writes no pending row: it builds the events with `stored_events`
+and counts them with `evaluated_count_add`. A pending row is visible only once its event has
 committed, so transactions that commit out of id order need no gap sweep, and a claimed row
 stays locked until the evaluation commits or rolls back (a killed worker leaves it pending).
 """
@@ -12,13 +14,15 @@ from __future__ import annotations
 import os
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 from django.db.models import Min, QuerySet, Subquery, Sum
 from django.utils import timezone
 
+from alertsite.sqlread import instances
 from events.models import AuditEvent, EvaluationCount, PendingEvaluation
+from events.validation import EventRecord
 
 COUNT_TABLE = EvaluationCount._meta.db_table
 PENDING_TABLE = PendingEvaluation._meta.db_table
@@ -80,7 +84,7 @@ def pending_claim_oldest(*, received_since: datetime, exclude: Collection[int], 
     ORM built and compiled the locking sub-select anew for each batch)."""
     if connection.vendor != "postgresql":
         return pending_claim_events(pending_rows(received_since=received_since, exclude=exclude), limit=limit)
-    return list(AuditEvent.objects.raw(CLAIM_OLDEST_SQL, [received_since, list(exclude), limit]))
+    return instances(AuditEvent, CLAIM_OLDEST_SQL, [received_since, list(exclude), limit])
 
 
 def pending_claim_listed(event_pks: Collection[int]) -> list[AuditEvent]:
@@ -88,7 +92,7 @@ def pending_claim_listed(event_pks: Collection[int]) -> list[AuditEvent]:
     response, or a task's batch. On PostgreSQL one plain statement written once."""
     if connection.vendor != "postgresql":
         return pending_claim_events(pending_rows(event_pks=event_pks))
-    return list(AuditEvent.objects.raw(CLAIM_LISTED_SQL, [list(event_pks)]))
+    return instances(AuditEvent, CLAIM_LISTED_SQL, [list(event_pks)])
 
 
 # What evaluation reads of each claimed event: enough to match it and to raise an alert from
@@ -103,6 +107,18 @@ EVALUATED_FIELDS = (
     "resource",
     "client_ip",
     "causal_depth",
+)
+# `stored_events`' values, in the model's field order (what `Model.from_db` takes).
+_STORED_ATTNAMES = (
+    "id",
+    "event_id",
+    "event_type",
+    "timestamp",
+    "initiator",
+    "resource",
+    "client_ip",
+    "causal_depth",
+    "payload",
 )
 _EVALUATED_COLUMNS = ", ".join(f'"{"id" if name == "pk" else name}"' for name in EVALUATED_FIELDS)  # plain columns
 # The claim: the evaluated columns of the events whose pending rows this selects, locked
@@ -143,14 +159,46 @@ def pending_done(event_pks: Sequence[int]) -> int:
             cursor.execute(POSTGRES_DONE, [list(event_pks), os.getpid() % EvaluationCount.SHARDS])
             return int(cursor.fetchone()[0])
     done, _ = PendingEvaluation.objects.filter(event_id__in=list(event_pks)).delete()
-    if done:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {COUNT_TABLE} (shard, evaluated) VALUES (%s, %s) "
-                f"ON CONFLICT (shard) DO UPDATE SET evaluated = {COUNT_TABLE}.evaluated + excluded.evaluated",
-                [os.getpid() % EvaluationCount.SHARDS, done],
-            )
+    evaluated_count_add(done)
     return done
+
+
+def evaluated_count_add(count: int) -> None:
+    """Count evaluated events (those without a pending row: the storing transaction evaluated them)."""
+    if count <= 0:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {COUNT_TABLE} (shard, evaluated) VALUES (%s, %s) "
+            f"ON CONFLICT (shard) DO UPDATE SET evaluated = {COUNT_TABLE}.evaluated + excluded.evaluated",
+            [os.getpid() % EvaluationCount.SHARDS, count],
+        )
+
+
+def stored_events(stored: Sequence[tuple[int, EventRecord]]) -> list[AuditEvent]:
+    """The events this transaction just stored, as the claim loads them (EVALUATED_FIELDS, the
+    rest deferred), built from what it wrote: evaluating them reads nothing back. The payload is
+    decoded as a read decodes it (alertsite.fields); the timestamp is in UTC, as read."""
+    decode = AuditEvent._meta.get_field("payload").from_db_value
+    alias = connection.alias
+    return [
+        AuditEvent.from_db(
+            alias,
+            _STORED_ATTNAMES,
+            [
+                pk,
+                record.event_id,
+                record.event_type,
+                record.timestamp.astimezone(UTC),
+                record.initiator,
+                record.resource,
+                record.client_ip,
+                record.causal_depth,
+                decode(record.payload_json, None, connection),
+            ],
+        )
+        for pk, record in stored
+    ]
 
 
 def pending_stale(*, older_than: timedelta, limit: int) -> list[int]:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from events import hooks
 from events.catalog import keys_for
 from events.models import AuditEvent, EventCategory, EventType
+from events.progress import stored_events
 from events.storage import ORIGIN_OTHER, events_insert_new
 from events.validation import EventRecord, Limits, event_validate
 
@@ -60,6 +61,10 @@ def event_batch_ingest(
       enabled rule selects) are marked pending evaluation by the same statement that stores
       them, and listeners hear about them after commit. The others need no evaluation: no
       pending row, no task.
+    - Except when the in-transaction evaluation takes them (a request's few events, see
+      events.hooks): then they are evaluated in this transaction and get no pending row. If
+      that evaluation fails, the transaction is rolled back and the batch stored again the
+      usual way, so an evaluation error never loses an event.
     - `savepoint=False` for callers inside a larger write that fails as a whole (the product's
       own audit events): two round trips less, but an error here dooms the caller's transaction.
     """
@@ -67,16 +72,48 @@ def event_batch_ingest(
     unique: dict[str, EventRecord] = {}
     for record in records:
         unique.setdefault(record.event_id, record)
-    now = timezone.now()
     shallow = [r for r in unique.values() if r.causal_depth <= MAX_EVALUATED_CAUSAL_DEPTH]
-    wanted = hooks.types_to_evaluate({r.event_type for r in shallow}) if shallow else set()
-    to_evaluate = {r.event_id for r in shallow if r.event_type in wanted}
+    # Only a batch that is its own transaction can be stored again without its evaluation.
+    own_transaction = savepoint and not connection.in_atomic_block
+    with hooks.in_transaction_evaluation(len(shallow) if own_transaction else 0) as evaluate:
+        wanted = hooks.types_to_evaluate({r.event_type for r in shallow}) if shallow else set()
+        to_evaluate = {r.event_id for r in shallow if r.event_type in wanted}
+        if evaluate is not None and to_evaluate:
+            try:
+                return _batch_store(unique, ids, to_evaluate, origin, savepoint=savepoint, evaluate=evaluate)
+            except _EvaluationFailed:
+                logger.exception("evaluating in the storing transaction failed; stored again for the evaluators")
+        return _batch_store(unique, ids, to_evaluate, origin, savepoint=savepoint, evaluate=None)
+
+
+class _EvaluationFailed(Exception):
+    """The in-transaction evaluation raised: its transaction is rolled back, the batch stored again."""
+
+
+def _batch_store(
+    unique: dict[str, EventRecord],
+    ids: list[str],
+    to_evaluate: set[str],
+    origin: str,
+    *,
+    savepoint: bool,
+    evaluate: hooks.EvaluateStored | None,
+) -> IngestResult:
+    now = timezone.now()
     with transaction.atomic(savepoint=savepoint):
-        new = events_insert_new(list(unique.values()), received_at=now, to_evaluate=to_evaluate, origin=origin)
+        new = events_insert_new(
+            list(unique.values()), received_at=now, to_evaluate=set() if evaluate else to_evaluate, origin=origin
+        )
         new_pks = sorted(pk for event_id, pk in new.items() if event_id in to_evaluate)
         if new:
             event_types_register(names={r.event_type for r in unique.values() if r.event_id in new})
-        if new_pks:
+        if new_pks and evaluate is not None:
+            stored = sorted((pk, unique[event_id]) for event_id, pk in new.items() if event_id in to_evaluate)
+            try:
+                evaluate(stored_events(stored))
+            except Exception as exc:
+                raise _EvaluationFailed from exc
+        elif new_pks:
             transaction.on_commit(lambda: events_ingested_notify(new_pks))
     return IngestResult(accepted=len(new), duplicates=len(ids) - len(new), ids=ids, new_pks=sorted(new.values()))
 

@@ -28,11 +28,16 @@ class RulesConfig(AppConfig):
 
     def ready(self) -> None:
         from channels.hooks import channel_users_register
-        from events.hooks import evaluation_scope_register, ingest_listener_register
+        from events.hooks import (
+            evaluation_scope_register,
+            in_transaction_evaluation_register,
+            ingest_listener_register,
+        )
         from rules.selectors import rule_names_using_channel, types_selected_by_rules
-        from rules.tasks import evaluation_enqueue
+        from rules.tasks import evaluation_enqueue, evaluation_in_request
 
         post_migrate.connect(builtin_templates_ensure, sender=self, dispatch_uid="rules.builtin_templates_ensure")
         ingest_listener_register(evaluation_enqueue)
         evaluation_scope_register(types_selected_by_rules)
+        in_transaction_evaluation_register(evaluation_in_request)
         channel_users_register(rule_names_using_channel)

@@ -24,7 +24,14 @@ from django.utils import timezone
 from alerts.policy import NewMatch
 from alerts.services import matches_handle
 from events.models import AuditEvent
-from events.progress import pending_claim_listed, pending_claim_oldest, pending_done, pending_rows, pending_stale
+from events.progress import (
+    evaluated_count_add,
+    pending_claim_listed,
+    pending_claim_oldest,
+    pending_done,
+    pending_rows,
+    pending_stale,
+)
 from rules.alerting import RuleMatchHistory, alert_policies
 from rules.detections import DetectionEvent
 from rules.detections.live import detections_decide
@@ -78,10 +85,23 @@ def events_evaluate_pending(
     )
 
 
-def _evaluate(claim: Callable[[], list[AuditEvent]], *, engine: RuleEngine | None) -> EvaluationResult:
+def events_evaluate_stored(events: list[AuditEvent]) -> EvaluationResult:
+    """Evaluate events the caller's transaction just stored without pending rows (a request's
+    own, see rules.tasks.evaluation_in_request), in that transaction: they commit with their
+    matches, alerts and outbox rows, or not at all. No claim: nobody else can see them yet."""
+    return _evaluate(lambda: events, engine=None, end=lambda pks: evaluated_count_add(len(pks)), savepoint=False)
+
+
+def _evaluate(
+    claim: Callable[[], list[AuditEvent]],
+    *,
+    engine: RuleEngine | None,
+    end: Callable[[list[int]], object] = pending_done,
+    savepoint: bool = True,
+) -> EvaluationResult:
     """Claim a batch (in the transaction: another worker evaluating some keeps them), match it,
-    record what it matched and end its pending rows, all in one transaction."""
-    with rules_stamp_pinned(), transaction.atomic():
+    record what it matched and end its pending rows (`end`), all in one transaction."""
+    with rules_stamp_pinned(), transaction.atomic(savepoint=savepoint):
         engine = engine or engine_current()
         events = claim()
         if not events:
@@ -97,7 +117,7 @@ def _evaluate(claim: Callable[[], list[AuditEvent]], *, engine: RuleEngine | Non
                     PendingMatch(rule_id, event.pk, event.timestamp, engine.group_key(rule_id, event.payload))
                 )
         new = matches_record(pending, events={event.pk: event for event in events})
-        pending_done(pks)
+        end(pks)
     return EvaluationResult(events=len(events), matches=len(pending), new_matches=len(new))
 
 

@@ -103,7 +103,9 @@ class Rule(models.Model):
 class RuleMatch(models.Model):
     """One (rule, event) match. Unique: re-delivered tasks and re-ingested events never match twice."""
 
-    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="matches")
+    rule = models.ForeignKey(  # rule_match_once and match_threshold_idx lead with it
+        Rule, on_delete=models.CASCADE, related_name="matches", db_index=False
+    )
     event = models.ForeignKey("events.AuditEvent", on_delete=models.CASCADE, related_name="rule_matches")
     event_timestamp = models.DateTimeField()
     group_key = models.CharField(max_length=40, blank=True, default="")

@@ -34,6 +34,7 @@ from alerts.maintenance import (
 from alerts.models import MaintenanceWindow
 from alertsite.errors import FieldErrors
 from alertsite.priority import Priority
+from alertsite.sqlread import instances
 from events.models import EventType
 from events.services import AUDIT_SERVICE, actor_reference, audit_event_record
 
@@ -292,7 +293,7 @@ POSSIBLE_SQL = (
 
 def windows_possible(start: datetime, end: datetime) -> list[WindowSpec]:
     """The windows that may have an occurrence in [start, end]: one query (recurring ones all load)."""
-    rows = MaintenanceWindow.objects.raw(POSSIBLE_SQL, [end, start])
+    rows = instances(MaintenanceWindow, POSSIBLE_SQL, [end, start])
     specs = []
     for row in rows:
         try:

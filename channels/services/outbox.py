@@ -8,6 +8,7 @@
   jitter (Retry-After honoured), or failed for good (channels.services.sending).
 - A worker's task that wrote at most `ALERTSITE_DELIVERY_INLINE_MAX` rows sends them itself after
   its commit; it writes them claimed (`sending`), so that send starts at step 2 of the batch.
+  So does a web request (through alertsite.afterresponse), but only once its response is sent.
 - `deliveries_requeue` (the beat sweep) picks up rows whose retry is due and rows stuck
   in `sending` after a worker died; receivers de-duplicate by the delivery UUID.
 """
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -236,14 +238,27 @@ def _claims_release(rows: Sequence[Delivery], claimed_at: Any) -> None:
 
 
 def _flush_pending() -> None:
+    waiting: _Waiting = getattr(_pending, "batch", None) or _Waiting()
+    _pending.batch = None
+    if _in_request():
+        # A request's client never waits on a receiver (nor on the queue): after the response.
+        afterresponse.defer(functools.partial(_waiting_send, waiting))
+        return
+    _waiting_send(waiting)
+
+
+def _in_request() -> bool:
+    """In a web request whose response is not sent yet, served through alertsite.afterresponse."""
+    return afterresponse.deferrable() and not afterresponse.running()
+
+
+def _waiting_send(waiting: _Waiting) -> None:
     from channels.tasks import (
         deliver_task,
         deliveries_send_claimed_scheduling_retries,
         deliveries_send_scheduling_retries,
     )
 
-    waiting: _Waiting = getattr(_pending, "batch", None) or _Waiting()
-    _pending.batch = None
     pks = list(waiting.pks)
     if waiting.claimed and not _sent_here(
         lambda: deliveries_send_claimed_scheduling_retries(waiting.claimed, claimed_at=waiting.claimed_at)
@@ -291,8 +306,8 @@ _inline = _InlineState()
 def inline_send_fits(count: int) -> bool:
     """Send right here instead of through the queue: one queue hop (and a task) less per alert.
 
-    Only inside a worker's task or a web process's work after its response (a request never
-    waits on a receiver), only for a few rows (a storm still spreads over the workers), and
+    Only inside a worker's task or a web request served through alertsite.afterresponse (its
+    sends wait for its response: a client never waits on a receiver), only for a few rows (a storm still spreads over the workers), and
     not for a minute after a send here failed or was slow (a dead receiver must not hold up
     evaluation more than once a minute).
     What is claimed here follows the same claim/record/retry path as a queued delivery, and
@@ -302,7 +317,7 @@ def inline_send_fits(count: int) -> bool:
 
     if count > settings.ALERTSITE_DELIVERY_INLINE_MAX:
         return False
-    if not afterresponse.running():  # after a response nobody waits either
+    if not afterresponse.deferrable():  # a request's sends go after its response: nobody waits
         if not current_task:  # a proxy: falsy outside tasks
             return False
         request = current_task.request

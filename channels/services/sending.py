@@ -45,6 +45,7 @@ from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
+from alertsite.sqlread import instances
 from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryCount, DeliveryStatus, NotificationKind
 from channels.notification import Notification
 from channels.services.health import Outcome, channel_health_batch_record, delivery_failure_record
@@ -132,11 +133,10 @@ def deliveries_claim(pks: Sequence[int], now: datetime) -> list[Delivery]:
         # sending reads, and the commit relaxed in the statement itself (no BEGIN, SET, COMMIT).
         deferred = PAUSED_DEFER_CTE.format(table=table, channels=channel_table)
         returning = ", ".join(connection.ops.quote_name(name) for name in CLAIMED_FIELDS)
-        claimed_rows = list(
-            Delivery.objects.raw(
-                f"{deferred} {claim_sql} AND EXISTS (SELECT 1 FROM relaxed) RETURNING {returning}",
-                [list(pks), DeliveryStatus.PENDING, NotificationKind.TEST, at, at, *claim_params],
-            )
+        claimed_rows = instances(
+            Delivery,
+            f"{deferred} {claim_sql} AND EXISTS (SELECT 1 FROM relaxed) RETURNING {returning}",
+            [list(pks), DeliveryStatus.PENDING, NotificationKind.TEST, at, at, *claim_params],
         )
         rows = {row.pk: row for row in claimed_rows}
     else:
@@ -170,7 +170,7 @@ def channels_whole(pks: Sequence[int], *, enabled_only: bool = False) -> dict[in
     """The channels among `pks` (only the enabled ones if asked), whole, by pk."""
     if connection.vendor == "postgresql":
         sql = CHANNELS_ENABLED_SQL if enabled_only else CHANNELS_SQL
-        return {channel.pk: channel for channel in Channel.objects.raw(sql, [list(pks)])}
+        return {channel.pk: channel for channel in instances(Channel, sql, [list(pks)])}
     rows = Channel.objects.filter(pk__in=list(pks))
     return {channel.pk: channel for channel in (rows.filter(enabled=True) if enabled_only else rows)}
 

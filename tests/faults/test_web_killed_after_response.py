@@ -1,7 +1,8 @@
-"""Web workers SIGKILLed while they evaluate their requests' events after the response: a
-request's few events are evaluated by its own gunicorn worker once the client has its 202
-(alertsite.afterresponse), so that worker dying mid-evaluation or mid-send must lose nothing
-and double nothing, exactly as for a Celery worker (the sweeps take the rest)."""
+"""Web workers SIGKILLed right after answering: a request's few events are evaluated by its own
+gunicorn worker in the transaction that stores them, and their webhooks sent by that worker
+once the client has its 202 (alertsite.afterresponse), so that worker dying mid-send (or, with
+a stored-again batch, mid-evaluation) must lose nothing and double nothing, exactly as for a
+Celery worker (the sweeps take the rest)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def web_workers_kill(stack: Stack) -> int:
 
 def test_web_workers_killed_right_after_answering_lose_and_double_nothing(fault_database, shared_redis):
     # Each webhook takes a moment, so a kill right after a 202 lands in that request's own
-    # evaluation or send more often than not.
+    # send more often than not.
     with WebhookReceiver(default=Reply(delay=0.05), keep_alive=True) as receiver:
         with Stack(fault_database, shared_redis) as stack:
             stack.setup_rule(receiver.url)

@@ -1,5 +1,7 @@
-"""A request's few events are evaluated by its own web process once its response is sent: no
-task, no queue hop; anything else (a big request, a failure, no wrapper) goes to the workers."""
+"""A request's few events are evaluated by its own web process, in the transaction that stores
+them, and their notifications sent once its response is sent: no task, no queue hop, no
+pending row. Anything else (a big request, no wrapper) goes to the workers, and an evaluation
+that fails stores the events again for after the response (and the drain behind it)."""
 
 from __future__ import annotations
 
@@ -12,11 +14,13 @@ from django.core.handlers.wsgi import WSGIHandler
 from alerts.models import Alert
 from alertsite.accounts import services as accounts
 from alertsite.accounts.roles import Role
-from alertsite.afterresponse import AfterResponse
+from alertsite.afterresponse import AfterResponse, Job, collecting, jobs_run
 from channels import tasks as channel_tasks
-from channels.models import Delivery, DeliveryStatus
-from channels.services import channel_create
+from channels.models import Delivery, DeliveryStatus, NotificationKind
+from channels.notification import sample_notification
+from channels.services import channel_create, notification_enqueue
 from events.models import PendingEvaluation
+from events.progress import evaluation_progress
 from rules import tasks
 from rules.models import RuleMatch
 from rules.services import rule_create
@@ -81,16 +85,17 @@ def failed_logins(count: int, prefix: str) -> list[dict]:
     return [make_event(id=f"{prefix}{n}", success=False) for n in range(count)]
 
 
-def test_a_requests_few_events_are_evaluated_after_its_response_and_not_before(token, woken):
+def test_a_requests_few_events_are_evaluated_in_the_transaction_that_stores_them(token, woken):
     rule = rule_create(data=FAILED_LOGINS, actor=None)
+    counted = evaluation_progress().evaluated_total
     served = Served(token, failed_logins(3, "a"))
     assert served.status.startswith("202")
-    assert PendingEvaluation.objects.filter(event__event_id__startswith="a").count() == 3
-    assert not RuleMatch.objects.filter(rule=rule).exists()
+    assert RuleMatch.objects.filter(rule=rule).count() == 3  # before the response was closed
+    assert Alert.objects.filter(rule=rule).count() == 3
+    assert not PendingEvaluation.objects.exists()  # none written, none to claim or delete
+    assert evaluation_progress().evaluated_total == counted + 3
     served.close()
     assert RuleMatch.objects.filter(rule=rule).count() == 3
-    assert not PendingEvaluation.objects.filter(event__event_id__startswith="a").exists()
-    assert Alert.objects.filter(rule=rule).count() == 3
     assert woken == []
 
 
@@ -101,8 +106,35 @@ def test_the_alerts_webhook_is_sent_by_the_web_process_after_the_response(token,
         channel = channel_create(data={"kind": "webhook", "name": "Hook", "config": {"url": hook.url}}, actor=None)
         rule_create(data={**FAILED_LOGINS, "send_notifications": True, "channels": [channel.pk]}, actor=None)
         served = Served(token, failed_logins(1, "w"))
-        assert hook.requests == []
+        assert Delivery.objects.get().status == DeliveryStatus.SENDING  # written claimed by this process
+        assert hook.requests == []  # the client never waits on a receiver
         served.close()
+        hook.wait_for(1)
+    assert Delivery.objects.get().status == DeliveryStatus.SENT
+    assert queued == []
+
+
+def test_a_console_request_sends_its_notifications_after_its_response_too(token, monkeypatch):
+    """Not only evaluation: whatever a request writes to the outbox goes out after its response."""
+    queued: list[list[int]] = []
+    monkeypatch.setattr(channel_tasks.deliver_task, "delay", lambda pks: queued.append(list(pks)))
+    sent: list[str] = []
+    with WebhookReceiver(keep_alive=True) as hook:
+        channel = channel_create(data={"kind": "webhook", "name": "Hook", "config": {"url": hook.url}}, actor=None)
+
+        def request() -> list[Job]:
+            with collecting() as jobs:
+                notification_enqueue(
+                    notification=sample_notification(NotificationKind.ALERT_CREATED),
+                    channel_ids=[channel.pk],
+                    source="console:1",
+                )
+                sent.append(Delivery.objects.get().status)
+            return jobs
+
+        jobs = request()
+        assert sent == [DeliveryStatus.SENDING] and hook.requests == []
+        jobs_run(jobs)
         hook.wait_for(1)
     assert Delivery.objects.get().status == DeliveryStatus.SENT
     assert queued == []
@@ -123,10 +155,30 @@ def test_a_limit_of_zero_sends_every_request_to_the_workers(token, woken, settin
     assert woken == [tasks.PENDING]
 
 
-def test_an_evaluation_failing_after_the_response_hands_the_events_to_the_drain(token, woken, monkeypatch):
-    def broken(**kwargs):
+def test_an_evaluation_failing_in_the_request_stores_the_events_again_for_after_the_response(
+    token, woken, monkeypatch, caplog
+):
+    def broken(events):
+        raise RuntimeError("engine bug")
+
+    monkeypatch.setattr(tasks, "events_evaluate_stored", broken)
+    rule = rule_create(data=FAILED_LOGINS, actor=None)
+    served = Served(token, failed_logins(2, "f"))
+    assert served.status.startswith("202")
+    assert orjson.loads(served.body)["accepted"] == 2
+    assert PendingEvaluation.objects.filter(event__event_id__startswith="f").count() == 2  # stored the usual way
+    assert "evaluating in the storing transaction failed" in caplog.text
+    served.close()
+    assert RuleMatch.objects.filter(rule=rule).count() == 2  # by the after-response path
+    assert not PendingEvaluation.objects.exists()
+    assert woken == []
+
+
+def test_an_evaluation_failing_in_the_request_and_after_it_hands_the_events_to_the_drain(token, woken, monkeypatch):
+    def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
+    monkeypatch.setattr(tasks, "events_evaluate_stored", broken)
     monkeypatch.setattr(tasks, "events_evaluate", broken)
     rule_create(data=FAILED_LOGINS, actor=None)
     Served(token, failed_logins(1, "f")).close()
@@ -134,7 +186,8 @@ def test_an_evaluation_failing_after_the_response_hands_the_events_to_the_drain(
     assert PendingEvaluation.objects.filter(event__event_id="f0").exists()  # still waiting, nothing lost
 
 
-def test_events_another_process_already_evaluated_are_not_evaluated_again(token, woken):
+def test_stored_again_events_another_process_evaluated_first_are_not_evaluated_twice(token, woken, monkeypatch):
+    monkeypatch.setattr(tasks, "events_evaluate_stored", lambda events: 1 / 0)
     rule = rule_create(data=FAILED_LOGINS, actor=None)
     served = Served(token, failed_logins(2, "d"))
     tasks.evaluate_pending_task.run()  # a drain got there first
@@ -142,6 +195,15 @@ def test_events_another_process_already_evaluated_are_not_evaluated_again(token,
     served.close()
     assert RuleMatch.objects.filter(rule=rule).count() == 2
     assert Alert.objects.filter(rule=rule).count() == 2
+
+
+def test_a_duplicate_event_is_not_evaluated_again(token, woken):
+    rule = rule_create(data=FAILED_LOGINS, actor=None)
+    Served(token, failed_logins(1, "r")).close()
+    again = Served(token, failed_logins(1, "r"))
+    again.close()
+    assert orjson.loads(again.body)["duplicates"] == 1
+    assert RuleMatch.objects.filter(rule=rule).count() == 1
 
 
 def test_without_the_wrapper_a_request_wakes_the_drain_as_before(ingest_client, woken):
