@@ -121,9 +121,14 @@ def deliveries_claim(pks: Sequence[int], now: datetime) -> list[Delivery]:
     else:
         ids, params = f"IN ({', '.join(['%s'] * len(pks))})", list(pks)
     channel_table = connection.ops.quote_name(Channel._meta.db_table)
+    # `(status = %s) IS TRUE`, not `status = %s`: the same rows, but no index on status can serve
+    # it, so the rows are found by their ids. Right after a storm's rows are written the
+    # statistics still say almost nothing is pending, and PostgreSQL then walked delivery_due_idx
+    # through every pending row for each batch: 26 ms instead of 3 ms per batch of 40 at 20,000
+    # pending, the storm slowing as it grew.
     claim_sql = (
         f"UPDATE {table} SET status = %s, claimed_at = %s "
-        f"WHERE id {ids} AND status = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s) "
+        f"WHERE id {ids} AND (status = %s) IS TRUE AND (next_attempt_at IS NULL OR next_attempt_at <= %s) "
         f"AND (kind = %s OR channel_id NOT IN (SELECT id FROM {channel_table} WHERE paused_until > %s)) "
     )
     claim_params = [DeliveryStatus.SENDING, at, *params, DeliveryStatus.PENDING, at, NotificationKind.TEST, at]
@@ -184,7 +189,7 @@ PAUSED_DEFER_CTE = (
     + RELAXED_CTE
     + """, deferred AS (
     UPDATE {table} d SET next_attempt_at = c.paused_until FROM {channels} c
-    WHERE d.id = ANY(%s) AND d.channel_id = c.id AND d.status = %s AND d.kind <> %s
+    WHERE d.id = ANY(%s) AND d.channel_id = c.id AND (d.status = %s) IS TRUE AND d.kind <> %s
     AND c.paused_until > %s AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= %s)
     RETURNING d.id
 )
@@ -429,7 +434,7 @@ RECORD_SQL = (
         next_attempt_at = v.next_attempt_at, sent_at = CASE WHEN v.status = %s THEN %s::timestamptz END,
         response_code = v.response_code, last_error = v.last_error, response_snippet = v.response_snippet,
         duration_ms = v.duration_ms
-    FROM v WHERE d.id = v.id AND d.status = %s AND d.claimed_at = %s
+    FROM v WHERE d.id = v.id AND (d.status = %s) IS TRUE AND d.claimed_at = %s  -- by id: see deliveries_claim
     RETURNING d.id
 ), counted AS (
     INSERT INTO {count} (kind, outcome, shard, attempts)
