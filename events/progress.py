@@ -108,17 +108,11 @@ EVALUATED_FIELDS = (
     "client_ip",
     "causal_depth",
 )
-# `stored_events`' values, in the model's field order (what `Model.from_db` takes).
-_STORED_ATTNAMES = (
-    "id",
-    "event_id",
-    "event_type",
-    "timestamp",
-    "initiator",
-    "resource",
-    "client_ip",
-    "causal_depth",
-    "payload",
+# `stored_events`' fields: the claim's, in the model's field order (what `Model.from_db` takes).
+_STORED_ATTNAMES = tuple(
+    str(field.attname)
+    for field in AuditEvent._meta.concrete_fields
+    if field.attname in {"id" if name == "pk" else name for name in EVALUATED_FIELDS}
 )
 _EVALUATED_COLUMNS = ", ".join(f'"{"id" if name == "pk" else name}"' for name in EVALUATED_FIELDS)  # plain columns
 # The claim: the evaluated columns of the events whose pending rows this selects, locked
@@ -181,24 +175,21 @@ def stored_events(stored: Sequence[tuple[int, EventRecord]]) -> list[AuditEvent]
     decoded as a read decodes it (alertsite.fields); the timestamp is in UTC, as read."""
     decode = AuditEvent._meta.get_field("payload").from_db_value
     alias = connection.alias
-    return [
-        AuditEvent.from_db(
-            alias,
-            _STORED_ATTNAMES,
-            [
-                pk,
-                record.event_id,
-                record.event_type,
-                record.timestamp.astimezone(UTC),
-                record.initiator,
-                record.resource,
-                record.client_ip,
-                record.causal_depth,
-                decode(record.payload_json, None, connection),
-            ],
-        )
-        for pk, record in stored
-    ]
+    built = []
+    for pk, record in stored:
+        values = {
+            "id": pk,
+            "event_id": record.event_id,
+            "event_type": record.event_type,
+            "timestamp": record.timestamp.astimezone(UTC),
+            "initiator": record.initiator,
+            "resource": record.resource,
+            "client_ip": record.client_ip,
+            "causal_depth": record.causal_depth,
+            "payload": decode(record.payload_json, None, connection),
+        }
+        built.append(AuditEvent.from_db(alias, _STORED_ATTNAMES, [values[name] for name in _STORED_ATTNAMES]))
+    return built
 
 
 def pending_stale(*, older_than: timedelta, limit: int) -> list[int]:
