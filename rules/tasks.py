@@ -143,8 +143,10 @@ def evaluation_in_request(count: int) -> Iterator[Callable[[list[AuditEvent]], o
 
 def evaluation_enqueue(event_pks: list[int]) -> None:
     """The ingest listener: a task per full batch, so big imports spread over the workers; a
-    request's few events are evaluated by its own web process after its response; any other
-    smaller rest wakes the coalesced drain, so many small requests share one task."""
+    request's few pending events (the audit events its alerts wrote, a batch stored again after
+    its in-transaction evaluation failed) are evaluated by its own web process after its
+    response; any other smaller rest wakes the coalesced drain, so many small requests share
+    one task."""
     batches = evaluation_batches(event_pks)
     for batch in batches:
         if len(batch) >= settings.ALERTSITE_EVALUATION_BATCH_SIZE:

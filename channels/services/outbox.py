@@ -307,9 +307,9 @@ def inline_send_fits(count: int) -> bool:
     """Send right here instead of through the queue: one queue hop (and a task) less per alert.
 
     Only inside a worker's task or a web request served through alertsite.afterresponse (its
-    sends wait for its response: a client never waits on a receiver), only for a few rows (a storm still spreads over the workers), and
-    not for a minute after a send here failed or was slow (a dead receiver must not hold up
-    evaluation more than once a minute).
+    sends wait for its response: a client never waits on a receiver), only for a few rows (a
+    storm still spreads over the workers), and not for a minute after a send here failed or was
+    slow (a dead receiver must not hold up evaluation more than once a minute).
     What is claimed here follows the same claim/record/retry path as a queued delivery, and
     if this process dies mid-send the sweep takes the rows back, exactly as for a task.
     """

@@ -272,6 +272,8 @@ def test_ingest_goes_on_beside_a_purge_without_waiting_for_it(ingest_client):
         purging.set()
         thread.join(30)
     assert result.deleted == 6000
-    assert latencies and max(latencies) < 1.0, max(latencies, default=None)
+    # The purge takes several seconds; a POST waiting for it would take as long. The bound leaves
+    # room for a loaded two-core machine stalling one request (1.05 s was seen in a full run).
+    assert latencies and max(latencies) < 2.0, max(latencies, default=None)
     assert AuditEvent.objects.filter(event_id__startswith="live").count() == len(latencies)
     assert main_connection.vendor == "postgresql"
