@@ -42,6 +42,12 @@ def running() -> bool:
     return _running.get()
 
 
+def responding() -> bool:
+    """True inside a request served through `AfterResponse` whose response is not sent yet:
+    its client waits on what runs now, and may `defer` the rest."""
+    return deferrable() and not running()
+
+
 def defer(job: Job) -> None:
     """Run `job` after this request's response is sent. Only when `deferrable()`."""
     jobs = _jobs.get()

@@ -35,7 +35,7 @@ EvaluateStored = Callable[["list[AuditEvent]"], object]
 InTransactionEvaluation = Callable[[int], AbstractContextManager[EvaluateStored | None]]
 
 _ingest_listeners: list[IngestListener] = []
-_in_transaction_evaluation: list[InTransactionEvaluation] = []
+_in_transaction_evaluation: InTransactionEvaluation | None = None
 _evaluation_scopes: list[EvaluationScope] = []
 _retention_guards: list[RetentionGuard] = []
 
@@ -94,17 +94,13 @@ def types_to_evaluate(types: set[str]) -> set[str]:
 
 def in_transaction_evaluation_register(evaluation: InTransactionEvaluation) -> InTransactionEvaluation:
     """Register the in-transaction evaluation (one at a time: a later one replaces it)."""
-    _in_transaction_evaluation[:] = [evaluation]
+    global _in_transaction_evaluation
+    _in_transaction_evaluation = evaluation
     return evaluation
-
-
-def in_transaction_evaluation_unregister(evaluation: InTransactionEvaluation) -> None:
-    if evaluation in _in_transaction_evaluation:
-        _in_transaction_evaluation.remove(evaluation)
 
 
 def in_transaction_evaluation(count: int) -> AbstractContextManager[EvaluateStored | None]:
     """The registered in-transaction evaluation for `count` events; declining when none is registered."""
-    if not _in_transaction_evaluation or count <= 0:
+    if _in_transaction_evaluation is None or count <= 0:
         return nullcontext(None)
-    return _in_transaction_evaluation[0](count)
+    return _in_transaction_evaluation(count)

@@ -126,14 +126,15 @@ CLAIM_OLDEST_SQL = _CLAIM_SQL.format(
     rows="received_at >= %s AND NOT (event_id = ANY(%s::bigint[])) ORDER BY event_id LIMIT %s"
 )
 CLAIM_LISTED_SQL = _CLAIM_SQL.format(rows="event_id = ANY(%s::bigint[]) ORDER BY event_id")
+# Adding to this process's counter row (the shard keeps concurrent evaluators off one row).
+COUNT_ADDED = f"ON CONFLICT (shard) DO UPDATE SET evaluated = {COUNT_TABLE}.evaluated + excluded.evaluated"
 POSTGRES_DONE = f"""
 WITH done AS (
     DELETE FROM {PENDING_TABLE} WHERE event_id = ANY(%s::bigint[]) RETURNING 1
 ), n AS (
     SELECT count(*) AS ended FROM done
 ), counted AS (
-    INSERT INTO {COUNT_TABLE} (shard, evaluated) SELECT %s, ended FROM n WHERE ended > 0
-    ON CONFLICT (shard) DO UPDATE SET evaluated = {COUNT_TABLE}.evaluated + excluded.evaluated
+    INSERT INTO {COUNT_TABLE} (shard, evaluated) SELECT %s, ended FROM n WHERE ended > 0 {COUNT_ADDED}
 )
 SELECT ended FROM n
 """
@@ -150,7 +151,7 @@ def pending_done(event_pks: Sequence[int]) -> int:
         return 0
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(POSTGRES_DONE, [list(event_pks), os.getpid() % EvaluationCount.SHARDS])
+            cursor.execute(POSTGRES_DONE, [list(event_pks), _shard()])
             return int(cursor.fetchone()[0])
     done, _ = PendingEvaluation.objects.filter(event_id__in=list(event_pks)).delete()
     evaluated_count_add(done)
@@ -162,11 +163,11 @@ def evaluated_count_add(count: int) -> None:
     if count <= 0:
         return
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {COUNT_TABLE} (shard, evaluated) VALUES (%s, %s) "
-            f"ON CONFLICT (shard) DO UPDATE SET evaluated = {COUNT_TABLE}.evaluated + excluded.evaluated",
-            [os.getpid() % EvaluationCount.SHARDS, count],
-        )
+        cursor.execute(f"INSERT INTO {COUNT_TABLE} (shard, evaluated) VALUES (%s, %s) {COUNT_ADDED}", [_shard(), count])
+
+
+def _shard() -> int:
+    return os.getpid() % EvaluationCount.SHARDS
 
 
 def stored_events(stored: Sequence[tuple[int, EventRecord]]) -> list[AuditEvent]:

@@ -130,11 +130,7 @@ def evaluation_in_request(count: int) -> Iterator[Callable[[list[AuditEvent]], o
     the cheapest way an event becomes an alert. The rules stamp is read once for the whole
     ingest. Elsewhere (a task, an import, after a response) it declines: pending rows and the
     ingest listener, as always."""
-    if (
-        count > settings.ALERTSITE_EVALUATION_AFTER_RESPONSE_MAX
-        or not afterresponse.deferrable()
-        or afterresponse.running()
-    ):
+    if count > settings.ALERTSITE_EVALUATION_AFTER_RESPONSE_MAX or not afterresponse.responding():
         yield None
         return
     with rules_stamp_pinned():

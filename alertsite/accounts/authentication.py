@@ -19,6 +19,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
 from alertsite.accounts.roles import ROLE_NAMES, Role, role_from_group_names, user_role_remember
+from alertsite.sqlread import instances
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -52,29 +53,11 @@ def _statement() -> str:
 
 
 def _token_user(key: str) -> tuple[Any, set[str]]:
-    """The token's user (None if no such token) and the names of its role groups.
-
-    On PostgreSQL the row becomes the user by `Model.from_db` (psycopg returns each column as its
-    field holds it; a raw queryset's column mapping cost more than the statement). Elsewhere a
-    raw queryset, which applies the fields' converters (SQLite's dates are text).
-    """
-    user_model = get_user_model()
-    if connection.vendor != "postgresql":
-        found = list(user_model.objects.raw(_statement(), [*ROLE_NAMES, key]))
-        if not found:
-            return None, set()
-        groups = {getattr(row, "role_group", None) for row in found}
-        return found[0], {name for name in groups if name is not None}
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(), [*ROLE_NAMES, key])
-        rows = cursor.fetchall()
-    if not rows:
+    """The token's user (None if no such token) and the names of its role groups (a row per
+    role group, each carrying it as `role_group`). Built by alertsite.sqlread: a raw queryset's
+    column mapping, worked out anew per request, cost more than the statement."""
+    found = instances(get_user_model(), _statement(), [*ROLE_NAMES, key])
+    if not found:
         return None, set()
-    names = _user_attnames()
-    user = user_model.from_db(connection.alias, names, rows[0][: len(names)])
-    return user, {row[-1] for row in rows if row[-1] is not None}
-
-
-@cache
-def _user_attnames() -> list[str]:
-    return [str(field.attname) for field in get_user_model()._meta.concrete_fields]
+    groups = {getattr(row, "role_group", None) for row in found}
+    return found[0], {name for name in groups if name is not None}

@@ -240,16 +240,11 @@ def _claims_release(rows: Sequence[Delivery], claimed_at: Any) -> None:
 def _flush_pending() -> None:
     waiting: _Waiting = getattr(_pending, "batch", None) or _Waiting()
     _pending.batch = None
-    if _in_request():
+    if afterresponse.responding():
         # A request's client never waits on a receiver (nor on the queue): after the response.
         afterresponse.defer(functools.partial(_waiting_send, waiting))
         return
     _waiting_send(waiting)
-
-
-def _in_request() -> bool:
-    """In a web request whose response is not sent yet, served through alertsite.afterresponse."""
-    return afterresponse.deferrable() and not afterresponse.running()
 
 
 def _waiting_send(waiting: _Waiting) -> None:
