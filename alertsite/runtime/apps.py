@@ -9,3 +9,8 @@ class RuntimeConfig(AppConfig):
     name = "alertsite.runtime"
     label = "runtime"
     verbose_name = "Runtime"
+
+    def ready(self) -> None:
+        from alertsite import dbfresh
+
+        dbfresh.connect()
