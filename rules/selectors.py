@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
+from alertsite import stamps
 from rules.conditions import ConditionError, conditions_parse
 from rules.detections import detection_kinds
 from rules.engine import RuleEngine, RuleSpec, group_key_for
@@ -32,6 +33,8 @@ _engine_stamp: str | None = None
 _selected_types: tuple[str, frozenset[str]] | None = None
 _pinned_stamp: ContextVar[str | None] = ContextVar("rules_pinned_stamp", default=None)
 STAMP_SQL = f"SELECT stamp FROM {RulesVersion._meta.db_table} WHERE id = 1"
+# The batch's read: the rules stamp and alertsite.stamps' counters in one row (either may be missing).
+STAMPS_SQL = f"SELECT ({STAMP_SQL}), {stamps.SELECT_COLUMNS}"
 
 
 def rules_stamp() -> str:
@@ -49,11 +52,20 @@ def rules_stamp() -> str:
 @contextmanager
 def rules_stamp_pinned() -> Iterator[str]:
     """Read the stamp once for a whole evaluation batch: its engine, the policies and the audit
-    events the batch writes all see the same rules, for one statement instead of several."""
-    stamp = rules_stamp()
+    events the batch writes all see the same rules, for one statement instead of several. The
+    same statement reads the channels' and maintenance windows' stamps (alertsite.stamps), so
+    the batch reads those tables only when they changed. A block already pinned keeps its pins."""
+    if _pinned_stamp.get() is not None:
+        yield rules_stamp()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(STAMPS_SQL)
+        row = cursor.fetchone()
+    stamp = str(row[0]) if row and row[0] is not None else ""
     token = _pinned_stamp.set(stamp)
     try:
-        yield stamp
+        with stamps.pinned(tuple(row[1:]) if row else (None,) * len(stamps.NAMES)):
+            yield stamp
     finally:
         _pinned_stamp.reset(token)
 

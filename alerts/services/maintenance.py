@@ -32,9 +32,11 @@ from alerts.maintenance import (
     zone_parse,
 )
 from alerts.models import MaintenanceWindow
+from alertsite import stamps
 from alertsite.errors import FieldErrors
 from alertsite.priority import Priority
 from alertsite.sqlread import instances
+from alertsite.stamps import StampedCache
 from events.models import EventType
 from events.services import AUDIT_SERVICE, actor_reference, audit_event_record
 
@@ -291,8 +293,15 @@ POSSIBLE_SQL = (
 )
 
 
+# Inside an evaluation batch (alertsite.stamps pinned): whether any window exists, kept under the
+# maintenance stamp, so the batches of a deployment without windows read nothing at all.
+_any_kept: StampedCache[bool] = StampedCache(stamps.MAINTENANCE)
+
+
 def windows_possible(start: datetime, end: datetime) -> list[WindowSpec]:
     """The windows that may have an occurrence in [start, end]: one query (recurring ones all load)."""
+    if not _windows_exist():
+        return []
     rows = instances(MaintenanceWindow, POSSIBLE_SQL, [end, start])
     specs = []
     for row in rows:
@@ -303,6 +312,15 @@ def windows_possible(start: datetime, end: datetime) -> list[WindowSpec]:
             continue  # written around validation (raw SQL, say): mutes nothing rather than failing the batch
         specs.append(spec)
     return specs
+
+
+def _windows_exist() -> bool:
+    """Whether the table holds any window: kept for the batch's stamp, else assumed (and read as usual)."""
+    kept = _any_kept.get()
+    if kept is None and stamps.pinned_stamp(stamps.MAINTENANCE) is not None:
+        kept = MaintenanceWindow.objects.exists()
+        _any_kept.put(kept)
+    return kept is not False
 
 
 def maintenance_calendar(start: datetime, end: datetime) -> WindowCalendar:

@@ -45,7 +45,9 @@ from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
+from alertsite import stamps
 from alertsite.sqlread import instances
+from alertsite.stamps import StampedCache
 from channels.models import Channel, Delivery, DeliveryAttempt, DeliveryCount, DeliveryStatus, NotificationKind
 from channels.notification import Notification
 from channels.services.health import Outcome, channel_health_batch_record, delivery_failure_record
@@ -168,16 +170,31 @@ def deliveries_claim(pks: Sequence[int], now: datetime) -> list[Delivery]:
 # One plain statement written once: the ORM compiled its filter anew for every batch, which
 # cost more CPU than reading the rows (an alerting batch and every storm chunk read them).
 CHANNELS_SQL = f"SELECT * FROM {Channel._meta.db_table} WHERE id = ANY(%s::bigint[])"
-CHANNELS_ENABLED_SQL = CHANNELS_SQL + " AND enabled"
+
+
+# Inside an evaluation batch (alertsite.stamps pinned), the channels read so far under the
+# channels stamp (None for a pk that did not exist): a batch reads the table only after a change.
+_kept: StampedCache[dict[int, Channel | None]] = StampedCache(stamps.CHANNELS)
 
 
 def channels_whole(pks: Sequence[int], *, enabled_only: bool = False) -> dict[int, Channel]:
-    """The channels among `pks` (only the enabled ones if asked), whole, by pk."""
+    """The channels among `pks` (only the enabled ones if asked), whole, by pk.
+
+    The instances may come from the batch's kept channels (alertsite.stamps): read them, don't
+    change them."""
+    kept = _kept.get() or {}
+    if any(pk not in kept for pk in pks):
+        read = _channels_read(pks)
+        kept = {**kept, **{pk: read.get(pk) for pk in pks}}
+        _kept.put(kept)
+    found = {pk: channel for pk in pks if (channel := kept[pk]) is not None}
+    return {pk: channel for pk, channel in found.items() if channel.enabled} if enabled_only else found
+
+
+def _channels_read(pks: Sequence[int]) -> dict[int, Channel]:
     if connection.vendor == "postgresql":
-        sql = CHANNELS_ENABLED_SQL if enabled_only else CHANNELS_SQL
-        return {channel.pk: channel for channel in instances(Channel, sql, [list(pks)])}
-    rows = Channel.objects.filter(pk__in=list(pks))
-    return {channel.pk: channel for channel in (rows.filter(enabled=True) if enabled_only else rows)}
+        return {channel.pk: channel for channel in instances(Channel, CHANNELS_SQL, [list(pks)])}
+    return {channel.pk: channel for channel in Channel.objects.filter(pk__in=list(pks))}
 
 
 # In a statement of its own (autocommit), `set_config(..., true)` lasts until that statement's
