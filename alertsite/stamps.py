@@ -3,9 +3,9 @@
 An alerting batch read the enabled channels of its notifications and the maintenance windows
 of its events' time range: two statements per batch, for rows that change a few times a day
 (and a channel's health columns, written at most every few seconds on a busy channel). Each
-table now has a stamp in `alertsite_stamp`, set to a new random value by database triggers on
-every INSERT, UPDATE, DELETE (and TRUNCATE on PostgreSQL), so no writer can forget it: the
-admin, the API, the health bookkeeping, raw SQL. The batch reads the stamps in the statement
+table now has a stamp in `alertsite_stamp`, set to a new random value by database triggers
+(alertsite.runtime.stamp_triggers) on every write that can change what a batch keeps, so no
+writer can forget it: the admin, the API, the health bookkeeping, raw SQL. The batch reads the stamps in the statement
 that already reads the rules stamp (rules.selectors.rules_stamp_pinned) and pins them for its
 duration; a reader keeps what it read under the pinned stamp (`StampedCache`) and reads again
 only when the stamp moved.

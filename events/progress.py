@@ -128,10 +128,6 @@ CLAIM_OLDEST_SQL = _CLAIM_SQL.format(
 CLAIM_LISTED_SQL = _CLAIM_SQL.format(rows="event_id = ANY(%s::bigint[]) ORDER BY event_id")
 # Adding to this process's counter row (the shard keeps concurrent evaluators off one row).
 COUNT_ADDED = f"ON CONFLICT (shard) DO UPDATE SET evaluated = {COUNT_TABLE}.evaluated + excluded.evaluated"
-# For a statement that counts evaluated events itself (events.storage): INSERT INTO {EVALUATED_INTO}
-# SELECT shard, count ... {EVALUATED_ADDED}.
-EVALUATED_INTO = f"{COUNT_TABLE} (shard, evaluated)"
-EVALUATED_ADDED = COUNT_ADDED
 POSTGRES_DONE = f"""
 WITH done AS (
     DELETE FROM {PENDING_TABLE} WHERE event_id = ANY(%s::bigint[]) RETURNING 1
@@ -172,11 +168,6 @@ def evaluated_count_add(count: int) -> None:
 
 def _shard() -> int:
     return os.getpid() % EvaluationCount.SHARDS
-
-
-def evaluated_shard() -> int:
-    """The `EvaluationCount` row this process adds to."""
-    return _shard()
 
 
 def stored_events(stored: Sequence[tuple[int, EventRecord]]) -> list[AuditEvent]:

@@ -9,11 +9,6 @@ its parameter limit, then the pending rows, in the caller's transaction.
 
 The same statement adds the batch's new events to a free `IngestCount` row of its origin (CTEs more on
 PostgreSQL, one upsert on SQLite), so the ingested-events metric costs no statement of its own.
-
-When the caller's transaction evaluates the new events itself (`evaluated_here`: a request's
-own few events, see events.services), they get no pending rows: the same statement counts them
-evaluated instead (`EvaluationCount`). Should the evaluation fail, the transaction rolls back
-with the count, and the events are stored again the usual way.
 """
 
 from __future__ import annotations
@@ -25,7 +20,6 @@ from typing import Any
 from django.db import connection
 
 from events.models import AuditEvent, IngestCount, PendingEvaluation
-from events.progress import EVALUATED_ADDED, EVALUATED_INTO, evaluated_count_add, evaluated_shard
 from events.validation import EventRecord
 
 TABLE = AuditEvent._meta.db_table
@@ -80,14 +74,6 @@ WITH new AS (
     SELECT new.id, %(received_at)s::timestamptz FROM new JOIN {STAGE} stage ON stage.event_id = new.event_id
     WHERE stage.to_evaluate
 {COUNT_CTES.format(origin="%(origin)s")}"""
-POSTGRES_INSERT_EVALUATED_HERE = POSTGRES_INSERT.replace(
-    f"""pending AS (
-    INSERT INTO {PENDING_TABLE} (event_id, received_at)
-    SELECT new.id, %(received_at)s::timestamptz FROM new""",
-    f"""evaluated AS (
-    INSERT INTO {EVALUATED_INTO}
-    SELECT %(shard)s, count(*) FROM new""",
-).replace("WHERE stage.to_evaluate", f"WHERE stage.to_evaluate HAVING count(*) > 0 {EVALUATED_ADDED}")
 # A small batch: the rows inline, the ids to evaluate as an array; placeholders in order.
 POSTGRES_VALUES_INSERT = f"""
 WITH new AS (
@@ -98,17 +84,6 @@ WITH new AS (
     INSERT INTO {PENDING_TABLE} (event_id, received_at)
     SELECT new.id, %s::timestamptz FROM new WHERE new.event_id = ANY(%s::text[])
 {COUNT_CTES.format(origin="%s").replace("{", "{{").replace("}", "}}")}"""
-# The same, counting the ids evaluated by the caller's transaction instead: (shard, ids) where
-# (received_at, ids) were.
-POSTGRES_VALUES_INSERT_EVALUATED_HERE = POSTGRES_VALUES_INSERT.replace(
-    f"""pending AS (
-    INSERT INTO {PENDING_TABLE} (event_id, received_at)
-    SELECT new.id, %s::timestamptz FROM new WHERE new.event_id = ANY(%s::text[])""",
-    f"""evaluated AS (
-    INSERT INTO {EVALUATED_INTO}
-    SELECT %s, count(*) FROM new WHERE new.event_id = ANY(%s::text[])
-    HAVING count(*) > 0 {EVALUATED_ADDED}""",
-)
 SMALL_BATCH = 20  # up to here one VALUES statement; above, the staging COPY
 
 
@@ -118,29 +93,23 @@ def events_insert_new(
     received_at: datetime,
     to_evaluate: Collection[str] = (),
     origin: str = ORIGIN_OTHER,
-    evaluated_here: bool = False,
 ) -> dict[str, int]:
     """Insert the records whose event_id is not stored yet; return {event_id: pk} of the new ones.
 
     New events whose event_id is in `to_evaluate` are marked pending evaluation in the same
-    write, or, with `evaluated_here` (the caller's transaction evaluates them before it commits),
-    counted evaluated; the others are stored as needing none. The new ones are counted under
-    `origin`. Call inside a transaction.
+    write; the others are stored as needing none. The new ones are counted under `origin`.
+    Call inside a transaction.
     """
     if not records:
         return {}
     wanted = to_evaluate if isinstance(to_evaluate, set | frozenset) else set(to_evaluate)
     if connection.vendor == "postgresql":
-        return _insert_postgres(records, received_at, wanted, origin, evaluated_here)
-    return _insert_values(records, received_at, wanted, origin, evaluated_here)
+        return _insert_postgres(records, received_at, wanted, origin)
+    return _insert_values(records, received_at, wanted, origin)
 
 
 def _insert_postgres(
-    records: Sequence[EventRecord],
-    received_at: datetime,
-    to_evaluate: Collection[str],
-    origin: str,
-    evaluated_here: bool,
+    records: Sequence[EventRecord], received_at: datetime, to_evaluate: Collection[str], origin: str
 ) -> dict[str, int]:
     """COPY the batch into a per-connection temp table, then one INSERT ... SELECT ... ON CONFLICT.
 
@@ -150,17 +119,14 @@ def _insert_postgres(
     """
     connection.ensure_connection()
     if len(records) <= SMALL_BATCH:
-        return _insert_postgres_values(records, received_at, to_evaluate, origin, evaluated_here)
+        return _insert_postgres_values(records, received_at, to_evaluate, origin)
     with connection.connection.cursor() as cursor:
         cursor.execute(POSTGRES_STAGE)
         cursor.execute(f"DELETE FROM {STAGE}")
         with cursor.copy(f"COPY {STAGE} FROM STDIN") as copy:
             for r in records:
                 copy.write_row((*_stored_values(r), r.event_id in to_evaluate))
-        cursor.execute(
-            POSTGRES_INSERT_EVALUATED_HERE if evaluated_here else POSTGRES_INSERT,
-            {"received_at": received_at, "origin": origin, "shard": evaluated_shard()},
-        )
+        cursor.execute(POSTGRES_INSERT, {"received_at": received_at, "origin": origin})
         return {event_id: pk for pk, event_id in cursor.fetchall()}
 
 
@@ -181,30 +147,20 @@ def _stored_values(r: EventRecord) -> tuple[Any, ...]:
 
 
 def _insert_postgres_values(
-    records: Sequence[EventRecord],
-    received_at: datetime,
-    to_evaluate: Collection[str],
-    origin: str,
-    evaluated_here: bool,
+    records: Sequence[EventRecord], received_at: datetime, to_evaluate: Collection[str], origin: str
 ) -> dict[str, int]:
     row_sql = "(" + ", ".join(["%s"] * (len(COLUMNS) - 2)) + ", %s::jsonb, %s::timestamptz)"
     params: list[Any] = []
     for r in records:
         params.extend((*_stored_values(r), received_at))
-    ids = [r.event_id for r in records if r.event_id in to_evaluate]
-    params.extend((evaluated_shard() if evaluated_here else received_at, ids, origin, origin))
-    sql = POSTGRES_VALUES_INSERT_EVALUATED_HERE if evaluated_here else POSTGRES_VALUES_INSERT
+    params.extend((received_at, [r.event_id for r in records if r.event_id in to_evaluate], origin, origin))
     with connection.connection.cursor() as cursor:
-        cursor.execute(sql.format(rows=", ".join([row_sql] * len(records))), params)
+        cursor.execute(POSTGRES_VALUES_INSERT.format(rows=", ".join([row_sql] * len(records))), params)
         return {event_id: pk for pk, event_id in cursor.fetchall()}
 
 
 def _insert_values(
-    records: Sequence[EventRecord],
-    received_at: datetime,
-    to_evaluate: Collection[str],
-    origin: str,
-    evaluated_here: bool,
+    records: Sequence[EventRecord], received_at: datetime, to_evaluate: Collection[str], origin: str
 ) -> dict[str, int]:
     ops = connection.ops
     received = ops.adapt_datetimefield_value(received_at)
@@ -237,9 +193,6 @@ def _insert_values(
             cursor.execute(sql, params)
             inserted.update({event_id: pk for pk, event_id in cursor.fetchall()})
         pending = [pk for event_id, pk in inserted.items() if event_id in to_evaluate]
-        if evaluated_here:
-            evaluated_count_add(len(pending))
-            pending = []
         for start in range(0, len(pending), SQLITE_CHUNK):
             chunk_pks = pending[start : start + SQLITE_CHUNK]
             cursor.execute(

@@ -25,6 +25,7 @@ from alerts.policy import NewMatch
 from alerts.services import matches_handle
 from events.models import AuditEvent
 from events.progress import (
+    evaluated_count_add,
     pending_claim_listed,
     pending_claim_oldest,
     pending_done,
@@ -87,9 +88,12 @@ def events_evaluate_pending(
 def events_evaluate_stored(events: list[AuditEvent]) -> EvaluationResult:
     """Evaluate events the caller's transaction just stored without pending rows (a request's
     own, see rules.tasks.evaluation_in_request), in that transaction: they commit with their
-    matches, alerts and outbox rows, or not at all. No claim: nobody else can see them yet, and
-    no count: the statement that stored them counted them evaluated (events.storage)."""
-    return _evaluate(lambda: events, engine=None, end=lambda pks: None, savepoint=False)
+    matches, alerts and outbox rows, or not at all. No claim: nobody else can see them yet.
+
+    They are counted evaluated last, as the drain counts its own (events.progress.pending_done):
+    counting them in the INSERT that stores them saved a round trip but held the counter row
+    through the whole evaluation, the other way round from the drain's lock order."""
+    return _evaluate(lambda: events, engine=None, end=lambda pks: evaluated_count_add(len(pks)), savepoint=False)
 
 
 def _evaluate(

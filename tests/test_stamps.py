@@ -117,3 +117,30 @@ def test_a_change_rolled_back_leaves_no_stamp_a_later_change_could_meet():
     Channel.objects.filter(pk=channel.pk).update(name="After")
     with rules_stamp_pinned():
         assert channels_whole([channel.pk])[channel.pk].name == "After"
+
+
+def test_updating_a_window_leaves_the_stamp_only_existence_is_kept():
+    """Muting batches update their windows' counters: that must not move the stamp (a lock each queues on)."""
+    created = window()
+    before = stamp(stamps.MAINTENANCE)
+    MaintenanceWindow.objects.filter(pk=created.pk).update(muted_alerts=3)
+    assert stamp(stamps.MAINTENANCE) == before
+    created.delete()
+    assert stamp(stamps.MAINTENANCE) != before
+
+
+def test_a_trigger_a_table_rebuild_dropped_is_put_back_after_migrate():
+    """SQLite drops a table's triggers when a migration rebuilds the table."""
+    from alertsite.runtime.stamp_triggers import stamps_after_migrate
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("DROP TRIGGER channels_channel_stamp ON channels_channel")
+        else:
+            cursor.execute("DROP TRIGGER channels_channel_stamp_insert")
+    before = stamp(stamps.CHANNELS)
+    hook()
+    assert stamp(stamps.CHANNELS) == before
+    stamps_after_migrate(sender=None)
+    hook("Another")
+    assert stamp(stamps.CHANNELS) != before
