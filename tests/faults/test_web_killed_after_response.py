@@ -39,13 +39,18 @@ def test_web_workers_killed_right_after_answering_lose_and_double_nothing(fault_
         with Stack(fault_database, shared_redis) as stack:
             stack.setup_rule(receiver.url)
             killed = 0
-            answered = threading.Event()
+            answered, resumed = threading.Event(), threading.Event()
 
             def post_all() -> None:
                 for number in range(N):
                     stack.ingest([make_event(id=f"web-{number:03d}")])
                     if number + 1 in KILL_AFTER:
+                        # The next request waits for the kill: it is the answered one's after-response
+                        # work the kill must hit, not a request in flight (whose retry would find its
+                        # event stored already and count it a duplicate).
                         answered.set()
+                        assert resumed.wait(60)
+                        resumed.clear()
 
             thread = threading.Thread(target=post_all, name="ingest", daemon=True)
             thread.start()
@@ -53,6 +58,7 @@ def test_web_workers_killed_right_after_answering_lose_and_double_nothing(fault_
                 assert answered.wait(60)
                 answered.clear()
                 killed += web_workers_kill(stack)
+                resumed.set()
             thread.join(90)
             counts = stack.wait_until_caught_up(N, receiver, timeout=60)
 
