@@ -81,7 +81,3 @@ class StampedCache(Generic[T]):
             return
         with self._lock:
             self._stamp, self._value = stamp, value
-
-    def forget(self) -> None:
-        with self._lock:
-            self._stamp, self._value = None, None

@@ -206,18 +206,20 @@ class CpuMeter:
             f"{label} {cpu:,.1f} s ({100 * cpu / self.seconds:.0f}% of a core)"
             for label, cpu in sorted(self.by_label().items())
         ]
-        servers = sum(cpu for label, cpu in self.by_label().items() if label != "bench process")
         return (
             f"CPU over {self.seconds:.1f} s: {', '.join(parts)}; machine {100 * self.machine_busy:.0f}% busy "
             f"(every core, every process); alertsite's processes {100 * self.servers_share():.0f}% of the machine "
-            f"({servers:,.1f} s: the bench's own client, receiver and meter left out); "
+            f"({self.servers_seconds():,.1f} s: the bench's own client, receiver and meter left out); "
             f"{self.sessions:,} PostgreSQL sessions opened"
         )
 
+    def servers_seconds(self) -> float:
+        """CPU seconds of the measured processes (not the bench's own client, receiver and meter)."""
+        return sum(cpu for label, cpu in self.by_label().items() if label != "bench process")
+
     def servers_share(self) -> float:
-        """The machine's share the measured processes used (not the bench's own client, receiver and meter)."""
-        servers = sum(cpu for label, cpu in self.by_label().items() if label != "bench process")
-        return servers / max(1e-9, self.seconds * (os.cpu_count() or 1))
+        """The machine's share the measured processes used."""
+        return self.servers_seconds() / max(1e-9, self.seconds * (os.cpu_count() or 1))
 
 
 # -- set-up -----------------------------------------------------------------------------------------

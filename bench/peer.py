@@ -292,7 +292,7 @@ def main() -> None:
         ordered = sorted(spans)
         return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] if ordered else float("nan")
 
-    ours_cpu = sum(v for k, v in storm_meter.by_label().items() if k != "bench process")
+    ours_cpu = storm_meter.servers_seconds()
     rows.append(
         (
             f"storm, {args.storm:,} webhooks (deliveries/s)",
@@ -320,7 +320,7 @@ def main() -> None:
                 ratio(ours_p95, theirs_p95) if am_lat else "",
             )
         )
-    lat_cpu = sum(v for k, v in latency_meter.by_label().items() if k != "bench process")
+    lat_cpu = latency_meter.servers_seconds()
     rows.append(
         (
             f"CPU during the {args.rate:g}/s run (% of a core)",

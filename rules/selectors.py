@@ -33,7 +33,7 @@ _engine_stamp: str | None = None
 _selected_types: tuple[str, frozenset[str]] | None = None
 _pinned_stamp: ContextVar[str | None] = ContextVar("rules_pinned_stamp", default=None)
 STAMP_SQL = f"SELECT stamp FROM {RulesVersion._meta.db_table} WHERE id = 1"
-# The batch's read: the rules stamp and alertsite.stamps' counters in one row (either may be missing).
+# The batch's read: the rules stamp and alertsite.stamps' stamps in one row (any of them may be missing).
 STAMPS_SQL = f"SELECT ({STAMP_SQL}), {stamps.SELECT_COLUMNS}"
 
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-TABLE = "alertsite_stamp"
+from alertsite.stamps import CHANNELS, MAINTENANCE, TABLE
+
 WATCHED = {
-    "channels": ("channels_channel", ("INSERT", "UPDATE", "DELETE")),
-    "maintenance": ("alerts_maintenancewindow", ("INSERT", "DELETE")),
+    CHANNELS: ("channels_channel", ("INSERT", "UPDATE", "DELETE")),
+    MAINTENANCE: ("alerts_maintenancewindow", ("INSERT", "DELETE")),
 }
 NEW_POSTGRES = "md5(random()::text || clock_timestamp()::text)"
 NEW_SQLITE = "lower(hex(randomblob(16)))"
