@@ -211,39 +211,67 @@ def matches_record(
 
 
 def matches_insert_new(pending: Sequence[PendingMatch], *, matched_at: datetime) -> list[RuleMatch]:
+    """Insert the matches not stored yet; answer the new ones, by primary key."""
     ops = connection.ops
     at = ops.adapt_datetimefield_value(matched_at)
     by_pair = {(m.rule_id, m.event_id): m for m in pending}
-    new: list[RuleMatch] = []
+    items = list(by_pair.values())
+    found: list[tuple[int, int, int]] = []
     with connection.cursor() as cursor:
-        items = list(by_pair.values())
-        for start in range(0, len(items), MATCH_CHUNK):
-            chunk = items[start : start + MATCH_CHUNK]
-            params: list[Any] = []
-            for m in chunk:
-                params.extend(
-                    (m.rule_id, m.event_id, ops.adapt_datetimefield_value(m.event_timestamp), m.group_key, at)
-                )
-            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {MATCH_TABLE} (rule_id, event_id, event_timestamp, group_key, matched_at) "
-                f"VALUES {values} ON CONFLICT (rule_id, event_id) DO NOTHING RETURNING id, rule_id, event_id",
-                params,
-            )
-            for pk, rule_id, event_id in cursor.fetchall():
-                source = by_pair[(rule_id, event_id)]
-                new.append(
-                    RuleMatch(
-                        pk=pk,
-                        rule_id=rule_id,
-                        event_id=event_id,
-                        event_timestamp=source.event_timestamp,
-                        group_key=source.group_key,
-                        matched_at=matched_at,
+        if connection.vendor == "postgresql" and len(items) > 1:
+            # One array per column: the same statement text for any number of matches, converted
+            # and prepared once (a VALUES list over 50 parameters is parsed anew on every call).
+            cursor.execute(MATCHES_UNNEST_INSERT, _match_columns(items, at))
+            found.extend(cursor.fetchall())
+        else:
+            for start in range(0, len(items), MATCH_CHUNK):
+                chunk = items[start : start + MATCH_CHUNK]
+                params: list[Any] = []
+                for m in chunk:
+                    params.extend(
+                        (m.rule_id, m.event_id, ops.adapt_datetimefield_value(m.event_timestamp), m.group_key, at)
                     )
+                values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+                cursor.execute(
+                    f"INSERT INTO {MATCH_TABLE} (rule_id, event_id, event_timestamp, group_key, matched_at) "
+                    f"VALUES {values} ON CONFLICT (rule_id, event_id) DO NOTHING RETURNING id, rule_id, event_id",
+                    params,
                 )
+                found.extend(cursor.fetchall())
+    new = []
+    for pk, rule_id, event_id in found:
+        source = by_pair[(rule_id, event_id)]
+        new.append(
+            RuleMatch(
+                pk=pk,
+                rule_id=rule_id,
+                event_id=event_id,
+                event_timestamp=source.event_timestamp,
+                group_key=source.group_key,
+                matched_at=matched_at,
+            )
+        )
     new.sort(key=lambda match: match.pk)
     return new
+
+
+MATCHES_UNNEST_INSERT = (
+    f"INSERT INTO {MATCH_TABLE} (rule_id, event_id, event_timestamp, group_key, matched_at) "
+    "SELECT m.rule_id, m.event_id, m.event_timestamp, m.group_key, %s::timestamptz "
+    "FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::text[]) "
+    "AS m(rule_id, event_id, event_timestamp, group_key) "
+    "ON CONFLICT (rule_id, event_id) DO NOTHING RETURNING id, rule_id, event_id"
+)
+
+
+def _match_columns(items: Sequence[PendingMatch], at: object) -> list[Any]:
+    return [
+        at,
+        [m.rule_id for m in items],
+        [m.event_id for m in items],
+        [m.event_timestamp for m in items],
+        [m.group_key for m in items],
+    ]
 
 
 def rules_mark_triggered(

@@ -53,3 +53,28 @@ def test_no_rows_is_an_empty_list():
 def test_the_primary_key_must_be_among_the_columns(stored):
     with pytest.raises(ValueError, match="primary key"):
         instances(AuditEvent, f"SELECT event_id FROM {EVENTS}")
+
+
+def test_a_post_init_receiver_still_hears_every_instance(stored):
+    from django.db.models.signals import post_init
+
+    heard: list[int] = []
+
+    def receiver(sender, instance, **kwargs) -> None:
+        heard.append(instance.pk)
+
+    post_init.connect(receiver, sender=AuditEvent)
+    try:
+        built = instances(AuditEvent, f"SELECT id, payload FROM {EVENTS} ORDER BY id")
+    finally:
+        post_init.disconnect(receiver, sender=AuditEvent)
+    assert heard == [row.pk for row in built] and len(heard) == 3
+
+
+def test_a_foreign_key_and_a_deferred_field_load_on_access():
+    from channels.models import Delivery
+
+    channel = Channel.objects.create(kind="webhook", name="Hook", config={"url": "https://hooks.example.com/x"})
+    Delivery.objects.create(channel=channel, kind="alert.created", source="alert:1", payload={"n": 1})
+    (built,) = instances(Delivery, f"SELECT id, channel_id FROM {Delivery._meta.db_table}")
+    assert built.channel == channel and built.source == "alert:1"
