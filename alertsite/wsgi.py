@@ -24,5 +24,10 @@ from alertsite.runtime.scheduler import embedded_scheduler_start  # after the ap
 
 embedded_scheduler_start()
 
+# With a broker, its transport is imported now, not in the first request that queues a task.
+from alertsite.celery import broker_transport_load  # noqa: E402 - after the app is loaded
+
+broker_transport_load()
+
 # Work a request defers (evaluating its few events) runs after its response is sent.
 application = AfterResponse(django_application)

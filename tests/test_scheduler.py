@@ -324,3 +324,18 @@ def test_gunicorn_workers_retry_a_due_webhook_with_one_scheduler_between_them(tm
                 server.wait(timeout=20)
     assert request.header("X-Alertsite-Event") == "test"
     assert log.read_text().count("periodic jobs run in this process") == 1
+
+
+def test_a_web_process_with_a_broker_loads_its_transport_at_start_without_connecting(tmp_path):
+    """The first request that queues a task no longer pays the transport's imports (about 0.1 s);
+    nothing listens on the broker's port, so a connection attempt would fail the start."""
+    env = {
+        **embedded_env(tmp_path, CELERY_BROKER_URL="redis://127.0.0.1:9/0"),
+        "DJANGO_SETTINGS_MODULE": "alertsite.settings.base",
+    }
+    script = "import sys\nimport alertsite.wsgi\nprint('kombu.transport.redis' in sys.modules)\n"
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "True"
