@@ -3,8 +3,8 @@
 Ingestion writes a `PendingEvaluation` row with each event to evaluate (events.storage, same
 statement); the evaluator claims rows with `pending_claim` and, in the transaction that records
 the matches, ends them with `pending_done`. A request evaluating its own few events in the
-transaction that stores them writes no pending row: it builds the events with `stored_events`
-and counts them with `evaluated_count_add`. A pending row is visible only once its event has
+transaction that stores them writes no pending row: it builds the events with `stored_events`,
+and the statement that stores them counts them evaluated (`IngestCount.evaluated`). A pending row is visible only once its event has
 committed, so transactions that commit out of id order need no gap sweep, and a claimed row
 stays locked until the evaluation commits or rolls back (a killed worker leaves it pending).
 """
@@ -21,7 +21,7 @@ from django.db.models import Min, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from alertsite.sqlread import instances
-from events.models import AuditEvent, EvaluationCount, PendingEvaluation
+from events.models import AuditEvent, EvaluationCount, IngestCount, PendingEvaluation
 from events.validation import EventRecord
 
 COUNT_TABLE = EvaluationCount._meta.db_table
@@ -204,12 +204,14 @@ def pending_stale(*, older_than: timedelta, limit: int) -> list[int]:
 
 
 def evaluation_progress() -> EvaluationProgress:
-    """Pending count and age, and the evaluated total: three small reads, none over the event log.
+    """Pending count and age, and the evaluated total: four small reads, none over the event log.
 
     The count covers only the pending table, which stays small while evaluation keeps up; the
-    oldest reception time comes from its index; the total sums a few counter rows.
+    oldest reception time comes from its index; the total sums a few counter rows of each kind.
     """
     pending = PendingEvaluation.objects.count()
     oldest = PendingEvaluation.objects.aggregate(oldest=Min("received_at"))["oldest"] if pending else None
-    total = EvaluationCount.objects.aggregate(total=Sum("evaluated"))["total"] or 0
+    total = (EvaluationCount.objects.aggregate(total=Sum("evaluated"))["total"] or 0) + (
+        IngestCount.objects.aggregate(total=Sum("evaluated"))["total"] or 0
+    )
     return EvaluationProgress(pending=pending, oldest_pending_received_at=oldest, evaluated_total=int(total))

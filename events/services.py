@@ -102,7 +102,11 @@ def _batch_store(
     now = timezone.now()
     with transaction.atomic(savepoint=savepoint):
         new = events_insert_new(
-            list(unique.values()), received_at=now, to_evaluate=set() if evaluate else to_evaluate, origin=origin
+            list(unique.values()),
+            received_at=now,
+            to_evaluate=to_evaluate,
+            origin=origin,
+            evaluated_now=evaluate is not None,
         )
         new_pks = sorted(pk for event_id, pk in new.items() if event_id in to_evaluate)
         if new:

@@ -25,7 +25,6 @@ from alerts.policy import NewMatch
 from alerts.services import matches_handle
 from events.models import AuditEvent
 from events.progress import (
-    evaluated_count_add,
     pending_claim_listed,
     pending_claim_oldest,
     pending_done,
@@ -90,10 +89,14 @@ def events_evaluate_stored(events: list[AuditEvent]) -> EvaluationResult:
     own, see rules.tasks.evaluation_in_request), in that transaction: they commit with their
     matches, alerts and outbox rows, or not at all. No claim: nobody else can see them yet.
 
-    They are counted evaluated last, as the drain counts its own (events.progress.pending_done):
-    counting them in the INSERT that stores them saved a round trip but held the counter row
-    through the whole evaluation, the other way round from the drain's lock order."""
-    return _evaluate(lambda: events, engine=None, end=lambda pks: evaluated_count_add(len(pks)), savepoint=False)
+    The statement that stored them counted them evaluated (events.storage, `evaluated_now`), in
+    its `IngestCount` row: a row no transaction ever waits for (taken with SKIP LOCKED), so holding
+    it through the evaluation cannot meet the drain's locks, as an `EvaluationCount` shard could."""
+    return _evaluate(lambda: events, engine=None, end=_counted_when_stored, savepoint=False)
+
+
+def _counted_when_stored(pks: list[int]) -> None:
+    """`_evaluate`'s end for events counted evaluated by the statement that stored them."""
 
 
 def _evaluate(

@@ -218,7 +218,10 @@ class Stack:
             return {
                 "stored": one("SELECT count(*) FROM events_auditevent WHERE event_type = 'user_login_attempt'"),
                 "pending": one("SELECT count(*) FROM events_pendingevaluation"),
-                "evaluated": one("SELECT coalesce(sum(evaluated), 0) FROM events_evaluationcount"),
+                "evaluated": one(  # by evaluations, plus a request's own events counted by their storing
+                    "SELECT (SELECT coalesce(sum(evaluated), 0) FROM events_evaluationcount)"
+                    " + (SELECT coalesce(sum(evaluated), 0) FROM events_ingestcount)"
+                ),
                 "matched": one("SELECT count(*) FROM rules_rulematch"),
                 "alerted": one("SELECT count(*) FROM alerts_alert"),
                 "deliveries": one("SELECT count(*) FROM channels_delivery"),

@@ -99,6 +99,25 @@ def test_a_requests_few_events_are_evaluated_in_the_transaction_that_stores_them
     assert woken == []
 
 
+def test_the_statement_storing_a_requests_events_counts_them_evaluated(token, woken):
+    """No counter statement of its own: the storing statement adds them to its IngestCount row,
+    and a duplicate sent again is counted neither stored nor evaluated."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from events.models import EvaluationCount, IngestCount
+
+    rule_create(data=FAILED_LOGINS, actor=None)
+    counted = evaluation_progress().evaluated_total
+    with CaptureQueriesContext(connection) as queries:
+        Served(token, failed_logins(2, "c")).close()
+    assert not [q for q in queries if EvaluationCount._meta.db_table in q["sql"]]
+    assert sum(IngestCount.objects.values_list("evaluated", flat=True)) >= 2
+    assert evaluation_progress().evaluated_total == counted + 2
+    Served(token, failed_logins(2, "c")).close()
+    assert evaluation_progress().evaluated_total == counted + 2
+
+
 def test_the_alerts_webhook_is_sent_by_the_web_process_after_the_response(token, woken, monkeypatch):
     queued: list[list[int]] = []
     monkeypatch.setattr(channel_tasks.deliver_task, "delay", lambda pks: queued.append(list(pks)))
