@@ -58,9 +58,34 @@ def insert_all(objs: Sequence[Model]) -> None:
     if len(rows) != len(objs):
         raise RuntimeError(f"INSERT answered {len(rows)} rows for {len(objs)} instances")
     for obj, (pk,) in zip(objs, rows, strict=True):
-        obj.pk = pk
-        obj._state.adding = False
-        obj._state.db = connection.alias
+        written(obj, pk)
+
+
+def insert_statement(objs: Sequence[Model], returning: Sequence[str]) -> tuple[str, list[Any]] | None:
+    """The `INSERT ... RETURNING` that writes these instances in one statement, and its parameters,
+    for a caller that sends it inside a larger statement (a CTE); None when they take more than
+    one statement's parameters (send them with `insert_all` then)."""
+    if not objs:
+        return None
+    plan = _plan(type(objs[0]))
+    rows = [plan.values(obj) for obj in objs]
+    names = ", ".join(connection.ops.quote_name(column) for column in returning)
+    if plan.unnest and len(rows) > 1:
+        params: list[Any] = [list(column) for column in zip(*rows, strict=True)]
+        return f"INSERT INTO {plan.table} ({plan.names}) {plan.unnest} RETURNING {names}", params
+    if len(rows) * len(plan.fields) > MAX_PARAMETERS:
+        return None
+    values = ", ".join([plan.row] * len(rows))
+    return f"INSERT INTO {plan.table} ({plan.names}) VALUES {values} RETURNING {names}", [
+        value for row in rows for value in row
+    ]
+
+
+def written(obj: Model, pk: Any) -> None:
+    """Mark an instance a caller's own INSERT wrote, as `insert_all` marks its own."""
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = connection.alias
 
 
 def insert_new(objs: Sequence[Model]) -> list[int]:

@@ -30,7 +30,7 @@ from alerts.services.notify import alert_notification, match_notification
 from alerts.services.reminders import alerts_reminders_update, reminder_fields
 from alerts.states import UNRESOLVED, AlertStatus
 from alerts.subjects import alert_category_for, alert_source_for
-from alertsite.sqlbulk import insert_all, insert_new
+from alertsite.sqlbulk import insert_all, insert_new, insert_statement, written
 from channels.services import NotificationOrder, notifications_enqueue
 from events.models import AuditEvent
 from events.services import audit_events_record
@@ -187,15 +187,62 @@ def _alerts_open_ungrouped(
         )
         for policy, event, match, steps, suppressed in ungrouped
     ]
-    insert_all(alerts)
-    insert_new(
-        [
-            link
-            for alert, (_, _, match, steps, _) in zip(alerts, ungrouped, strict=True)
-            for link in _alert_links(alert, steps, match)
-        ]
-    )
+    if not _alerts_insert_linked(alerts, [(steps, match) for _, _, match, steps, _ in ungrouped]):
+        insert_all(alerts)
+        insert_new(
+            [
+                link
+                for alert, (_, _, match, steps, _) in zip(alerts, ungrouped, strict=True)
+                for link in _alert_links(alert, steps, match)
+            ]
+        )
     return [(policy, alert, event) for alert, (policy, event, _, _, _) in zip(alerts, ungrouped, strict=True)]
+
+
+LINKED_INSERT = """
+WITH a AS ({insert}), linked AS (
+    INSERT INTO {links} (alert_id, event_id, event_timestamp, joined_at, step)
+    SELECT a.id, l.event_id, l.event_timestamp, %s::timestamptz, l.step
+    FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[], %s::smallint[])
+        AS l(rule_id, alert_event_id, event_id, event_timestamp, step)
+    JOIN a ON a.rule_id = l.rule_id AND a.event_id = l.alert_event_id
+    ON CONFLICT (alert_id, event_id) DO NOTHING
+)
+SELECT id, rule_id, event_id FROM a
+"""
+
+
+def _alerts_insert_linked(alerts: Sequence[Alert], links: Sequence[tuple[Sequence[AuditEvent], NewMatch]]) -> bool:
+    """Insert new alerts and their event links in one statement (PostgreSQL): a round trip less
+    per alerting batch than the two INSERTs. Each alert's links find it by (rule, event), unique
+    among one batch's new ungrouped alerts (one per match), so nothing relies on the order of
+    RETURNING. False (nothing written) where it does not apply: the caller sends the two."""
+    if connection.vendor != "postgresql":
+        return False
+    keys = [(alert.rule_id, alert.event_id) for alert in alerts]
+    if len(set(keys)) != len(keys):
+        return False
+    statement = insert_statement(alerts, ["id", "rule_id", "event_id"])
+    if statement is None:
+        return False
+    insert, params = statement
+    rows: list[tuple[Any, ...]] = []
+    for alert, (steps, match) in zip(alerts, links, strict=True):
+        numbered = len(match.event_ids) > 1
+        rows.extend(
+            (alert.rule_id, alert.event_id, e.pk, e.timestamp, index + 1 if numbered else None)
+            for index, e in enumerate(steps)
+        )
+    columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[], [], [], [], []]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            LINKED_INSERT.format(insert=insert, links=AlertEvent._meta.db_table),
+            [*params, timezone.now(), *columns],
+        )
+        found = {(rule_id, event_id): pk for pk, rule_id, event_id in cursor.fetchall()}
+    for alert, key in zip(alerts, keys, strict=True):
+        written(alert, found[key])
+    return True
 
 
 def _alert_links(alert: Alert, events: Sequence[AuditEvent], match: NewMatch | None = None) -> list[AlertEvent]:

@@ -63,3 +63,28 @@ def test_statements_per_batch_do_not_grow_with_events_or_matches(monkeypatch):
     assert small <= 25, small
     assert RuleMatch.objects.count() == 61
     assert Delivery.objects.filter(kind="alert.created").count() == 61
+
+
+def test_a_batchs_new_alerts_and_their_event_links_are_one_insert_on_postgresql(monkeypatch):
+    from alerts.models import Alert, AlertEvent
+
+    monkeypatch.setattr(event_services, "events_ingested_notify", lambda pks: None)
+    rule_create(
+        data={
+            "name": "Failed logins",
+            "priority": "high",
+            "conditions": [
+                {"event_type": "user_login_attempt", "filters": [{"key": "success", "operator": "eq", "value": False}]}
+            ],
+        },
+        actor=None,
+    )
+    batch("k", 10, 4)
+    with CaptureQueriesContext(connection) as queries:
+        events_evaluate_pending(limit=100, received_since=PendingEvaluation.objects.earliest("received_at").received_at)
+    writing_links = [q["sql"] for q in queries if "INSERT INTO" in q["sql"] and AlertEvent._meta.db_table in q["sql"]]
+    assert len(writing_links) == 1
+    assert (f'INSERT INTO "{Alert._meta.db_table}" ' in writing_links[0]) == (connection.vendor == "postgresql")
+    for alert in Alert.objects.all():  # each alert linked to the event that raised it, and only to it
+        assert list(AlertEvent.objects.filter(alert=alert).values_list("event_id", flat=True)) == [alert.event_id]
+    assert Alert.objects.count() == 4
