@@ -68,17 +68,11 @@ def insert_statement(objs: Sequence[Model], returning: Sequence[str]) -> tuple[s
     if not objs:
         return None
     plan = _plan(type(objs[0]))
-    rows = [plan.values(obj) for obj in objs]
-    names = ", ".join(connection.ops.quote_name(column) for column in returning)
-    if plan.unnest and len(rows) > 1:
-        params: list[Any] = [list(column) for column in zip(*rows, strict=True)]
-        return f"INSERT INTO {plan.table} ({plan.names}) {plan.unnest} RETURNING {names}", params
-    if len(rows) * len(plan.fields) > MAX_PARAMETERS:
+    if not plan.unnest and len(objs) * len(plan.fields) > MAX_PARAMETERS:
         return None
-    values = ", ".join([plan.row] * len(rows))
-    return f"INSERT INTO {plan.table} ({plan.names}) VALUES {values} RETURNING {names}", [
-        value for row in rows for value in row
-    ]
+    source, params = _rows_source(plan, [plan.values(obj) for obj in objs])
+    names = ", ".join(connection.ops.quote_name(column) for column in returning)
+    return f"INSERT INTO {plan.table} ({plan.names}) {source} RETURNING {names}", params
 
 
 def written(obj: Model, pk: Any) -> None:
@@ -111,18 +105,20 @@ def insert_new_returning(
     with connection.cursor() as cursor:
         for start in range(0, len(objs), per_chunk):
             chunk = objs[start : start + per_chunk]
-            rows = [plan.values(obj) for obj in chunk]
-            if plan.unnest and len(rows) > 1:
-                source = plan.unnest
-                params: list[Any] = [list(column) for column in zip(*rows, strict=True)]
-            else:
-                source = f"VALUES {', '.join([plan.row] * len(rows))}"
-                params = [value for row in rows for value in row]
+            source, params = _rows_source(plan, [plan.values(obj) for obj in chunk])
             cursor.execute(
                 f"INSERT INTO {plan.table} ({plan.names}) {source} {on_conflict} RETURNING {returning}", params
             )
             written.extend(tuple(found) for found in cursor.fetchall())
     return written
+
+
+def _rows_source(plan: _Plan, rows: list[list[Any]]) -> tuple[str, list[Any]]:
+    """The rows of an INSERT and their parameters: one array per column (several rows, where the
+    plan allows), else a VALUES list."""
+    if plan.unnest and len(rows) > 1:
+        return plan.unnest, [list(column) for column in zip(*rows, strict=True)]
+    return f"VALUES {', '.join([plan.row] * len(rows))}", [value for row in rows for value in row]
 
 
 @dataclass(frozen=True, slots=True)

@@ -226,13 +226,11 @@ def _alerts_insert_linked(alerts: Sequence[Alert], links: Sequence[tuple[Sequenc
     if statement is None:
         return False
     insert, params = statement
-    rows: list[tuple[Any, ...]] = []
-    for alert, (steps, match) in zip(alerts, links, strict=True):
-        numbered = len(match.event_ids) > 1
-        rows.extend(
-            (alert.rule_id, alert.event_id, e.pk, e.timestamp, index + 1 if numbered else None)
-            for index, e in enumerate(steps)
-        )
+    rows = [
+        (alert.rule_id, alert.event_id, link.event_id, link.event_timestamp, link.step)
+        for alert, (steps, match) in zip(alerts, links, strict=True)
+        for link in _alert_links(alert, steps, match)
+    ]
     columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[], [], [], [], []]
     with connection.cursor() as cursor:
         cursor.execute(
